@@ -1,0 +1,86 @@
+# shellcheck shell=bash
+# Shared settings and helpers for the lab scripts (sourced, never run).
+# Kept small and fork-free on the hot path: lab/exec sources it hundreds of
+# times per test run.
+
+LAB_NAME=${LAB_NAME:-vmstate-lab}
+LAB_RUN_DIR=${LAB_RUN_DIR:-/run/vmstate-lab/$LAB_NAME}
+LAB_CACHE_DIR=${LAB_CACHE_DIR:-/var/cache/vmstate-lab}
+# The PATH every entered command gets (the host's may point at pyenv, cargo...).
+LAB_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+lab_die() {
+  printf 'lab: %s\n' "$*" >&2
+  exit 1
+}
+
+lab_say() {
+  printf 'lab[%s]: %s\n' "$LAB_NAME" "$*" >&2
+}
+
+# Sets REPLY to field 22 of /proc/PID/stat (start time in clock ticks since
+# boot), read with builtins only. Pairs with the pid to detect pid reuse.
+lab_starttime() {
+  local stat rest
+  read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
+  rest=${stat##*) } # comm may hold spaces: cut after the last ") "
+  # shellcheck disable=SC2086 # word splitting of the stat fields is the point
+  set -- $rest
+  REPLY=${20}
+}
+
+# True if pid $1 is alive with comm $2.
+lab_is() {
+  local comm
+  read -r comm 2>/dev/null <"/proc/$1/comm" || return 1
+  [[ $comm == "$2" ]]
+}
+
+# Sets LAB_LEADER to the host pid of the container's PID 1 (its systemd),
+# using the cache file "$LAB_RUN_DIR/leader" ("pid starttime") and refreshing
+# it when stale. No fork on the cached path.
+lab_leader() {
+  local pid start nspawn
+  LAB_LEADER=
+  if read -r pid start 2>/dev/null <"$LAB_RUN_DIR/leader" &&
+    lab_starttime "$pid" && [[ $REPLY == "$start" ]]; then
+    LAB_LEADER=$pid
+    return 0
+  fi
+  read -r nspawn 2>/dev/null <"$LAB_RUN_DIR/nspawn.pid" || return 1
+  lab_is "$nspawn" systemd-nspawn || return 1
+  # /proc/PID/task/*/children is not compiled into this kernel: ask pgrep.
+  pid=$(pgrep -P "$nspawn" -x systemd) || return 1
+  pid=${pid%%$'\n'*}
+  lab_starttime "$pid" || return 1
+  # Atomic replace: lab/exec runs concurrently in parallel tests.
+  printf '%s %s\n' "$pid" "$REPLY" >"$LAB_RUN_DIR/leader.$$" &&
+    mv -f "$LAB_RUN_DIR/leader.$$" "$LAB_RUN_DIR/leader"
+  LAB_LEADER=$pid
+}
+
+# The environment an entered command starts with: clean (the host's points at
+# files that are not in the container, e.g. NODE_EXTRA_CA_CERTS makes node warn
+# on stderr), plus the few variables a test may mean to pass through.
+lab_env() {
+  local -n _out=$1
+  local v
+  _out=(PATH="$LAB_PATH" HOME=/root USER=root LOGNAME=root LANG=C.UTF-8)
+  for v in TERM NO_COLOR FORCE_COLOR COLUMNS LINES; do
+    [[ -n ${!v+x} ]] && _out+=("$v=${!v}")
+  done
+  for v in ${!VM_STATE_@}; do
+    _out+=("$v=${!v}")
+  done
+  return 0
+}
+
+# Runs "$@" inside the container as a replacement for this process.
+# nsenter forks into the container's pid namespace, passes stdio through and
+# exits with the command's status (or re-raises its fatal signal).
+lab_nsenter_exec() {
+  local env
+  lab_leader || lab_die "lab '$LAB_NAME' is not up (run lab/up)"
+  lab_env env
+  exec /usr/bin/env -i "${env[@]}" /usr/bin/nsenter -t "$LAB_LEADER" -a --wdns=/ -- "$@"
+}

@@ -1,0 +1,178 @@
+# nix/module.nix evaluated with nixpkgs' real lib.evalModules ($NIXPKGS_LIB)
+# next to stand-in declarations of the NixOS options it defines or reads.
+{ root, nixpkgsLib }:
+let
+  lib = import (/. + nixpkgsLib);
+  inherit (lib) mkOption types;
+  inherit (import ./helpers.nix) check equal;
+  stubs = import ./stubs.nix;
+  root' = /. + root;
+
+  callPackage =
+    args:
+    import (root' + "/nix/package.nix") (stubs.packageArgs // args)
+    // {
+      override = more: callPackage (args // more);
+    };
+
+  pkgs = {
+    vm-state = callPackage { };
+    formats.json =
+      { }:
+      {
+        type = types.attrsOf types.anything;
+        generate = name: value: {
+          inherit name;
+          json = builtins.toJSON value;
+        };
+      };
+  };
+
+  # Merges like nixpkgs' systemd unitOption: list definitions are concatenated.
+  unitOption = lib.mkOptionType {
+    name = "systemd option (stand-in)";
+    merge =
+      loc: defs:
+      if lib.any (d: builtins.isList d.value) defs then
+        lib.concatMap (d: lib.toList d.value) defs
+      else
+        lib.mergeEqualOption loc defs;
+  };
+  unitSection = mkOption {
+    type = types.attrsOf unitOption;
+    default = { };
+  };
+  raw = default: mkOption { type = types.raw; inherit default; };
+
+  standIns = {
+    options = {
+      assertions = raw [ ] // { type = types.listOf types.raw; };
+      environment.systemPackages = raw [ ] // { type = types.listOf types.raw; };
+      environment.etc = mkOption {
+        type = types.attrsOf (types.submodule { options.source = raw null; });
+        default = { };
+      };
+      boot.zfs.package = raw (stubs.drv "host-zfs" { });
+      systemd.package = raw (stubs.drv "host-systemd" { });
+      systemd.services = mkOption {
+        type = types.attrsOf (types.submodule {
+          options = {
+            description = raw "";
+            serviceConfig = unitSection;
+            unitConfig = unitSection;
+          };
+        });
+        default = { };
+      };
+      systemd.tmpfiles.settings = mkOption {
+        type = types.attrsOf (types.attrsOf (types.attrsOf (types.attrsOf types.str)));
+        default = { };
+      };
+    };
+  };
+
+  # Shaped like microvm.nix's template unit, which ours must add to.
+  microvmTemplate.systemd.services."microvm@" = {
+    description = "MicroVM '%i'";
+    serviceConfig = {
+      ExecStart = "/stub/microvm-run";
+      ExecStartPre = [ "/stub/microvm-pre-start" ];
+      User = "microvm";
+    };
+  };
+
+  eval =
+    settings:
+    (lib.evalModules {
+      modules = [
+        standIns
+        microvmTemplate
+        (root' + "/nix/module.nix")
+        { _module.args.pkgs = pkgs; }
+        settings
+      ];
+    }).config;
+
+  on = eval { programs.vm-state.enable = true; };
+  unit = on.systemd.services."microvm@";
+  pkg = on.programs.vm-state.package;
+  guard = "+${pkg}/bin/vm-state preflight %i";
+  dir = {
+    d = {
+      user = "microvm";
+      group = "kvm";
+      mode = "0755";
+    };
+  };
+
+  custom = eval {
+    programs.vm-state = {
+      enable = true;
+      settings = {
+        statesDir = "/srv/states";
+        slotsDir = "/srv/slots";
+        slots = [ "a" ];
+        owner = "vm";
+        lockFile = "/run/x.lock";
+      };
+    };
+  };
+  noGuard = eval {
+    programs.vm-state = {
+      enable = true;
+      startGuard.enable = false;
+    };
+  };
+  off = eval { };
+in
+[
+  (equal "config.json holds the hypervisor's defaults" {
+    pool = "microvms";
+    dataset = "storage/states";
+    statesDir = "/var/lib/microvms/states";
+    slotsDir = "/var/lib/microvms";
+    assignmentsFile = "/etc/vm-state-assignments.json";
+    slots = [ "slot1" "slot2" "slot3" "slot4" "slot5" ];
+    unitTemplate = "microvm@%s.service";
+    owner = "microvm";
+    group = "kvm";
+  } (builtins.fromJSON on.environment.etc."vm-state/config.json".source.json))
+  (equal "tmpfiles: states dir and slot dirs, microvm:kvm 0755" {
+    "/var/lib/microvms/states" = dir;
+    "/var/lib/microvms/slot1" = dir;
+    "/var/lib/microvms/slot2" = dir;
+    "/var/lib/microvms/slot3" = dir;
+    "/var/lib/microvms/slot4" = dir;
+    "/var/lib/microvms/slot5" = dir;
+  } on.systemd.tmpfiles.settings.vm-state)
+  (equal "ExecStartPre: guard first, microvm.nix's kept" [ guard "/stub/microvm-pre-start" ] unit.serviceConfig.ExecStartPre)
+  (equal "microvm.nix's ExecStart and User untouched" [ "/stub/microvm-run" "microvm" ] [
+    unit.serviceConfig.ExecStart
+    unit.serviceConfig.User
+  ])
+  (equal "RequiresMountsFor the states dir" [ "/var/lib/microvms/states" ] unit.unitConfig.RequiresMountsFor)
+  (equal "default package uses the host's zfs and systemd"
+    "/run/booted-system/sw/bin:/stub/host-zfs/bin:/stub/host-systemd/bin:/stub/coreutils/bin"
+    pkg.binPath
+  )
+  (equal "package in systemPackages" [ pkg ] on.environment.systemPackages)
+  (check "assertions hold" (lib.all (a: a.assertion) on.assertions) on.assertions)
+  (equal "custom settings reach config.json, free-form keys too" {
+    slots = [ "a" ];
+    owner = "vm";
+    lockFile = "/run/x.lock";
+  } (
+    lib.getAttrs [ "slots" "owner" "lockFile" ] (
+      builtins.fromJSON custom.environment.etc."vm-state/config.json".source.json
+    )
+  ))
+  (equal "custom settings reach tmpfiles" [ "/srv/slots/a" "/srv/states" ] (
+    builtins.attrNames custom.systemd.tmpfiles.settings.vm-state
+  ))
+  (equal "startGuard.enable = false leaves the unit alone" [ "/stub/microvm-pre-start" ] noGuard.systemd.services."microvm@".serviceConfig.ExecStartPre)
+  (equal "disabled: no config file, no tmpfiles, no packages" [ { } { } [ ] ] [
+    off.environment.etc
+    off.systemd.tmpfiles.settings
+    off.environment.systemPackages
+  ])
+]

@@ -1,0 +1,95 @@
+# NixOS VM test: the module on a host with a real ZFS pool and a stand-in
+# for microvm.nix's `microvm@` template. `pkgs` must carry our overlay.
+{ pkgs }:
+pkgs.testers.runNixOSTest {
+  name = "vm-state";
+
+  nodes.machine =
+    { pkgs, ... }:
+    {
+      imports = [ ./module.nix ];
+      programs.vm-state.enable = true;
+
+      boot.supportedFilesystems = [ "zfs" ];
+      networking.hostId = "deadbeef";
+      virtualisation.emptyDiskImages = [ 1024 ];
+      virtualisation.memorySize = 2048;
+
+      users.groups.kvm = { };
+      users.users.microvm = {
+        isSystemUser = true;
+        group = "kvm";
+      };
+
+      # Like microvm.nix's template (same User/Group), but runs until stopped.
+      # No Restart=, so a refused start stays refused during the test.
+      systemd.services."microvm@" = {
+        description = "MicroVM '%i' (test stand-in)";
+        serviceConfig = {
+          ExecStart = "${pkgs.coreutils}/bin/sleep infinity";
+          User = "microvm";
+          Group = "kvm";
+        };
+      };
+    };
+
+  testScript = ''
+    import json
+
+    states = "microvms/storage/states"
+
+    machine.wait_for_unit("multi-user.target")
+
+    with subtest("module output"):
+        cfg = json.loads(machine.succeed("cat /etc/vm-state/config.json"))
+        assert cfg["pool"] == "microvms" and cfg["slots"][0] == "slot1", cfg
+        machine.succeed("stat -c %U:%G /var/lib/microvms/slot1 | grep -Fx microvm:kvm")
+        machine.succeed("systemctl show -p ExecStartPre microvm@slot1.service | grep -F 'preflight slot1'")
+        machine.succeed("systemctl show -p RequiresMountsFor microvm@slot1.service | grep -F /var/lib/microvms/states")
+
+    with subtest("pool with the hypervisor's layout"):
+        machine.succeed(
+            "zpool create microvms /dev/vdb",
+            "zfs create microvms/storage",
+            f"zfs create -o mountpoint=/var/lib/microvms/states {states}",
+        )
+
+    with subtest("help and list"):
+        machine.succeed("vm-state help", "vm-state --help", "vm-state --version")
+        assert "States and assignments" in machine.succeed("vm-state list")
+        data = json.loads(machine.succeed("vm-state list --json"))
+        assert isinstance(data.get("slots"), list), data
+
+    with subtest("dry run changes nothing"):
+        machine.succeed("vm-state --dry-run create x")
+        machine.fail(f"zfs list {states}/x")
+
+    with subtest("create, assign, snapshot, clone, restore"):
+        machine.succeed("vm-state create test-state", f"zfs list {states}/test-state")
+        machine.succeed("vm-state assign slot1 test-state", "test -L /var/lib/microvms/slot1/data.img")
+        machine.succeed("vm-state snapshot slot1 snap1", f"zfs list -t snapshot {states}/test-state@snap1")
+        machine.succeed("vm-state clone test-state cloned-state")
+        machine.succeed("vm-state restore snap1 restored-state")
+
+    with subtest("start and migrate"):
+        machine.succeed("systemctl start microvm@slot1.service")
+        machine.succeed("vm-state migrate cloned-state slot2")
+        machine.succeed("systemctl is-active microvm@slot2.service", "test -L /var/lib/microvms/slot2/data.img")
+
+    with subtest("delete refuses an assigned state"):
+        machine.fail("echo DELETE | vm-state delete cloned-state")
+        machine.succeed(f"zfs list {states}/cloned-state")
+
+    with subtest("start guard refuses a state in use by a running slot"):
+        machine.succeed("systemctl stop microvm@slot2.service", "vm-state assign slot2 test-state")
+        machine.succeed("systemctl is-active microvm@slot1.service")
+        machine.fail("systemctl start microvm@slot2.service")
+        machine.fail("systemctl is-active microvm@slot2.service")
+
+    with subtest("delete"):
+        machine.succeed("echo DELETE | vm-state delete cloned-state")
+        machine.fail(f"zfs list {states}/cloned-state")
+        machine.succeed("echo DELETE | vm-state delete restored-state")
+        machine.fail(f"zfs list {states}/restored-state")
+  '';
+}

@@ -1,0 +1,28 @@
+// Bundles src/ into dist/: the entry dist/vm-state.mjs that bin/vm-state runs
+// and the Nix package installs, plus chunks it loads only when a command runs
+// (so `--help` does not compile zod and execa). No dependency is needed at run
+// time. Deterministic: CI rebuilds it and compares byte for byte.
+import { build } from 'esbuild';
+import { readFileSync, rmSync } from 'node:fs';
+
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+
+rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
+
+await build({
+  entryPoints: { 'vm-state': 'src/entry.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  chunkNames: 'chunks/[name]-[hash]',
+  bundle: true,
+  splitting: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  minify: true,
+  legalComments: 'eof',
+  define: { __VM_STATE_VERSION__: JSON.stringify(version) },
+  // cli-table3 and proper-lockfile are CommonJS and call require() for Node's own modules.
+  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  logLevel: 'warning',
+});

@@ -1,0 +1,83 @@
+import { Chalk, type ChalkInstance } from 'chalk';
+import type { z } from 'zod';
+import { VmStateError } from '../core/errors.js';
+import { ErrorOut } from '../schemas/output.js';
+
+export interface OutputOptions {
+  json: boolean;
+  quiet: boolean;
+  color?: boolean;
+}
+
+/** Colour only on a terminal; NO_COLOR and --no-color turn it off, FORCE_COLOR on. */
+export function colorLevel(opts: OutputOptions, env: NodeJS.ProcessEnv, isTTY: boolean): 0 | 1 {
+  if (opts.json || opts.color === false) return 0;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false') return 1;
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return 0;
+  if (env.TERM === 'dumb') return 0;
+  return isTTY ? 1 : 0;
+}
+
+export interface Streams {
+  stdout: { write(s: string): unknown; isTTY?: boolean };
+  stderr: { write(s: string): unknown; isTTY?: boolean };
+}
+
+/**
+ * How vm-state talks: results on stdout, warnings and errors on stderr,
+ * `[INFO]/[OK]/[WARN]/[ERROR]` for people, exactly one JSON document for programs.
+ */
+export class Output {
+  readonly c: ChalkInstance;
+
+  constructor(
+    readonly opts: OutputOptions,
+    private readonly io: Streams = process,
+    env: NodeJS.ProcessEnv = process.env,
+  ) {
+    this.c = new Chalk({ level: colorLevel(opts, env, Boolean(io.stdout.isTTY)) });
+  }
+
+  get json(): boolean {
+    return this.opts.json;
+  }
+
+  info(msg: string): void {
+    if (!this.opts.json && !this.opts.quiet) this.io.stdout.write(`${this.c.blue('[INFO]')} ${msg}\n`);
+  }
+
+  ok(msg: string): void {
+    if (!this.opts.json && !this.opts.quiet) this.io.stdout.write(`${this.c.green('[OK]')} ${msg}\n`);
+  }
+
+  warn(msg: string): void {
+    if (!this.opts.json) this.io.stderr.write(`${this.c.yellow('[WARN]')} ${msg}\n`);
+  }
+
+  /** Plain text for people (tables, help); never in JSON mode. */
+  text(s: string): void {
+    if (!this.opts.json) this.io.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
+  }
+
+  /** The one JSON document of this run, validated against its schema. */
+  document<S extends z.ZodType>(schema: S, value: z.input<S>): void {
+    this.io.stdout.write(`${JSON.stringify(schema.parse(value), null, 2)}\n`);
+  }
+
+  /** A JSON document with no schema of its own (preflight). */
+  raw(value: unknown): void {
+    this.io.stdout.write(`${JSON.stringify(value)}\n`);
+  }
+
+  error(err: VmStateError): void {
+    if (this.opts.json) {
+      const doc = ErrorOut.parse({
+        error: { code: err.code, exitCode: err.exitCode, message: err.message, hint: err.hint, details: err.details },
+      });
+      this.io.stderr.write(`${JSON.stringify(doc)}\n`);
+      return;
+    }
+    this.io.stderr.write(`${this.c.red('[ERROR]')} ${err.message}\n`);
+    if (err.hint) this.io.stderr.write(`        ${err.hint}\n`);
+  }
+}

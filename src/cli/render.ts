@@ -1,0 +1,134 @@
+import Table from 'cli-table3';
+import { isRunning, type Facts } from '../core/facts.js';
+import { describeStep, type Plan } from '../core/plan.js';
+import type { z } from 'zod';
+import type { ListOut, ResultOut } from '../schemas/output.js';
+import type { Output } from './output.js';
+
+/** Facts as the `list --json` document. */
+export function listDocument(facts: Facts): z.input<typeof ListOut> {
+  const assigned = new Map<string, string[]>();
+  for (const s of facts.slots) assigned.set(s.state, [...(assigned.get(s.state) ?? []), s.name]);
+  const states = [...facts.states.values()].sort((a, b) => a.name.localeCompare(b.name));
+  return {
+    parent: facts.parent,
+    parentExists: facts.parentExists,
+    slots: facts.slots.map((s) => ({
+      name: s.name,
+      state: s.state,
+      explicit: s.explicit,
+      unit: s.unit.unit,
+      loadState: s.unit.loadState,
+      activeState: s.unit.activeState,
+      subState: s.unit.subState,
+      running: isRunning(s.unit),
+      disk: s.link,
+    })),
+    states: states.map((s) => ({
+      name: s.name,
+      kind: s.kind,
+      dataset: s.dataset,
+      mountpoint: s.mountpoint,
+      mounted: s.mounted,
+      used: s.used,
+      available: s.available,
+      referenced: s.referenced,
+      origin: s.origin,
+      created: s.created?.toISOString() ?? null,
+      snapshots: s.snapshots.length,
+      assignedTo: assigned.get(s.name) ?? [],
+      shared: (assigned.get(s.name) ?? []).length > 1,
+    })),
+    snapshots: states.flatMap((s) =>
+      s.snapshots.map((x) => ({
+        name: x.name,
+        state: x.state,
+        fullName: x.fullName,
+        created: x.created.toISOString(),
+        used: x.used,
+        referenced: x.referenced,
+        clones: x.clones,
+      })),
+    ),
+  };
+}
+
+/** 1536 -> "1.5K", like zfs list. */
+export function humanBytes(n: number | null): string {
+  if (n === null) return '-';
+  const units = ['B', 'K', 'M', 'G', 'T', 'P'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${v}B` : `${v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0)}${units[i]}`;
+}
+
+const plainTable = (head: string[]) =>
+  new Table({
+    head,
+    chars: {
+      top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
+      left: '  ', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
+    },
+    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
+  });
+
+export function renderList(out: Output, facts: Facts): void {
+  const doc = listDocument(facts);
+  const c = out.c;
+  out.info('States and assignments:');
+  out.text('');
+  const slots = plainTable(['SLOT', 'STATE', 'RUNNING', 'ZFS DATASET', 'DISK'].map((h) => c.bold(h)));
+  for (const s of doc.slots) {
+    const state = doc.states.find((x) => x.name === s.state);
+    const disk = s.disk.kind === 'missing' ? c.dim('no data.img') : s.disk.resolves ? 'ok' : c.yellow(s.disk.kind === 'symlink' ? 'dangling link' : s.disk.kind);
+    const shared = state?.shared ? c.yellow(' (shared!)') : '';
+    slots.push([s.name, `${s.state}${shared}`, s.running ? c.green('yes') : s.loadState === 'loaded' ? 'no' : c.dim(s.loadState), `${doc.parent}/${s.state}`, disk]);
+  }
+  out.text(slots.toString());
+  out.text('');
+
+  out.info('Available states (ZFS datasets):');
+  if (!doc.parentExists) out.text(`  (parent dataset ${doc.parent} does not exist)`);
+  if (doc.states.length === 0) out.text('  (no states created yet)');
+  else {
+    const t = plainTable(['STATE', 'USED', 'AVAIL', 'REFER', 'SNAPSHOTS', 'ORIGIN', 'SLOTS'].map((h) => c.bold(h)));
+    for (const s of doc.states) {
+      const kind = s.kind === 'directory' ? c.yellow(' (directory: adopt before snapshotting)') : s.mounted ? '' : c.yellow(' (not mounted)');
+      t.push([`${s.name}${kind}`, humanBytes(s.used), humanBytes(s.available), humanBytes(s.referenced), String(s.snapshots), s.origin ?? '-', s.assignedTo.join(',') || '-']);
+    }
+    out.text(t.toString());
+  }
+  out.text('');
+
+  out.info('Snapshots:');
+  if (doc.snapshots.length === 0) out.text('  (no snapshots)');
+  else {
+    const t = plainTable(['SNAPSHOT', 'CREATED', 'USED', 'REFER', 'CLONES'].map((h) => c.bold(h)));
+    for (const s of doc.snapshots) {
+      t.push([`${s.state}@${s.name}`, s.created.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), humanBytes(s.used), humanBytes(s.referenced), s.clones.join(',') || '-']);
+    }
+    out.text(t.toString());
+    out.text(`  ${doc.snapshots.length} snapshot(s)`);
+  }
+}
+
+export function resultDocument(command: string, plan: Plan, dryRun: boolean): z.input<typeof ResultOut> {
+  return {
+    command,
+    summary: plan.summary,
+    dryRun,
+    ok: true,
+    steps: plan.steps.map((s) => ({ ...s, command: describeStep(s) })),
+    warnings: plan.warnings,
+    notes: dryRun ? [] : plan.notes,
+  };
+}
+
+export function renderDryRun(out: Output, plan: Plan): void {
+  out.info(`Dry run: ${plan.summary}. Nothing will be changed. Steps:`);
+  plan.steps.forEach((s, i) => out.text(`  ${i + 1}. ${describeStep(s)}`));
+}

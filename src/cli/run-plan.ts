@@ -1,0 +1,57 @@
+import { VmStateError } from '../core/errors.js';
+import type { Facts } from '../core/facts.js';
+import { describeStep, type Plan } from '../core/plan.js';
+import { Executor } from '../io/executor.js';
+import { withLock } from '../io/lock.js';
+import { System } from '../io/system.js';
+import { ResultOut } from '../schemas/output.js';
+import { confirmTyped } from './confirm.js';
+import type { Context } from './context.js';
+import { renderDryRun, resultDocument } from './render.js';
+
+export interface MutationOptions {
+  /** Ask for this word on standard input (unless --yes) before running. */
+  confirm?: string;
+}
+
+/**
+ * The life of every mutating command: read the facts, decide a plan, then
+ * either print it (--dry-run) or run it under the lock. The facts are read
+ * after the lock is taken, so the plan never acts on stale facts.
+ */
+export async function runMutation(ctx: Context, command: string, decide: (facts: Facts) => Plan, opts: MutationOptions = {}): Promise<void> {
+  const { out } = ctx;
+  const system = new System(ctx.runner, ctx.config);
+
+  if (ctx.dryRun) {
+    const plan = decide(await system.facts());
+    if (out.json) out.document(ResultOut, resultDocument(command, plan, true));
+    else {
+      plan.warnings.forEach((w) => out.warn(w));
+      renderDryRun(out, plan);
+    }
+    return;
+  }
+
+  if (ctx.euid !== 0) {
+    throw new VmStateError('permission', `vm-state ${command} must be run as root`, { hint: `Try: sudo vm-state ${command} … (or --dry-run to see the plan)` });
+  }
+
+  await withLock(ctx.config.lockFile, ctx.waitSeconds, `vm-state ${command}`, async () => {
+    const plan = decide(await system.facts());
+    plan.warnings.forEach((w) => out.warn(w));
+    if (opts.confirm) await confirmTyped(opts.confirm, { yes: ctx.yes, json: out.json, stdin: ctx.stdin });
+    out.info(`${plan.summary}...`);
+    const executor = new Executor(system.store, system.slots, ctx.config, {
+      warn: (m) => out.warn(m),
+      step: (step) => {
+        if (step.kind === 'stop') out.info(`Stopping ${step.unit}...`);
+        if (step.kind === 'start') out.info(`Starting ${step.unit}...`);
+        if (process.env.VM_STATE_VERBOSE === '1') out.info(`  ${describeStep(step)}`);
+      },
+    });
+    await executor.run(plan);
+    if (out.json) out.document(ResultOut, resultDocument(command, plan, false));
+    else plan.notes.forEach((n, i) => (i === 0 ? out.ok(n) : out.info(n)));
+  });
+}

@@ -1,0 +1,78 @@
+/** Typed facts read from the system before anything is decided. */
+
+export interface SnapshotFact {
+  /** Short name, after the '@'. */
+  name: string;
+  /** The state it belongs to. */
+  state: string;
+  /** Full ZFS name: pool/parent/state@name. */
+  fullName: string;
+  created: Date;
+  used: number;
+  referenced: number;
+  /** Datasets (full names) cloned from this snapshot, derived from every dataset's origin. */
+  clones: string[];
+}
+
+export interface StateFact {
+  name: string;
+  /** `dataset` is a ZFS filesystem; `directory` is a plain directory under statesDir (not snapshot-able). */
+  kind: 'dataset' | 'directory';
+  dataset: string;
+  mountpoint: string;
+  mounted: boolean;
+  used: number | null;
+  available: number | null;
+  referenced: number | null;
+  /** Full snapshot name this state was cloned from, or null. */
+  origin: string | null;
+  created: Date | null;
+  /** Oldest first. */
+  snapshots: SnapshotFact[];
+}
+
+export interface UnitFact {
+  unit: string;
+  loadState: string;
+  activeState: string;
+  subState: string;
+  mainPid: number;
+  result: string;
+}
+
+export interface LinkFact {
+  path: string;
+  kind: 'symlink' | 'file' | 'missing' | 'other';
+  target: string | null;
+  /** The link (or file) leads to an existing file. */
+  resolves: boolean;
+}
+
+export interface SlotFact {
+  name: string;
+  state: string;
+  /** False when the slot runs the state of its own name because the file has no entry. */
+  explicit: boolean;
+  unit: UnitFact;
+  link: LinkFact;
+}
+
+export interface Facts {
+  /** pool/parent, e.g. microvms/storage/states. */
+  parent: string;
+  parentExists: boolean;
+  states: Map<string, StateFact>;
+  slots: SlotFact[];
+  assignments: Record<string, string>;
+}
+
+export const isRunning = (u: UnitFact) => u.activeState === 'active' || u.activeState === 'activating' || u.activeState === 'reloading' || u.activeState === 'deactivating';
+
+export function allSnapshots(facts: Facts): SnapshotFact[] {
+  return [...facts.states.values()].flatMap((s) => s.snapshots);
+}
+
+/** Slots whose state (explicit or implicit) is `state`. */
+export function slotsUsing(facts: Facts, state: string): SlotFact[] {
+  return facts.slots.filter((s) => s.state === state);
+}

@@ -1,0 +1,59 @@
+import { VmStateError } from './errors.js';
+
+/**
+ * State and snapshot names become ZFS name components and directory names.
+ * ZFS allows [A-Za-z0-9_.:- ] in a component; we are stricter so that a name
+ * can never be read as an option (leading '-'), escape the states directory
+ * ('/', '..', leading '.'), address a snapshot ('@'), or hide in whitespace.
+ */
+const COMPONENT = /^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/;
+
+/** ZFS rejects names of 256 bytes or more (ZFS_MAX_DATASET_NAME_LEN). */
+export const ZFS_MAX_NAME = 255;
+
+export type NameKind = 'state' | 'snapshot';
+
+export function nameProblem(name: string): string | undefined {
+  if (name.length === 0) return 'is empty';
+  if (name.length > 128) return `is ${name.length} characters long (at most 128)`;
+  if (name.startsWith('-')) return "starts with '-' (it would be read as an option)";
+  if (name.startsWith('.')) return "starts with '.'";
+  if (name.includes('..')) return "contains '..'";
+  if (name.includes('/')) return "contains '/'";
+  if (name.includes('@')) return "contains '@'";
+  if (/\s/u.test(name)) return 'contains whitespace';
+  if (!COMPONENT.test(name)) return 'may only contain letters, digits and _ . : - (ASCII)';
+  return undefined;
+}
+
+/** A printable rendering of untrusted input for error messages (no control characters). */
+export function shown(value: string): string {
+  return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+}
+
+export function validateName(kind: NameKind, name: string): string {
+  const problem = nameProblem(name);
+  if (problem) {
+    throw new VmStateError('invalid-name', `Invalid ${kind} name ${shown(name)}: it ${problem}`, {
+      hint: 'Names use letters, digits and _ . : - and start with a letter, digit or _',
+    });
+  }
+  return name;
+}
+
+export function validateSlot(slot: string, slots: readonly string[]): string {
+  if (!slots.includes(slot)) {
+    throw new VmStateError('invalid-name', `Invalid slot name ${shown(slot)}: configured slots are ${slots.join(', ')}`);
+  }
+  return slot;
+}
+
+/** `snap` or `state@snap`, as `restore` accepts. */
+export function parseSnapshotRef(ref: string): { state?: string; snapshot: string } {
+  const at = ref.indexOf('@');
+  if (at === -1) return { snapshot: validateName('snapshot', ref) };
+  return {
+    state: validateName('state', ref.slice(0, at)),
+    snapshot: validateName('snapshot', ref.slice(at + 1)),
+  };
+}

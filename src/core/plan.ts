@@ -1,0 +1,60 @@
+/**
+ * A plan is what a command decided to do, as data: a list of steps that the
+ * executor runs in order. `--dry-run` prints it; on a failure the executor
+ * undoes the steps that ran, newest first.
+ */
+export type Step =
+  /** A zfs command; `undo` is the zfs command that reverses it, when there is one. */
+  | { kind: 'zfs'; argv: string[]; undo?: string[]; retryBusy?: boolean; toleratesNotMounted?: boolean }
+  /** Mount the dataset if `zfs create`/`zfs clone` left it unmounted. */
+  | { kind: 'ensure-mounted'; dataset: string }
+  /** Unmount before destroy/rename, so a busy mount is handled before the irreversible step. */
+  | { kind: 'unmount'; dataset: string }
+  | { kind: 'mkdir'; path: string }
+  | { kind: 'own'; path: string; owner: string; group: string; mode: number }
+  /** Make `path` a symlink to `target`; a regular file there is moved to a backup, never deleted. */
+  | { kind: 'link'; path: string; target: string }
+  /** Replace the assignments file with `assignments` (atomically). */
+  | { kind: 'write-assignments'; file: string; assignments: Record<string, string> }
+  | { kind: 'stop'; unit: string }
+  | { kind: 'start'; unit: string };
+
+export interface Plan {
+  /** What the operator asked, in words. */
+  summary: string;
+  steps: Step[];
+  /** Printed before running (and in the dry-run). */
+  warnings: string[];
+  /** Printed after a successful run. */
+  notes: string[];
+}
+
+/** The exact commands and file changes a step performs, for --dry-run. */
+export function describeStep(step: Step): string {
+  switch (step.kind) {
+    case 'zfs':
+      return step.argv.join(' ');
+    case 'ensure-mounted':
+      return `zfs mount ${step.dataset}   (only if not mounted)`;
+    case 'unmount':
+      return `zfs unmount ${step.dataset}   (only if mounted)`;
+    case 'mkdir':
+      return `mkdir -p ${step.path}`;
+    case 'own':
+      return `chown ${step.owner}:${step.group} ${step.path} && chmod ${step.mode.toString(8)} ${step.path}`;
+    case 'link':
+      return `ln -sfn ${step.target} ${step.path}   (a regular file there is kept as ${step.path}.backup)`;
+    case 'write-assignments':
+      return `write ${step.file} ${JSON.stringify(step.assignments)}`;
+    case 'stop':
+      return `systemctl stop ${step.unit}   (then wait until inactive)`;
+    case 'start':
+      return `systemctl start ${step.unit}   (then check it is active)`;
+  }
+}
+
+/**
+ * A planner is called in two stages: with the request, which it validates at
+ * once (bad input fails before anything is read or run), and then with the facts.
+ */
+export type Decide = (facts: import('./facts.js').Facts) => Plan;

@@ -1,0 +1,44 @@
+import type { Config } from '../../schemas/config.js';
+import { VmStateError } from '../errors.js';
+import type { Facts } from '../facts.js';
+import { cloneHelperName, datasetOf, mountpointOf } from '../layout.js';
+import { validateName } from '../names.js';
+import type { Decide, Plan, Step } from '../plan.js';
+import { requireAbsent, requireDataset } from './guards.js';
+
+/** `zfs clone` of a snapshot into a new state, mounted and owned; no promote, so the source stays independent. */
+export function cloneSteps(c: Config, snapshot: string, dst: string): Step[] {
+  const dataset = datasetOf(c, dst);
+  const mountpoint = mountpointOf(c, dst);
+  return [
+    {
+      kind: 'zfs',
+      argv: ['zfs', 'clone', '-o', `mountpoint=${mountpoint}`, snapshot, dataset],
+      undo: ['zfs', 'destroy', dataset],
+      toleratesNotMounted: true,
+    },
+    { kind: 'ensure-mounted', dataset },
+    { kind: 'own', path: mountpoint, owner: c.owner, group: c.group, mode: 0o755 },
+  ];
+}
+
+export function planClone(c: Config, src: string, dst: string): Decide {
+  validateName('state', src);
+  validateName('state', dst);
+  return (facts) => {
+  const source = requireDataset(facts, src, 'Source state');
+  requireAbsent(facts, dst);
+  const helper = `${source.dataset}@${cloneHelperName(dst)}`;
+  if (source.snapshots.some((s) => s.fullName === helper)) {
+    throw new VmStateError('exists', `Snapshot ${helper} already exists (left from an earlier clone)`, {
+      hint: `Remove it with: zfs destroy ${helper}`,
+    });
+  }
+  return {
+    summary: `Clone state '${src}' to '${dst}'`,
+    steps: [{ kind: 'zfs', argv: ['zfs', 'snapshot', helper], undo: ['zfs', 'destroy', helper] }, ...cloneSteps(c, helper, dst)],
+    warnings: [],
+    notes: [`State '${src}' cloned to '${dst}' (from snapshot ${helper})`, `Assign it to a slot with: vm-state assign <slot> ${dst}`],
+  };
+  };
+}

@@ -1,0 +1,68 @@
+import type { Config } from '../../schemas/config.js';
+import { VmStateError } from '../errors.js';
+import { slotsUsing, type Facts, type SnapshotFact } from '../facts.js';
+import { cloneHelperName } from '../layout.js';
+import { validateName } from '../names.js';
+import type { Decide, Plan, Step } from '../plan.js';
+import { requireDataset } from './guards.js';
+
+const stateOfDataset = (dataset: string) => dataset.slice(dataset.lastIndexOf('/') + 1);
+
+/**
+ * Deletes a state without ever dead-ending on "has dependent clones" and
+ * without `zfs destroy -R`: when other states were cloned from its snapshots,
+ * the clone of the newest such snapshot is promoted first, which moves that
+ * snapshot and every older one to it (other clones follow automatically).
+ * What is left on the state is destroyed, snapshot by snapshot, then the state.
+ */
+export function planDelete(c: Config, name: string): Decide {
+  validateName('state', name);
+  return (facts) => {
+  const state = requireDataset(facts, name);
+  const users = slotsUsing(facts, name);
+  if (users.length > 0) {
+    const slot = users[0]!.name;
+    throw new VmStateError('conflict', `State '${name}' is assigned to ${users.map((u) => u.name).join(', ')}`, {
+      hint: `Reassign first with: vm-state assign ${slot} <other-state>`,
+    });
+  }
+
+  const steps: Step[] = [];
+  const notes: string[] = [];
+  const lastWithClones = state.snapshots.findLastIndex((s) => s.clones.length > 0);
+  let doomed: SnapshotFact[] = state.snapshots;
+  let promoted: string | undefined;
+
+  if (lastWithClones >= 0) {
+    const pivot = state.snapshots[lastWithClones]!;
+    const heir = [...pivot.clones].sort()[0]!;
+    promoted = heir;
+    const moved = state.snapshots.slice(0, lastWithClones + 1);
+    doomed = state.snapshots.slice(lastWithClones + 1);
+    steps.push({ kind: 'zfs', argv: ['zfs', 'promote', heir], undo: ['zfs', 'promote', state.dataset] });
+    notes.push(
+      `State '${stateOfDataset(heir)}' was cloned from '${name}': promoted it, so snapshot(s) ` +
+        `${moved.map((s) => s.name).join(', ')} moved to ${heir} and stay available there`,
+    );
+  }
+
+  for (const snap of doomed) steps.push({ kind: 'zfs', argv: ['zfs', 'destroy', snap.fullName], retryBusy: true });
+  steps.push({ kind: 'unmount', dataset: state.dataset });
+  steps.push({ kind: 'zfs', argv: ['zfs', 'destroy', state.dataset], retryBusy: true });
+
+  // The helper snapshot `clone` left on the source for this state is no use to anyone once it is gone.
+  const origin = state.origin ? facts.states.get(stateOfDataset(state.origin.split('@')[0]!)) : undefined;
+  const helper = origin?.snapshots.find((s) => s.fullName === state.origin);
+  if (!promoted && helper && helper.name === cloneHelperName(name) && helper.clones.length === 1) {
+    steps.push({ kind: 'zfs', argv: ['zfs', 'destroy', helper.fullName], retryBusy: true });
+    notes.push(`Removed the helper snapshot ${helper.fullName}`);
+  }
+
+  return {
+    summary: `Delete state '${name}' (${state.dataset}) and ${doomed.length} snapshot(s)`,
+    steps,
+    warnings: [`This will permanently delete state '${name}' and all its data!`],
+    notes: [...notes, `State '${name}' deleted`],
+  };
+  };
+}

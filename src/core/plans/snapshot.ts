@@ -1,0 +1,28 @@
+import type { Config } from '../../schemas/config.js';
+import { VmStateError } from '../errors.js';
+import { isRunning, type Facts } from '../facts.js';
+import { validateName, validateSlot } from '../names.js';
+import type { Decide, Plan } from '../plan.js';
+import { requireDataset, slotFact } from './guards.js';
+
+export function planSnapshot(c: Config, slot: string, snap: string): Decide {
+  validateSlot(slot, c.slots);
+  validateName('snapshot', snap);
+  return (facts) => {
+  const s = slotFact(facts, slot);
+  const state = requireDataset(facts, s.state, `State '${s.state}' (assigned to ${slot}) - state`);
+  if (state.snapshots.some((x) => x.name === snap)) {
+    throw new VmStateError('exists', `Snapshot ${state.dataset}@${snap} already exists`, { hint: 'Pick another snapshot name' });
+  }
+  const full = `${state.dataset}@${snap}`;
+  const warnings = isRunning(s.unit)
+    ? [`${slot} is running - snapshot will be crash-consistent`, `For a clean snapshot, stop the slot first: systemctl stop ${s.unit.unit}`]
+    : [];
+  return {
+    summary: `Snapshot state '${state.name}' (from ${slot}) as '${snap}'`,
+    steps: [{ kind: 'zfs', argv: ['zfs', 'snapshot', full], undo: ['zfs', 'destroy', full] }],
+    warnings,
+    notes: [`Snapshot created: ${full}`],
+  };
+  };
+}

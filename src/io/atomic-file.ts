@@ -1,0 +1,36 @@
+import { closeSync, copyFileSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync, existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+/**
+ * Replaces `path` with `content` so that a crash at any instant leaves either
+ * the old or the new file, never a torn one: write a temporary file in the same
+ * directory, fsync it, rename it over the target, fsync the directory. The
+ * previous version is kept as `<path>.bak`. (Libraries such as write-file-atomic
+ * skip the directory fsync, which is what makes the rename durable.)
+ */
+export function writeFileAtomic(path: string, content: string, opts: { backup?: boolean; mode?: number } = {}): void {
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
+  const fd = openSync(tmp, 'w', opts.mode ?? 0o644);
+  try {
+    writeSync(fd, content);
+    fsyncSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    unlinkSync(tmp);
+    throw e;
+  }
+  closeSync(fd);
+  if (opts.backup && existsSync(path)) copyFileSync(path, `${path}.bak`);
+  renameSync(tmp, path);
+  fsyncDir(dir);
+}
+
+export function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,121 @@
+import { chmodSync, chownSync, mkdirSync } from 'node:fs';
+import { VmStateError, type ErrorCode } from '../core/errors.js';
+import { describeStep, type Plan, type Step } from '../core/plan.js';
+import type { Config } from '../schemas/config.js';
+import { lookupId } from './accounts.js';
+import { readAssignments } from './assignments-file.js';
+import { CommandError, errorCodeOf } from './command-error.js';
+import type { SlotManager } from './slot-manager.js';
+import type { StateStore } from './state-store.js';
+
+export interface ExecutorHooks {
+  warn(message: string): void;
+  /** Called before each step: progress for people, trace for debugging. */
+  step?(step: Step, index: number, total: number): void;
+}
+
+type Undo = { what: string; run: () => Promise<void> | void };
+
+/**
+ * Runs a plan's steps in order. If one fails, undoes the steps that ran,
+ * newest first, and reports both the failure and what was put back.
+ */
+export class Executor {
+  constructor(
+    private readonly store: StateStore,
+    private readonly slots: SlotManager,
+    private readonly config: Config,
+    private readonly hooks: ExecutorHooks,
+  ) {}
+
+  async run(plan: Plan): Promise<void> {
+    const undos: Undo[] = [];
+    for (const [i, step] of plan.steps.entries()) {
+      this.hooks.step?.(step, i, plan.steps.length);
+      try {
+        const undo = await this.perform(step);
+        if (undo) undos.push(undo);
+      } catch (e) {
+        throw await this.rollback(e, step, undos, plan.steps.slice(i + 1));
+      }
+    }
+  }
+
+  private async rollback(cause: unknown, failed: Step, undos: Undo[], notRun: Step[]): Promise<VmStateError> {
+    const undone: string[] = [];
+    const undoFailed: string[] = [];
+    for (const undo of undos.reverse()) {
+      try {
+        await undo.run();
+        undone.push(undo.what);
+      } catch (e) {
+        undoFailed.push(`${undo.what}: ${(e as Error).message}`);
+      }
+    }
+    const base = cause instanceof VmStateError ? cause : undefined;
+    const code: ErrorCode = base?.code ?? (cause instanceof CommandError ? errorCodeOf(cause) : 'failed');
+    const message = (cause as Error).message;
+    let recovery = '';
+    if (undone.length) recovery += ` Rolled back: ${undone.join('; ')}.`;
+    if (undoFailed.length) recovery += ` Could NOT roll back: ${undoFailed.join('; ')}.`;
+    return new VmStateError(code, `${message}${recovery}`, {
+      hint: base?.hint,
+      cause,
+      details: { failedStep: describeStep(failed), undone, undoFailed, notRun: notRun.map(describeStep) },
+    });
+  }
+
+  /** Does one step; returns how to undo it, when it can be undone. */
+  private async perform(step: Step): Promise<Undo | undefined> {
+    switch (step.kind) {
+      case 'zfs': {
+        await this.store.zfs(step.argv, {
+          retryBusy: step.retryBusy,
+          tolerate: step.toleratesNotMounted ? /created, but not mounted|successfully created, but not mounted/i : undefined,
+        });
+        const undo = step.undo;
+        return undo ? { what: undo.join(' '), run: () => this.store.zfs(undo, { retryBusy: true }) } : undefined;
+      }
+      case 'ensure-mounted':
+        await this.store.ensureMounted(step.dataset);
+        return undefined;
+      case 'unmount':
+        await this.store.unmount(step.dataset);
+        return { what: `zfs mount ${step.dataset}`, run: () => this.store.ensureMounted(step.dataset) };
+      case 'mkdir':
+        mkdirSync(step.path, { recursive: true });
+        return undefined;
+      case 'own':
+        this.own(step.path, step.owner, step.group, step.mode);
+        return undefined;
+      case 'link': {
+        const undo = this.slots.link(step.path, step.target);
+        return { what: `restore ${step.path}`, run: () => this.slots.unlink(undo) };
+      }
+      case 'write-assignments': {
+        const previous = readAssignments(step.file);
+        this.slots.write(step.assignments);
+        return { what: `restore ${step.file}`, run: () => this.slots.write(previous) };
+      }
+      case 'stop': {
+        const warning = await this.slots.stop(step.unit);
+        if (warning) this.hooks.warn(warning);
+        return { what: `systemctl start ${step.unit}`, run: () => this.slots.start(step.unit) };
+      }
+      case 'start':
+        await this.slots.start(step.unit);
+        return { what: `systemctl stop ${step.unit}`, run: async () => void (await this.slots.stop(step.unit)) };
+    }
+  }
+
+  private own(path: string, owner: string, group: string, mode: number): void {
+    const uid = lookupId('user', owner);
+    const gid = lookupId('group', group);
+    if (uid === undefined || gid === undefined) {
+      this.hooks.warn(`${uid === undefined ? `User '${owner}'` : `Group '${group}'`} does not exist; not changing the owner of ${path}`);
+    } else {
+      chownSync(path, uid, gid);
+    }
+    chmodSync(path, mode);
+  }
+}

@@ -1,0 +1,158 @@
+import { lstatSync, mkdirSync, readlinkSync, renameSync, statSync, symlinkSync, unlinkSync, existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { VmStateError } from '../core/errors.js';
+import { isRunning, type LinkFact, type SlotFact, type UnitFact } from '../core/facts.js';
+import { diskLinkOf, stateOfSlot, unitOf } from '../core/layout.js';
+import type { Assignments } from '../schemas/assignments.js';
+import type { Config } from '../schemas/config.js';
+import { readAssignments, writeAssignments } from './assignments-file.js';
+import { fsyncDir } from './atomic-file.js';
+import { runChecked, type Runner } from './runner.js';
+import { parseSystemctlShow, systemctlShowArgv } from './systemd-parse.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const STOP_TIMEOUT_MS = 120_000;
+
+/** What a link step replaced, so that it can be put back. */
+export interface LinkUndo {
+  path: string;
+  previousTarget: string | null;
+  backup: string | null;
+}
+
+/** Slots: their units, the assignments file and the data.img links. */
+export class SlotManager {
+  constructor(
+    private readonly runner: Runner,
+    private readonly config: Config,
+  ) {}
+
+  /** Every configured slot with its unit state (one systemctl call), assignment and link. */
+  async read(): Promise<{ slots: SlotFact[]; assignments: Assignments }> {
+    const assignments = readAssignments(this.config.assignmentsFile);
+    const units = await this.units(this.config.slots.map((s) => unitOf(this.config, s)));
+    const slots = this.config.slots.map((name, i) => ({
+      name,
+      state: stateOfSlot(this.config, assignments, name),
+      explicit: name in assignments,
+      unit: units[i]!,
+      link: readLink(diskLinkOf(this.config, name)),
+    }));
+    return { slots, assignments };
+  }
+
+  async units(units: readonly string[]): Promise<UnitFact[]> {
+    const r = await runChecked(this.runner, systemctlShowArgv(units));
+    return parseSystemctlShow(r.stdout, units);
+  }
+
+  private async unit(unit: string): Promise<UnitFact> {
+    return (await this.units([unit]))[0]!;
+  }
+
+  private requireLoaded(u: UnitFact): void {
+    if (u.loadState !== 'loaded') {
+      throw new VmStateError('not-found', `Unit ${u.unit} is not loaded (LoadState=${u.loadState})`, {
+        hint: 'Check the slot name and that the microvm@ template unit is installed',
+      });
+    }
+  }
+
+  /** Stops the unit and waits until it really is inactive with no main process. Returns a warning if it was killed. */
+  async stop(unit: string): Promise<string | undefined> {
+    this.requireLoaded(await this.unit(unit));
+    await runChecked(this.runner, ['systemctl', 'stop', unit], { timeout: STOP_TIMEOUT_MS + 10_000 });
+    const deadline = Date.now() + STOP_TIMEOUT_MS;
+    for (let delay = 25; ; delay = Math.min(delay * 2, 1000)) {
+      const u = await this.unit(unit);
+      if (!isRunning(u) && u.mainPid === 0) {
+        return ['timeout', 'signal', 'core-dump'].includes(u.result)
+          ? `${unit} did not stop cleanly (Result=${u.result}); the disk image may be unclean`
+          : undefined;
+      }
+      if (Date.now() > deadline) {
+        throw new VmStateError('busy', `${unit} is still ${u.activeState}/${u.subState} (MainPID ${u.mainPid}) after stop`);
+      }
+      await sleep(delay);
+    }
+  }
+
+  /** Starts the unit and checks that it came up rather than failing straight away. */
+  async start(unit: string): Promise<void> {
+    await runChecked(this.runner, ['systemctl', 'start', unit]);
+    const u = await this.unit(unit);
+    if (u.activeState !== 'active' && u.activeState !== 'activating') {
+      throw new VmStateError('failed', `${unit} did not start: ${u.activeState}/${u.subState} (Result=${u.result})`, {
+        hint: `See: journalctl -u ${unit}`,
+      });
+    }
+  }
+
+  write(assignments: Assignments): void {
+    writeAssignments(this.config.assignmentsFile, assignments);
+  }
+
+  /**
+   * Points `path` at `target` by renaming a fresh symlink over it, so the slot
+   * never sees a missing link. A regular file there is moved aside, never deleted.
+   */
+  link(path: string, target: string): LinkUndo {
+    const before = readLink(path);
+    if (before.kind === 'other') throw new VmStateError('conflict', `${path} exists and is neither a symlink nor a regular file`);
+    let backup: string | null = null;
+    if (before.kind === 'file') {
+      backup = freeName(`${path}.backup`);
+      renameSync(path, backup);
+    }
+    replaceSymlink(path, target);
+    return { path, previousTarget: before.kind === 'symlink' ? before.target : null, backup };
+  }
+
+  unlink(undo: LinkUndo): void {
+    if (undo.previousTarget !== null) replaceSymlink(undo.path, undo.previousTarget);
+    else if (existsSync(undo.path) || isSymlink(undo.path)) unlinkSync(undo.path);
+    if (undo.backup) renameSync(undo.backup, undo.path);
+  }
+}
+
+export function readLink(path: string): LinkFact {
+  try {
+    const st = lstatSync(path);
+    if (st.isSymbolicLink()) {
+      const target = readlinkSync(path);
+      let resolves = false;
+      try {
+        resolves = statSync(path).isFile();
+      } catch {
+        resolves = false;
+      }
+      return { path, kind: 'symlink', target, resolves };
+    }
+    return { path, kind: st.isFile() ? 'file' : 'other', target: null, resolves: st.isFile() };
+  } catch {
+    return { path, kind: 'missing', target: null, resolves: false };
+  }
+}
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+function replaceSymlink(path: string, target: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.vm-state-${process.pid}.tmp`;
+  if (isSymlink(tmp)) unlinkSync(tmp);
+  symlinkSync(target, tmp);
+  renameSync(tmp, path);
+  fsyncDir(dirname(path));
+}
+
+/** `data.img.backup`, or `data.img.backup.1`, … if an earlier backup is already there. */
+function freeName(base: string): string {
+  if (!existsSync(base) && !isSymlink(base)) return base;
+  for (let i = 1; ; i++) if (!existsSync(`${base}.${i}`) && !isSymlink(`${base}.${i}`)) return `${base}.${i}`;
+}

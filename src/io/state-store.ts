@@ -1,0 +1,103 @@
+import { readdirSync } from 'node:fs';
+import { VmStateError } from '../core/errors.js';
+import type { StateFact } from '../core/facts.js';
+import { nameProblem } from '../core/names.js';
+import type { Config } from '../schemas/config.js';
+import { parentDataset } from '../core/layout.js';
+import { CommandError, runChecked, type Runner } from './runner.js';
+import { parseZfsGet, zfsGetArgv } from './zfs-parse.js';
+
+const BUSY_RETRIES = 8;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** States and snapshots on ZFS: one read of everything, and the zfs commands of a plan. */
+export class StateStore {
+  constructor(
+    private readonly runner: Runner,
+    private readonly config: Config,
+  ) {}
+
+  /** Every state (datasets under the parent, plus plain directories in statesDir) with its snapshots: one zfs call. */
+  async read(): Promise<{ parentExists: boolean; states: Map<string, StateFact> }> {
+    const parent = parentDataset(this.config);
+    const argv = zfsGetArgv(parent);
+    const r = await this.runner.run(argv);
+    let parentExists = true;
+    let states = new Map<string, StateFact>();
+    if (r.exitCode === 0) {
+      states = parseZfsGet(r.stdout, parent, this.config.statesDir);
+    } else {
+      const err = new CommandError(argv, r);
+      if (err.failure !== 'not-found') throw err;
+      parentExists = false;
+    }
+    for (const dir of this.plainDirectories()) {
+      if (!states.has(dir)) {
+        states.set(dir, {
+          name: dir,
+          kind: 'directory',
+          dataset: `${parent}/${dir}`,
+          mountpoint: `${this.config.statesDir}/${dir}`,
+          mounted: false,
+          used: null,
+          available: null,
+          referenced: null,
+          origin: null,
+          created: null,
+          snapshots: [],
+        });
+      }
+    }
+    return { parentExists, states };
+  }
+
+  /** Directories in statesDir: datasets' mountpoints and, on a fresh hypervisor, tmpfiles-made plain directories. */
+  private plainDirectories(): string[] {
+    try {
+      return readdirSync(this.config.statesDir, { withFileTypes: true })
+        .filter((e) => e.isDirectory() && nameProblem(e.name) === undefined)
+        .map((e) => e.name);
+    } catch {
+      return [];
+    }
+  }
+
+  /**
+   * Runs a zfs command. ZFS answers "dataset is busy" transiently while a
+   * mount is still being released (zfs-fuse always does, the first time), so
+   * destroy and rename retry briefly before reporting it.
+   */
+  async zfs(argv: readonly string[], opts: { retryBusy?: boolean; tolerate?: RegExp } = {}): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const r = await this.runner.run(argv);
+      if (r.exitCode === 0) return;
+      if (opts.tolerate?.test(r.stderr)) return;
+      const err = new CommandError(argv, r);
+      if (err.failure === 'busy' && opts.retryBusy && attempt < BUSY_RETRIES) {
+        await sleep(50 * 2 ** Math.min(attempt, 4));
+        continue;
+      }
+      if (err.failure === 'busy') {
+        throw new VmStateError('busy', `${err.message} (still busy after ${attempt + 1} tries)`, {
+          hint: 'A process may still use the mountpoint: check with fuser -vm <mountpoint>',
+          cause: err,
+        });
+      }
+      throw err;
+    }
+  }
+
+  /** `zfs create`/`zfs clone` may leave the new dataset unmounted: mount it so chown hits the dataset, not the bare directory. */
+  ensureMounted(dataset: string): Promise<void> {
+    return this.zfs(['zfs', 'mount', dataset], { tolerate: /already mounted/i });
+  }
+
+  unmount(dataset: string): Promise<void> {
+    return this.zfs(['zfs', 'unmount', dataset], { retryBusy: true, tolerate: /not currently mounted|not mounted/i });
+  }
+
+  async mounted(dataset: string): Promise<boolean> {
+    const r = await runChecked(this.runner, ['zfs', 'get', '-H', '-o', 'value', 'mounted', dataset]);
+    return r.stdout.trim() === 'yes';
+  }
+}

@@ -1,0 +1,85 @@
+import { z } from 'zod';
+
+/**
+ * The --json contract. Every document vm-state prints in JSON mode is parsed
+ * through one of these schemas first, so the schemas cannot drift from the
+ * output; `vm-state schema` prints them as JSON Schema.
+ */
+const Bytes = z.number().int().nonnegative();
+const Iso = z.iso.datetime();
+
+export const SlotOut = z.object({
+  name: z.string(),
+  state: z.string(),
+  explicit: z.boolean().describe('false when the slot runs the state of its own name by default'),
+  unit: z.string(),
+  loadState: z.string(),
+  activeState: z.string(),
+  subState: z.string(),
+  running: z.boolean(),
+  disk: z.object({
+    path: z.string(),
+    kind: z.enum(['symlink', 'file', 'missing', 'other']),
+    target: z.string().nullable(),
+    resolves: z.boolean(),
+  }),
+});
+
+export const StateOut = z.object({
+  name: z.string(),
+  kind: z.enum(['dataset', 'directory']),
+  dataset: z.string(),
+  mountpoint: z.string(),
+  mounted: z.boolean(),
+  used: Bytes.nullable(),
+  available: Bytes.nullable(),
+  referenced: Bytes.nullable(),
+  origin: z.string().nullable(),
+  created: Iso.nullable(),
+  snapshots: z.number().int().nonnegative(),
+  assignedTo: z.array(z.string()),
+  shared: z.boolean().describe('assigned to more than one slot'),
+});
+
+export const SnapshotOut = z.object({
+  name: z.string(),
+  state: z.string(),
+  fullName: z.string(),
+  created: Iso,
+  used: Bytes,
+  referenced: Bytes,
+  clones: z.array(z.string()).describe('datasets cloned from this snapshot'),
+});
+
+export const ListOut = z.object({
+  parent: z.string(),
+  parentExists: z.boolean(),
+  slots: z.array(SlotOut),
+  states: z.array(StateOut),
+  snapshots: z.array(SnapshotOut),
+});
+
+export const StepOut = z.object({ kind: z.string(), command: z.string() }).loose();
+
+/** Every mutating command: what it decided and, unless --dry-run, did. */
+export const ResultOut = z.object({
+  command: z.string(),
+  summary: z.string(),
+  dryRun: z.boolean(),
+  ok: z.boolean(),
+  steps: z.array(StepOut),
+  warnings: z.array(z.string()),
+  notes: z.array(z.string()),
+});
+
+export const ErrorOut = z.object({
+  error: z.object({
+    code: z.string(),
+    exitCode: z.number().int(),
+    message: z.string(),
+    hint: z.string().optional(),
+    details: z.unknown().optional(),
+  }),
+});
+
+export const OUTPUT_SCHEMAS = { list: ListOut, result: ResultOut, error: ErrorOut } as const;
