@@ -44,7 +44,7 @@ pkgs.testers.runNixOSTest {
         cfg = json.loads(machine.succeed("cat /etc/vm-state/config.json"))
         assert cfg["pool"] == "microvms" and cfg["slots"][0] == "slot1", cfg
         machine.succeed("stat -c %U:%G /var/lib/microvms/slot1 | grep -Fx microvm:kvm")
-        machine.succeed("systemctl show -p ExecStartPre microvm@slot1.service | grep -F 'preflight slot1'")
+        machine.succeed("systemctl cat microvm@slot1.service | grep -F 'ExecStartPre=+' | grep -F 'preflight %i'")
         machine.succeed("systemctl show -p RequiresMountsFor microvm@slot1.service | grep -F /var/lib/microvms/states")
 
     with subtest("pool with the hypervisor's layout"):

@@ -1,19 +1,20 @@
 import { CommanderError } from 'commander';
 import { EXIT, VmStateError } from './core/errors.js';
+import type { ProgramDeps } from './cli/actions.js';
 import { buildProgram } from './cli/program.js';
 import { CommandError, toVmStateError as fromCommand } from './io/command-error.js';
 
 /** Runs vm-state with `argv` (without node and script) and returns the exit code. */
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], deps: ProgramDeps = {}): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv, { from: 'user' });
+    await buildProgram(deps).parseAsync(argv, { from: 'user' });
     return EXIT.ok;
   } catch (e) {
     const err = toVmStateError(e);
     if (err === undefined) return EXIT.ok;
     // Loaded only on failure: the success path of --help must not pay for it.
     const { Output } = await import('./cli/output.js');
-    new Output({ json: argv.includes('--json'), quiet: false, color: argv.includes('--no-color') ? false : undefined }).error(err);
+    new Output({ json: argv.includes('--json'), quiet: false, color: argv.includes('--no-color') ? false : undefined }, deps.streams, deps.env).error(err);
     return err.exitCode;
   }
 }

@@ -7,7 +7,7 @@ import { ExecaRunner, type Runner } from '../io/runner.js';
 import { System } from '../io/system.js';
 import { ListOut, OUTPUT_SCHEMAS } from '../schemas/output.js';
 import type { Context } from './context.js';
-import { Output } from './output.js';
+import { Output, type Streams } from './output.js';
 import { listDocument, renderList } from './render.js';
 
 export { runMutation } from './run-plan.js';
@@ -15,7 +15,7 @@ export { runMutation } from './run-plan.js';
 /** Injected by tests: a recording runner, captured output, another euid. */
 export interface ProgramDeps {
   runner?: Runner;
-  out?: Output;
+  streams?: Streams;
   env?: NodeJS.ProcessEnv;
   euid?: number;
   stdin?: NodeJS.ReadStream;
@@ -34,7 +34,7 @@ interface GlobalOpts extends ConfigOverrides {
 export function context(cmd: Command, deps: ProgramDeps): Context {
   const g = cmd.optsWithGlobals<GlobalOpts>();
   const env = deps.env ?? process.env;
-  const out = deps.out ?? new Output({ json: Boolean(g.json), quiet: Boolean(g.quiet), color: g.color }, process, env);
+  const out = new Output({ json: Boolean(g.json), quiet: Boolean(g.quiet), color: g.color }, deps.streams ?? process, env);
   const wait = g.wait === undefined ? 10 : Number(g.wait);
   if (!Number.isFinite(wait) || wait < 0) throw new VmStateError('usage', `--wait must be a number of seconds, got ${JSON.stringify(g.wait)}`);
   return {
@@ -62,10 +62,10 @@ export async function preflight(ctx: Context, slot: string): Promise<void> {
   else ctx.out.ok(message);
 }
 
-export function schema(name: string | undefined): void {
+export function schema(name: string | undefined, deps: ProgramDeps): void {
   if (name !== undefined && !(name in OUTPUT_SCHEMAS)) {
     throw new VmStateError('usage', `Unknown schema '${name}'`, { hint: `One of: ${Object.keys(OUTPUT_SCHEMAS).join(', ')}` });
   }
   const all = Object.fromEntries(Object.entries(OUTPUT_SCHEMAS).map(([k, s]) => [k, z.toJSONSchema(s, { io: 'output' })]));
-  process.stdout.write(`${JSON.stringify(name ? all[name] : all, null, 2)}\n`);
+  (deps.streams ?? process).stdout.write(`${JSON.stringify(name ? all[name] : all, null, 2)}\n`);
 }

@@ -104,7 +104,7 @@ export function buildProgram(deps: ProgramDeps = {}): Command {
     .addHelpText('after', EXAMPLES)
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ writeErr: () => undefined, outputError: () => undefined });
+    .configureOutput({ writeOut: (t) => void (deps.streams ?? process).stdout.write(t), writeErr: () => undefined, outputError: () => undefined });
 
   program
     .command('list', { isDefault: true })
@@ -143,7 +143,7 @@ export function buildProgram(deps: ProgramDeps = {}): Command {
   program
     .command('schema [name]')
     .description('print the JSON Schema of the --json output (list, result, error)')
-    .action(async (name: string | undefined) => (await actions()).schema(name));
+    .action(async (name: string | undefined) => (await actions()).schema(name, deps));
 
   return program;
 }

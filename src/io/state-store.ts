@@ -74,7 +74,7 @@ export class StateStore {
       if (opts.tolerate?.test(r.stderr)) return;
       const err = new CommandError(argv, r);
       if (err.failure === 'busy' && opts.retryBusy && attempt < BUSY_RETRIES) {
-        await sleep(50 * 2 ** Math.min(attempt, 4));
+        await sleep(25 * 2 ** Math.min(attempt, 4)); // ~2 s in all
         continue;
       }
       if (err.failure === 'busy') {

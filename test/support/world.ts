@@ -1,0 +1,87 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigSchema, type Config } from '../../src/schemas/config.js';
+import { RecordingRunner } from './recording-runner.js';
+
+export interface StateSpec {
+  name: string;
+  snapshots?: string[];
+  /** pool/.../state@snap this state was cloned from */
+  origin?: string;
+  mounted?: boolean;
+}
+
+/** `zfs get -H -p -o name,property,value … -r parent` text as OpenZFS 2.x prints it. */
+export function zfsGetText(parent: string, statesDir: string, states: StateSpec[], t0 = 1_764_000_000): string {
+  const rows: string[] = [];
+  const add = (name: string, props: Record<string, string | number>) => {
+    for (const [k, v] of Object.entries(props)) rows.push(`${name}\t${k}\t${v}`);
+  };
+  add(parent, { type: 'filesystem', used: 1000, available: 9000, referenced: 100, origin: '-', mountpoint: statesDir, mounted: 'yes', creation: t0 });
+  let t = t0;
+  for (const s of states) {
+    const ds = `${parent}/${s.name}`;
+    add(ds, {
+      type: 'filesystem', used: 2048, available: 9000, referenced: 1024, origin: s.origin ?? '-',
+      mountpoint: `${statesDir}/${s.name}`, mounted: s.mounted === false ? 'no' : 'yes', creation: ++t,
+    });
+    for (const snap of s.snapshots ?? []) {
+      add(`${ds}@${snap}`, { type: 'snapshot', used: 0, available: '-', referenced: 1024, origin: '-', mountpoint: '-', mounted: '-', creation: ++t });
+    }
+  }
+  return `${rows.join('\n')}\n`;
+}
+
+export function systemctlShowText(units: string[], running: string[]): string {
+  return units
+    .map((u) => {
+      const on = running.includes(u);
+      return [`Id=${u}`, 'LoadState=loaded', `ActiveState=${on ? 'active' : 'inactive'}`, `SubState=${on ? 'running' : 'dead'}`, `MainPID=${on ? 4242 : 0}`, 'Result=success'].join('\n');
+    })
+    .join('\n\n');
+}
+
+/**
+ * A throw-away hypervisor layout in a temp dir (states dir, slot dirs,
+ * assignments file) with a recording runner that answers the reads from
+ * `states` and `running`, as the real zfs and systemctl would.
+ */
+export function makeWorld(opts: { states?: StateSpec[]; running?: string[]; assignments?: Record<string, string> } = {}) {
+  const root = mkdtempSync(join(tmpdir(), 'vm-state-test-'));
+  const config: Config = ConfigSchema.parse({
+    statesDir: join(root, 'states'),
+    slotsDir: join(root, 'microvms'),
+    assignmentsFile: join(root, 'etc', 'assignments.json'),
+    lockFile: join(root, 'run', 'vm-state.lock'),
+    owner: 'root',
+    group: 'root',
+  });
+  mkdirSync(config.statesDir, { recursive: true });
+  mkdirSync(join(root, 'etc'), { recursive: true });
+  for (const s of opts.states ?? []) mkdirSync(join(config.statesDir, s.name), { recursive: true });
+  if (opts.assignments) writeFileSync(config.assignmentsFile, JSON.stringify(opts.assignments));
+  const parent = `${config.pool}/${config.dataset}`;
+  const states = opts.states ?? [];
+  const running = (opts.running ?? []).map((s) => `microvm@${s}.service`);
+  const runner = new RecordingRunner()
+    // zfs create/clone make the mountpoint directory, as the real ones do.
+    .respond((argv) => {
+      if (argv[0] === 'zfs' && (argv[1] === 'create' || argv[1] === 'clone')) {
+        const mp = argv.find((a) => a.startsWith('mountpoint='));
+        if (mp) mkdirSync(mp.slice('mountpoint='.length), { recursive: true });
+      }
+      return undefined;
+    })
+    .respond((argv) => (argv[0] === 'zfs' && argv[1] === 'get' && argv.includes('-r') ? { stdout: zfsGetText(parent, config.statesDir, states) } : undefined))
+    .respond((argv) => {
+      if (argv[0] !== 'systemctl' || argv[1] !== 'show') return undefined;
+      const units = argv.slice(argv.indexOf('--') + 1);
+      return { stdout: systemctlShowText(units, running) };
+    });
+  const env = {
+    VM_STATE_CONFIG: join(root, 'etc', 'config.json'),
+  };
+  writeFileSync(env.VM_STATE_CONFIG, JSON.stringify(config));
+  return { root, config, runner, env, parent, running };
+}

@@ -1,0 +1,349 @@
+import { existsSync, lstatSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ListOut, ResultOut, ErrorOut } from '../../src/schemas/output.js';
+import { runCli } from '../support/cli.js';
+import { makeWorld } from '../support/world.js';
+
+const P = 'microvms/storage/states';
+const mutations = (w: ReturnType<typeof makeWorld>) => w.runner.mutatingCalls.map((c) => c.join(' '));
+
+describe('list', () => {
+  it('reads everything with one zfs call and one systemctl call', async () => {
+    const w = makeWorld({ states: [{ name: 'dev', snapshots: ['s1'] }], running: ['slot1'], assignments: { slot2: 'dev' } });
+    const r = await runCli(['list'], w);
+    expect(r.code).toBe(0);
+    expect(w.runner.calls).toEqual([
+      ['zfs', 'get', '-H', '-p', '-o', 'name,property,value', 'type,used,available,referenced,origin,mountpoint,mounted,creation', '-r', P],
+      ['systemctl', 'show', '-p', 'Id,LoadState,ActiveState,SubState,MainPID,Result', '--', ...[1, 2, 3, 4, 5].map((i) => `microvm@slot${i}.service`)],
+    ]);
+    expect(r.stdout).toContain('States and assignments');
+    expect(r.stdout).toMatch(/slot2\s+dev/);
+    expect(r.stdout).toContain('dev@s1');
+  });
+
+  it('shows every snapshot, not 20', async () => {
+    const snaps = Array.from({ length: 45 }, (_, i) => `s${i}`);
+    const w = makeWorld({ states: [{ name: 'big', snapshots: snaps }] });
+    const r = await runCli(['list'], w);
+    for (const s of snaps) expect(r.stdout).toContain(`big@${s} `);
+    expect(r.stdout).not.toContain('(no snapshots)');
+    expect(r.stdout).toContain('45 snapshot(s)');
+  });
+
+  it('is the default command, and --json follows its schema', async () => {
+    const w = makeWorld({ states: [{ name: 'a', snapshots: ['s1'] }, { name: 'b', origin: `${P}/a@s1` }], running: ['slot1'] });
+    const r = await runCli(['--json'], w);
+    const doc = ListOut.parse(JSON.parse(r.stdout));
+    expect(doc.slots).toHaveLength(5);
+    expect(doc.slots[0]).toMatchObject({ name: 'slot1', state: 'slot1', explicit: false, running: true });
+    expect(doc.snapshots[0]).toMatchObject({ name: 's1', state: 'a', clones: [`${P}/b`] });
+    expect(doc.states.find((s) => s.name === 'b')!.origin).toBe(`${P}/a@s1`);
+  });
+
+  it('an unknown command is a usage error with a hint', async () => {
+    const w = makeWorld();
+    const r = await runCli(['frobnicate'], w);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/Unknown command.*frobnicate/);
+    expect(r.stderr).toContain('vm-state help');
+    expect(w.runner.calls).toEqual([]);
+  });
+});
+
+describe('create', () => {
+  it('creates, makes sure it is mounted, then owns the mountpoint', async () => {
+    const w = makeWorld();
+    const r = await runCli(['create', 'dev'], w);
+    expect(r.code, r.stderr).toBe(0);
+    expect(mutations(w)).toEqual([`zfs create -o mountpoint=${w.config.statesDir}/dev ${P}/dev`, `zfs mount ${P}/dev`]);
+    expect(r.stdout).toContain("State 'dev' created");
+  });
+
+  it('accepts "created, but not mounted" and mounts it', async () => {
+    const w = makeWorld();
+    const { mkdirSync } = await import('node:fs');
+    w.runner.on((a) => a[1] === 'create', { exitCode: 1, stderr: 'filesystem successfully created, but not mounted' });
+    w.runner.respond((a) => (a[1] === 'mount' ? (mkdirSync(join(w.config.statesDir, 'dev')), {}) : undefined));
+    const r = await runCli(['create', 'dev'], w);
+    expect(r.code, r.stderr).toBe(0);
+    expect(mutations(w).at(-1)).toBe(`zfs mount ${P}/dev`);
+  });
+
+  it('refuses an existing state with exit 4 and runs nothing', async () => {
+    const w = makeWorld({ states: [{ name: 'dev' }] });
+    const r = await runCli(['create', 'dev'], w);
+    expect(r.code).toBe(4);
+    expect(mutations(w)).toEqual([]);
+  });
+
+  it('rejects a bad name before running anything', async () => {
+    const w = makeWorld();
+    const r = await runCli(['create', '../../etc'], w);
+    expect(r.code).toBe(2);
+    expect(w.runner.calls).toEqual([]);
+  });
+
+  it('needs root, unless it is a dry run', async () => {
+    const w = makeWorld();
+    const r = await runCli(['create', 'dev'], { ...w, euid: 1000 });
+    expect(r.code).toBe(7);
+    expect(r.stderr).toContain('must be run as root');
+    const d = await runCli(['--dry-run', 'create', 'dev'], { ...w, euid: 1000 });
+    expect(d.code).toBe(0);
+    expect(mutations(w)).toEqual([]);
+  });
+});
+
+describe('snapshot', () => {
+  it('snapshots the assigned state and warns when the slot runs', async () => {
+    const w = makeWorld({ states: [{ name: 'dev' }], running: ['slot2'], assignments: { slot2: 'dev' } });
+    const r = await runCli(['snapshot', 'slot2', 'before'], w);
+    expect(r.code, r.stderr).toBe(0);
+    expect(mutations(w)).toEqual([`zfs snapshot ${P}/dev@before`]);
+    expect(r.stderr).toContain('crash-consistent');
+  });
+
+  it('uses the implicit same-name state', async () => {
+    const w = makeWorld({ states: [{ name: 'slot3' }] });
+    const r = await runCli(['snapshot', 'slot3', 'x'], w);
+    expect(r.code).toBe(0);
+    expect(mutations(w)).toEqual([`zfs snapshot ${P}/slot3@x`]);
+  });
+
+  it('a plain-directory state cannot be snapshotted: exit 5 with the adopt hint', async () => {
+    const w = makeWorld();
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(w.config.statesDir, 'slot1'));
+    const r = await runCli(['snapshot', 'slot1', 'x'], w);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain('plain directory');
+    expect(r.stderr).toContain('adopt');
+    expect(mutations(w)).toEqual([]);
+  });
+
+  it('missing state is exit 3; existing snapshot name is exit 4', async () => {
+    const w = makeWorld({ states: [{ name: 'slot1', snapshots: ['x'] }] });
+    expect((await runCli(['snapshot', 'slot2', 'x'], w)).code).toBe(3);
+    expect((await runCli(['snapshot', 'slot1', 'x'], w)).code).toBe(4);
+    expect(mutations(w)).toEqual([]);
+  });
+});
+
+describe('assign', () => {
+  it('records the assignment and links data.img; a regular file is kept as .backup', async () => {
+    const w = makeWorld({ states: [{ name: 'dev' }] });
+    const { mkdirSync } = await import('node:fs');
+    const slotDir = join(w.config.slotsDir, 'slot1');
+    mkdirSync(slotDir, { recursive: true });
+    writeFileSync(join(slotDir, 'data.img'), 'precious');
+    const r = await runCli(['assign', 'slot1', 'dev'], w);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(w.config.assignmentsFile, 'utf8'))).toEqual({ slot1: 'dev' });
+    expect(readlinkSync(join(slotDir, 'data.img'))).toBe(`${w.config.statesDir}/dev/data.img`);
+    expect(readFileSync(join(slotDir, 'data.img.backup'), 'utf8')).toBe('precious');
+    expect(mutations(w)).toEqual([]);
+    expect(r.stdout).toContain('Start the slot with: systemctl start microvm@slot1.service');
+  });
+
+  it('never overwrites an earlier backup', async () => {
+    const w = makeWorld({ states: [{ name: 'dev' }] });
+    const { mkdirSync } = await import('node:fs');
+    const slotDir = join(w.config.slotsDir, 'slot1');
+    mkdirSync(slotDir, { recursive: true });
+    writeFileSync(join(slotDir, 'data.img.backup'), 'old');
+    writeFileSync(join(slotDir, 'data.img'), 'new');
+    expect((await runCli(['assign', 'slot1', 'dev'], w)).code).toBe(0);
+    expect(readFileSync(join(slotDir, 'data.img.backup'), 'utf8')).toBe('old');
+    expect(readFileSync(join(slotDir, 'data.img.backup.1'), 'utf8')).toBe('new');
+  });
+
+  it('creates a missing state first, and warns when another slot holds the state', async () => {
+    const w = makeWorld({ states: [{ name: 'dev' }], running: ['slot1'], assignments: { slot1: 'dev' } });
+    const r = await runCli(['assign', 'slot2', 'fresh'], w);
+    expect(r.code, r.stderr).toBe(0);
+    expect(mutations(w)[0]).toBe(`zfs create -o mountpoint=${w.config.statesDir}/fresh ${P}/fresh`);
+    const s = await runCli(['assign', 'slot3', 'dev'], w);
+    expect(s.code).toBe(0);
+    expect(s.stderr).toMatch(/also assigned to slot1 \(running\)/);
+    expect(JSON.parse(readFileSync(w.config.assignmentsFile, 'utf8'))).toEqual({ slot1: 'dev', slot2: 'fresh', slot3: 'dev' });
+  });
+
+  it('rejects an unknown slot with exit 2', async () => {
+    const w = makeWorld({ states: [{ name: 'dev' }] });
+    const r = await runCli(['assign', 'slot9', 'dev'], w);
+    expect(r.code).toBe(2);
+    expect(existsSync(w.config.assignmentsFile)).toBe(false);
+  });
+});
+
+describe('clone and restore', () => {
+  it('clone: helper snapshot, plain clone (no promote), mount', async () => {
+    const w = makeWorld({ states: [{ name: 'src' }] });
+    const r = await runCli(['clone', 'src', 'dst'], w);
+    expect(r.code, r.stderr).toBe(0);
+    expect(mutations(w)).toEqual([
+      `zfs snapshot ${P}/src@clone-for-dst`,
+      `zfs clone -o mountpoint=${w.config.statesDir}/dst ${P}/src@clone-for-dst ${P}/dst`,
+      `zfs mount ${P}/dst`,
+    ]);
+    expect(mutations(w).some((c) => c.includes('promote'))).toBe(false);
+  });
+
+  it('clone: a failed clone removes the helper snapshot', async () => {
+    const w = makeWorld({ states: [{ name: 'src' }] });
+    w.runner.failAt(1, "cannot create 'x': out of space");
+    const r = await runCli(['clone', 'src', 'dst'], w);
+    expect(r.code).toBe(1);
+    expect(mutations(w).at(-1)).toBe(`zfs destroy ${P}/src@clone-for-dst`);
+    expect(r.stderr).toContain('Rolled back');
+  });
+
+  it('restore: finds the snapshot by name; refuses when ambiguous; state@snap picks one', async () => {
+    const w = makeWorld({ states: [{ name: 'a', snapshots: ['s1', 'only'] }, { name: 'b', snapshots: ['s1'] }] });
+    const amb = await runCli(['restore', 's1', 'new'], w);
+    expect(amb.code).toBe(2);
+    expect(amb.stderr).toMatch(/ambiguous: a@s1, b@s1/);
+    const ok = await runCli(['restore', 'b@s1', 'new'], w);
+    expect(ok.code, ok.stderr).toBe(0);
+    const one = await runCli(['restore', 'only', 'new2'], w);
+    expect(one.code).toBe(0);
+    expect(mutations(w)).toEqual([
+      `zfs clone -o mountpoint=${w.config.statesDir}/new ${P}/b@s1 ${P}/new`,
+      `zfs mount ${P}/new`,
+      `zfs clone -o mountpoint=${w.config.statesDir}/new2 ${P}/a@only ${P}/new2`,
+      `zfs mount ${P}/new2`,
+    ]);
+    expect((await runCli(['restore', 'nope', 'x'], w)).code).toBe(3);
+  });
+});
+
+describe('delete', () => {
+  it('needs DELETE on standard input, or --yes', async () => {
+    const w = makeWorld({ states: [{ name: 'gone', snapshots: ['s1'] }] });
+    const none = await runCli(['delete', 'gone'], w);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('--yes');
+    expect((await runCli(['delete', 'gone'], { ...w, stdin: 'nope\n' })).code).toBe(2);
+    expect(mutations(w)).toEqual([]);
+    const r = await runCli(['delete', 'gone'], { ...w, stdin: 'DELETE\n' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(mutations(w)).toEqual([`zfs destroy ${P}/gone@s1`, `zfs unmount ${P}/gone`, `zfs destroy ${P}/gone`]);
+  });
+
+  it('refuses a state assigned to a slot, explicitly or by its name (exit 5)', async () => {
+    const w = makeWorld({ states: [{ name: 'dev' }, { name: 'slot4' }], assignments: { slot2: 'dev' } });
+    const a = await runCli(['delete', 'dev', '--yes'], w);
+    expect(a.code).toBe(5);
+    expect(a.stderr).toContain('assigned to slot2');
+    expect((await runCli(['delete', 'slot4', '--yes'], w)).code).toBe(5);
+    expect(mutations(w)).toEqual([]);
+  });
+
+  it('promotes the clone of the newest cloned snapshot first, never destroy -R', async () => {
+    const w = makeWorld({
+      states: [
+        { name: 'base', snapshots: ['s1', 's2', 's3'] },
+        { name: 'c1', origin: `${P}/base@s1` },
+        { name: 'c2', origin: `${P}/base@s2` },
+      ],
+    });
+    const r = await runCli(['delete', 'base', '--yes'], w);
+    expect(r.code, r.stderr).toBe(0);
+    expect(mutations(w)).toEqual([`zfs promote ${P}/c2`, `zfs destroy ${P}/base@s3`, `zfs unmount ${P}/base`, `zfs destroy ${P}/base`]);
+    expect(r.stdout).toMatch(/s1, s2 moved to .*c2/);
+    expect(mutations(w).join(' ')).not.toMatch(/-R|-r /);
+  });
+
+  it('removes the clone-for helper snapshot of a deleted clone', async () => {
+    const w = makeWorld({ states: [{ name: 'src', snapshots: ['clone-for-cp'] }, { name: 'cp', origin: `${P}/src@clone-for-cp` }] });
+    const r = await runCli(['delete', 'cp', '--yes'], w);
+    expect(r.code, r.stderr).toBe(0);
+    expect(mutations(w)).toEqual([`zfs unmount ${P}/cp`, `zfs destroy ${P}/cp`, `zfs destroy ${P}/src@clone-for-cp`]);
+  });
+
+  it('retries a transiently busy destroy', async () => {
+    const w = makeWorld({ states: [{ name: 'x' }] });
+    let n = 0;
+    w.runner.respond((a) => (a[1] === 'destroy' && n++ < 2 ? { exitCode: 1, stderr: "cannot destroy 'x': dataset is busy" } : undefined));
+    const r = await runCli(['delete', 'x', '--yes'], w);
+    expect(r.code, r.stderr).toBe(0);
+    expect(mutations(w).filter((c) => c.startsWith('zfs destroy'))).toHaveLength(3);
+  });
+
+  it('a busy that persists is exit 6 with a clear message', async () => {
+    const w = makeWorld({ states: [{ name: 'x' }] });
+    w.runner.on((a) => a[1] === 'destroy', { exitCode: 1, stderr: "cannot destroy 'x': dataset is busy" });
+    const r = await runCli(['delete', 'x', '--yes'], w);
+    expect(r.code).toBe(6);
+    expect(r.stderr).toMatch(/still busy after \d+ tries/);
+  });
+});
+
+describe('migrate', () => {
+  it('stops, waits until stopped, assigns, links, starts, checks', async () => {
+    const w = makeWorld({ states: [{ name: 'dev' }], running: ['slot2'] });
+    // After the stop, the unit reads as inactive.
+    let stopped = false;
+    w.runner.respond((a) => (a[1] === 'stop' ? ((stopped = true), {}) : undefined));
+    w.runner.respond((a) =>
+      a[1] === 'show' && stopped && a.length === 6
+        ? { stdout: `Id=${a[5]}\nLoadState=loaded\nActiveState=${a[5] === 'microvm@slot2.service' && !started ? 'inactive' : 'active'}\nSubState=x\nMainPID=${started ? 9 : 0}\nResult=success` }
+        : undefined,
+    );
+    let started = false;
+    w.runner.respond((a) => (a[1] === 'start' ? ((started = true), {}) : undefined));
+    const r = await runCli(['migrate', 'dev', 'slot2'], w);
+    expect(r.code, r.stderr).toBe(0);
+    expect(mutations(w)).toEqual(['systemctl stop microvm@slot2.service', 'systemctl start microvm@slot2.service']);
+    expect(JSON.parse(readFileSync(w.config.assignmentsFile, 'utf8'))).toEqual({ slot2: 'dev' });
+    expect(lstatSync(join(w.config.slotsDir, 'slot2', 'data.img')).isSymbolicLink()).toBe(true);
+  });
+
+  it('refuses a state that another running slot uses (exit 5), touching nothing', async () => {
+    const w = makeWorld({ states: [{ name: 'dev' }], running: ['slot1'], assignments: { slot1: 'dev' } });
+    const r = await runCli(['migrate', 'dev', 'slot2'], w);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain('in use by running slot slot1');
+    expect(mutations(w)).toEqual([]);
+  });
+
+  it('a failed start puts the previous assignment and link back and restarts the old state', async () => {
+    const w = makeWorld({ states: [{ name: 'old' }, { name: 'new' }], running: ['slot1'], assignments: { slot1: 'old' } });
+    const { mkdirSync, symlinkSync } = await import('node:fs');
+    mkdirSync(join(w.config.slotsDir, 'slot1'), { recursive: true });
+    symlinkSync(`${w.config.statesDir}/old/data.img`, join(w.config.slotsDir, 'slot1', 'data.img'));
+    const before = readFileSync(w.config.assignmentsFile, 'utf8');
+    w.runner.on((a) => a[1] === 'show' && a.length === 6, { stdout: 'LoadState=loaded\nActiveState=inactive\nSubState=dead\nMainPID=0\nResult=success' });
+    w.runner.on((a) => a[1] === 'start' && a[2] === 'microvm@slot1.service' && !a.includes('x'), { exitCode: 1, stderr: 'Job failed' });
+    const r = await runCli(['migrate', 'new', 'slot1'], w);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Rolled back');
+    expect(JSON.parse(readFileSync(w.config.assignmentsFile, 'utf8'))).toEqual(JSON.parse(before));
+    expect(readlinkSync(join(w.config.slotsDir, 'slot1', 'data.img'))).toBe(`${w.config.statesDir}/old/data.img`);
+    // stop, failed start, then the undo of stop: start again
+    expect(mutations(w)).toEqual(['systemctl stop microvm@slot1.service', 'systemctl start microvm@slot1.service', 'systemctl start microvm@slot1.service']);
+  });
+});
+
+describe('--json and --dry-run', () => {
+  it('dry-run prints the exact steps and runs no mutating command', async () => {
+    const w = makeWorld({ states: [{ name: 'dev' }], running: ['slot2'] });
+    const r = await runCli(['--json', '--dry-run', 'migrate', 'dev', 'slot2'], w);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = ResultOut.parse(JSON.parse(r.stdout));
+    expect(doc.dryRun).toBe(true);
+    expect(doc.steps.map((s) => s.kind)).toEqual(['stop', 'write-assignments', 'mkdir', 'own', 'link', 'start']);
+    expect(mutations(w)).toEqual([]);
+    expect(existsSync(w.config.assignmentsFile)).toBe(false);
+  });
+
+  it('errors are one JSON document on stderr with the exit code', async () => {
+    const w = makeWorld();
+    const r = await runCli(['--json', 'snapshot', 'slot9', 'x'], w);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    const doc = ErrorOut.parse(JSON.parse(r.stderr));
+    expect(doc.error).toMatchObject({ code: 'invalid-name', exitCode: 2 });
+  });
+});

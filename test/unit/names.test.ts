@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { VmStateError } from '../../src/core/errors.js';
+import { nameProblem, parseSnapshotRef, validateName, validateSlot } from '../../src/core/names.js';
+
+/** Inputs an operator or an agent might pass by mistake or by malice. */
+export const BAD_NAMES = [
+  '', '.', '..', '../x', '../../etc', 'a/../b', 'a/b', '/abs', 'a@b', '@b', 'a@', '-rf', '--help', '-', '-x',
+  '.hidden', ' lead', 'trail ', 'in side', 'tab\tname', 'new\nline', 'nul\0byte', 'x'.repeat(300), 'x'.repeat(129),
+  'slot1 ; rm -rf /', '$(reboot)', '`id`', 'a|b', 'a;b', 'a&b', 'a>b', 'a*b', 'a?b', 'a%b', 'a#b', 'a,b',
+  'ѕlot1' /* Cyrillic s */, 'dev‐env' /* Unicode hyphen */, 'café', 'ａ' /* fullwidth */, 'a\u200bb' /* zero width space */,
+  'a\\b', "a'b", 'a"b', 'a..b',
+];
+
+describe('state and snapshot names', () => {
+  it.each(BAD_NAMES.map((n) => [JSON.stringify(n), n]))('rejects %s', (_label, name) => {
+    expect(nameProblem(name)).toBeDefined();
+    expect(() => validateName('state', name)).toThrow(VmStateError);
+    try {
+      validateName('state', name);
+    } catch (e) {
+      expect((e as VmStateError).exitCode).toBe(2);
+      expect((e as VmStateError).message).not.toMatch(/[\n\0]/);
+    }
+  });
+
+  it.each(['slot1', 'dev-env', 'test_state', 'v1.2', 'a:b', 'A9', '_x', 'x'.repeat(128)])('accepts %s', (name) => {
+    expect(validateName('snapshot', name)).toBe(name);
+  });
+
+  it('accepts only configured slots', () => {
+    expect(validateSlot('slot1', ['slot1', 'slot2'])).toBe('slot1');
+    for (const bad of ['slot9', 'slot1 ; rm', 'SLOT1', '', '../slot1']) {
+      expect(() => validateSlot(bad, ['slot1', 'slot2'])).toThrow(/Invalid slot name/);
+    }
+  });
+
+  it('parses snap and state@snap', () => {
+    expect(parseSnapshotRef('snap1')).toEqual({ snapshot: 'snap1' });
+    expect(parseSnapshotRef('dev@snap1')).toEqual({ state: 'dev', snapshot: 'snap1' });
+    expect(() => parseSnapshotRef('a@b@c')).toThrow(/contains '@'/);
+    expect(() => parseSnapshotRef('../a@b')).toThrow(VmStateError);
+  });
+});

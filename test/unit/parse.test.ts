@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync, existsSync } from 'node:fs';
+import { parseZfsGet } from '../../src/io/zfs-parse.js';
+import { parseSystemctlShow } from '../../src/io/systemd-parse.js';
+import { classify } from '../../src/io/runner.js';
+import { zfsGetText } from '../support/world.js';
+
+const P = 'microvms/storage/states';
+const D = '/var/lib/microvms/states';
+
+describe('zfs get parser', () => {
+  it('reads states, snapshots in order, and dependent clones from origins', () => {
+    const text = zfsGetText(P, D, [
+      { name: 'a', snapshots: ['s1', 's2'] },
+      { name: 'b', origin: `${P}/a@s1`, mounted: false },
+    ]);
+    const states = parseZfsGet(text, P, D);
+    expect([...states.keys()]).toEqual(['a', 'b']);
+    const a = states.get('a')!;
+    expect(a).toMatchObject({ kind: 'dataset', dataset: `${P}/a`, mountpoint: `${D}/a`, mounted: true, used: 2048, available: 9000, origin: null });
+    expect(a.snapshots.map((s) => s.name)).toEqual(['s1', 's2']);
+    expect(a.snapshots[0]!.clones).toEqual([`${P}/b`]);
+    expect(a.snapshots[1]!.clones).toEqual([]);
+    expect(a.snapshots[0]!.created.toISOString()).toMatch(/^20\d\d-/);
+    expect(states.get('b')).toMatchObject({ origin: `${P}/a@s1`, mounted: false });
+  });
+
+  it('ignores the parent itself and deeper descendants', () => {
+    const text = `${P}\ttype\tfilesystem\n${P}/a\ttype\tfilesystem\n${P}/a/child\ttype\tfilesystem\n${P}/a/child@x\ttype\tsnapshot\n`;
+    const states = parseZfsGet(text, P, D);
+    expect([...states.keys()]).toEqual(['a']);
+    expect(states.get('a')!.snapshots).toEqual([]);
+  });
+
+  // Captured from zfs-fuse in the lab (lab/samples); the parser must read it the same way.
+  const sample = new URL('../../lab/samples/zfs-get.txt', import.meta.url);
+  it.runIf(existsSync(sample))('reads real zfs-fuse output', () => {
+    const raw = readFileSync(sample, 'utf8');
+    const body = raw.includes('--- stdout ---') ? raw.split('--- stdout ---')[1]!.split('--- stderr ---')[0]!.trim() : raw;
+    const states = parseZfsGet(`${body}\n`, P, D);
+    expect(states.size).toBeGreaterThanOrEqual(3);
+    const a = states.get('a')!;
+    expect(a.snapshots.map((s) => s.name)).toContain('s1');
+    expect(a.snapshots.find((s) => s.name === 's1')!.clones).toEqual([`${P}/c`]);
+    expect(states.get('c')!.origin).toBe(`${P}/a@s1`);
+    expect(a.used).toBeGreaterThan(0);
+  });
+});
+
+describe('systemctl show parser', () => {
+  it('reads one block per unit, in order', () => {
+    const text = 'Id=microvm@slot1.service\nLoadState=loaded\nActiveState=active\nSubState=running\nMainPID=77\nResult=success\n\nId=microvm@slot2.service\nLoadState=loaded\nActiveState=inactive\nSubState=dead\nMainPID=0\nResult=success\n';
+    const [u1, u2] = parseSystemctlShow(text, ['microvm@slot1.service', 'microvm@slot2.service']);
+    expect(u1).toMatchObject({ activeState: 'active', mainPid: 77, loadState: 'loaded' });
+    expect(u2).toMatchObject({ activeState: 'inactive', mainPid: 0 });
+  });
+});
+
+describe('failure classes from zfs and systemctl messages', () => {
+  it.each([
+    ["cannot create 'p/a': dataset already exists", 'exists'],
+    ["cannot open 'p/x': dataset does not exist", 'not-found'],
+    ["cannot destroy 'p/a': dataset is busy", 'busy'],
+    ["cannot destroy 'p/a@s': snapshot has dependent clones", 'has-dependents'],
+    ['cannot destroy: filesystem has children', 'has-dependents'],
+    ['permission denied', 'permission'],
+    ['Failed to stop x.service: Access denied', 'permission'],
+    ['Unit x.service not loaded.', 'not-found'],
+    ['something odd', 'other'],
+  ])('%s -> %s', (msg, cls) => expect(classify(msg)).toBe(cls));
+});
