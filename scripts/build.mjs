@@ -1,7 +1,7 @@
-// Bundles src/ into dist/: the entry dist/vm-state.mjs that bin/vm-state runs
-// and the Nix package installs, plus chunks it loads only when a command runs
-// (so `--help` does not compile zod and execa). No dependency is needed at run
-// time. Deterministic: CI rebuilds it and compares byte for byte.
+// Bundles src/ into the single file dist/vm-state.mjs that bin/vm-state runs
+// and the Nix package installs; no dependency is needed at run time. The
+// command actions are imported lazily, so `--help` never initialises zod or
+// execa. Deterministic: CI rebuilds it and compares byte for byte.
 import { build } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
 
@@ -10,12 +10,9 @@ const { version } = JSON.parse(readFileSync(new URL('../package.json', import.me
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 
 await build({
-  entryPoints: { 'vm-state': 'src/entry.ts' },
-  outdir: 'dist',
-  outExtension: { '.js': '.mjs' },
-  chunkNames: 'chunks/[name]-[hash]',
+  entryPoints: ['src/entry.ts'],
+  outfile: 'dist/vm-state.mjs',
   bundle: true,
-  splitting: true,
   platform: 'node',
   format: 'esm',
   target: 'node20',

@@ -1,0 +1,237 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ListOut, ResultOut, ErrorOut } from '../../src/schemas/output.js';
+import { BAD_NAMES } from '../support/bad-names.js';
+import { activeState, assignments, datasetExists, ok, P, readLinkIn, resetLab, sh, STATES, vm, worldSnapshot, zfsProp } from './lab.js';
+
+const unitProp = async (slot: string, prop: string) => (await ok(['systemctl', 'show', '-p', prop, '--value', `microvm@${slot}.service`])).trim();
+
+describe('every command against the real zfs and systemd', () => {
+  beforeEach(resetLab);
+
+  it('create makes a mounted dataset owned by microvm:kvm, mode 0755', async () => {
+    await ok(['vm-state', 'create', 'dev']);
+    expect(await zfsProp(`${P}/dev`, 'mounted')).toBe('yes');
+    expect(await zfsProp(`${P}/dev`, 'mountpoint')).toBe(`${STATES}/dev`);
+    expect((await ok(['stat', '-c', '%U:%G %a', `${STATES}/dev`])).trim()).toBe('microvm:kvm 755');
+    const again = await vm(['create', 'dev']);
+    expect(again.code).toBe(4);
+  });
+
+  it('delete with dependents: promote, then destroy; the clone keeps data and snapshots', async () => {
+    await ok(['vm-state', 'create', 'base']);
+    await ok(['sh', '-c', `echo precious > ${STATES}/base/data.img`]);
+    await ok(['vm-state', 'assign', 'slot1', 'base']);
+    await ok(['vm-state', 'snapshot', 'slot1', 'early']);
+    await ok(['vm-state', 'clone', 'base', 'copy']);
+    await ok(['vm-state', 'assign', 'slot1', 'copy']);
+    const r = await vm(['delete', 'base', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/moved to .*copy/);
+    expect(await datasetExists(`${P}/base`)).toBe(false);
+    expect(await zfsProp(`${P}/copy`, 'origin')).toBe('-');
+    await ok(['zfs', 'list', '-t', 'snapshot', `${P}/copy@early`]);
+    expect((await ok(['cat', `${STATES}/copy/data.img`])).trim()).toBe('precious');
+    // and the copy can itself be deleted afterwards: no dead end
+    await ok(['vm-state', 'assign', 'slot1', 'other']);
+    const d = await vm(['delete', 'copy', '--yes']);
+    expect(d.code, d.stderr).toBe(0);
+    expect(await datasetExists(`${P}/copy`)).toBe(false);
+  });
+
+  it('deleting a clone removes its helper snapshot and leaves the source intact', async () => {
+    await ok(['vm-state', 'create', 'src']);
+    await ok(['vm-state', 'clone', 'src', 'tmp']);
+    await ok(['zfs', 'list', '-t', 'snapshot', `${P}/src@clone-for-tmp`]);
+    expect((await vm(['delete', 'tmp', '--yes'])).code).toBe(0);
+    expect((await sh(['zfs', 'list', '-t', 'snapshot', `${P}/src@clone-for-tmp`])).code).not.toBe(0);
+    expect(await datasetExists(`${P}/src`)).toBe(true);
+  });
+
+  it('restore refuses an ambiguous snapshot name and accepts state@snap', async () => {
+    await ok(['vm-state', 'create', 'a']);
+    await ok(['vm-state', 'create', 'b']);
+    await ok(['vm-state', 'assign', 'slot1', 'a']);
+    await ok(['vm-state', 'assign', 'slot2', 'b']);
+    await ok(['vm-state', 'snapshot', 'slot1', 'same']);
+    await ok(['vm-state', 'snapshot', 'slot2', 'same']);
+    const amb = await vm(['restore', 'same', 'r']);
+    expect(amb.code).toBe(2);
+    expect(amb.stderr).toContain('a@same');
+    expect(amb.stderr).toContain('b@same');
+    expect(await datasetExists(`${P}/r`)).toBe(false);
+    await ok(['vm-state', 'restore', 'b@same', 'r']);
+    expect(await zfsProp(`${P}/r`, 'origin')).toBe(`${P}/b@same`);
+  });
+
+  it(`rejects ${BAD_NAMES.length} bad names and arguments with exit 2, changing nothing`, async () => {
+    await ok(['vm-state', 'create', 'keep']);
+    const before = await worldSnapshot();
+    const usable = BAD_NAMES.filter((n) => !n.includes('\0')); // argv cannot carry NUL
+    for (const bad of usable) {
+      for (const args of [['create', bad], ['clone', 'keep', bad], ['snapshot', 'slot1', bad], ['assign', 'slot1', bad], ['delete', bad]]) {
+        const r = await vm(['--yes', ...args.slice(0, -1), '--', args.at(-1)!]);
+        expect(r.code, `${args.join(' ')} -> ${r.stderr}`).toBe(2);
+      }
+    }
+    for (const slot of ['slot9', 'slot1 ; rm', '../slot1', '']) {
+      expect((await vm(['assign', '--', slot, 'keep'])).code).toBe(2);
+    }
+    expect(await worldSnapshot()).toBe(before);
+  }, 300_000);
+
+  it('works with no assignments file, and creates it on assign', async () => {
+    expect(await assignments()).toBeNull();
+    expect((await vm(['list'])).code).toBe(0);
+    await ok(['vm-state', 'assign', 'slot3', 'x']);
+    expect(await assignments()).toEqual({ slot3: 'x' });
+    expect(await readLinkIn('/var/lib/microvms/slot3/data.img')).toBe(`${STATES}/x/data.img`);
+  });
+
+  it('a torn assignments file is a clear error, not an empty one', async () => {
+    await ok(['sh', '-c', 'printf \'{"slot1": "de\' > /etc/vm-state-assignments.json']);
+    const r = await vm(['list']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('/etc/vm-state-assignments.json');
+    expect(r.stderr).toMatch(/not valid JSON/);
+  });
+
+  it('snapshot of a running slot warns that it is crash-consistent, and makes it', async () => {
+    await ok(['vm-state', 'create', 'slot1']);
+    await ok(['systemctl', 'start', 'microvm@slot1.service']);
+    const r = await vm(['snapshot', 'slot1', 'live']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('crash-consistent');
+    await ok(['zfs', 'list', '-t', 'snapshot', `${P}/slot1@live`]);
+  });
+
+  it('migrate of a running slot stops it, relinks, and starts it on the new state', async () => {
+    await ok(['vm-state', 'create', 'slot2']);
+    await ok(['vm-state', 'assign', 'slot2', 'slot2']);
+    await ok(['systemctl', 'start', 'microvm@slot2.service']);
+    const pidBefore = await unitProp('slot2', 'MainPID');
+    const r = await vm(['migrate', 'dev', 'slot2']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await activeState('slot2')).toBe('active');
+    expect(await unitProp('slot2', 'MainPID')).not.toBe(pidBefore);
+    expect(await assignments()).toEqual({ slot2: 'dev' });
+    expect(await readLinkIn('/var/lib/microvms/slot2/data.img')).toBe(`${STATES}/dev/data.img`);
+  });
+
+  it('migrate refuses a state that another running slot uses', async () => {
+    await ok(['vm-state', 'migrate', 'shared', 'slot1']);
+    const before = await worldSnapshot();
+    const r = await vm(['migrate', 'shared', 'slot2']);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain('slot1');
+    expect(await worldSnapshot()).toBe(before);
+  });
+
+  it('a failed start rolls migrate back: old assignment, old link, old state running', async () => {
+    await ok(['vm-state', 'migrate', 'old', 'slot3']);
+    await ok(['mkdir', '-p', '/run/systemd/system/microvm@slot3.service.d']);
+    await ok(['sh', '-c', 'printf "[Service]\\nExecStartPre=/bin/false\\n" > /run/systemd/system/microvm@slot3.service.d/fail.conf']);
+    await ok(['systemctl', 'daemon-reload']);
+    try {
+      const r = await vm(['migrate', 'new', 'slot3']);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain('Rolled back');
+      expect(await assignments()).toEqual({ slot3: 'old' });
+      expect(await readLinkIn('/var/lib/microvms/slot3/data.img')).toBe(`${STATES}/old/data.img`);
+    } finally {
+      await ok(['rm', '-rf', '/run/systemd/system/microvm@slot3.service.d']);
+      await ok(['systemctl', 'daemon-reload']);
+    }
+  });
+
+  it('the start guard (preflight as ExecStartPre) refuses a second slot on one state', async () => {
+    await ok(['mkdir', '-p', '/run/systemd/system/microvm@.service.d']);
+    await ok(['sh', '-c', 'printf "[Service]\\nExecStartPre=/usr/local/bin/vm-state preflight %%i\\n" > /run/systemd/system/microvm@.service.d/guard.conf']);
+    await ok(['systemctl', 'daemon-reload']);
+    try {
+      await ok(['vm-state', 'create', 'one']);
+      await ok(['vm-state', 'assign', 'slot1', 'one']);
+      const warn = await vm(['assign', 'slot2', 'one']);
+      expect(warn.code).toBe(0);
+      expect(warn.stderr).toMatch(/also assigned to slot1/);
+      await ok(['systemctl', 'start', 'microvm@slot1.service']);
+      expect((await sh(['systemctl', 'start', 'microvm@slot2.service'])).code).not.toBe(0);
+      expect(await activeState('slot2')).not.toBe('active');
+      // and a state whose dataset is not mounted is refused too
+      await ok(['systemctl', 'stop', 'microvm@slot1.service']);
+      await ok(['zfs', 'unmount', `${P}/one`]);
+      expect((await sh(['systemctl', 'start', 'microvm@slot1.service'])).code).not.toBe(0);
+    } finally {
+      await ok(['rm', '-rf', '/run/systemd/system/microvm@.service.d']);
+      await ok(['systemctl', 'daemon-reload']);
+    }
+  });
+
+  it('a plain-directory state (as tmpfiles makes slot1..5) is listed as such and not snapshotted', async () => {
+    await ok(['mkdir', '-p', `${STATES}/slot4`]);
+    const list = ListOut.parse(JSON.parse(await ok(['vm-state', 'list', '--json'])));
+    expect(list.states.find((s) => s.name === 'slot4')?.kind).toBe('directory');
+    const r = await vm(['snapshot', 'slot4', 'x']);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain('adopt');
+  });
+});
+
+describe('--json and --dry-run against the real pool', () => {
+  beforeEach(resetLab);
+
+  it('every mutating command in dry-run changes nothing and prints its plan', async () => {
+    await ok(['vm-state', 'create', 'src']);
+    await ok(['vm-state', 'assign', 'slot1', 'src']);
+    await ok(['vm-state', 'snapshot', 'slot1', 's1']);
+    await ok(['systemctl', 'start', 'microvm@slot1.service']);
+    const before = await worldSnapshot();
+    for (const args of [['create', 'n'], ['snapshot', 'slot1', 's2'], ['assign', 'slot2', 'n'], ['clone', 'src', 'c'], ['delete', 'src'], ['migrate', 'n', 'slot3'], ['restore', 's1', 'r']]) {
+      const r = await vm(['--json', '--dry-run', ...args]);
+      if (args[0] === 'delete') {
+        expect(r.code).toBe(5); // assigned: refused even in a dry run
+        ErrorOut.parse(JSON.parse(r.stderr));
+        continue;
+      }
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      const doc = ResultOut.parse(JSON.parse(r.stdout));
+      expect(doc.dryRun).toBe(true);
+      expect(doc.steps.length).toBeGreaterThan(0);
+    }
+    expect(await worldSnapshot()).toBe(before);
+  });
+
+  it('list --json matches the real pool', async () => {
+    await ok(['vm-state', 'create', 'a']);
+    await ok(['vm-state', 'assign', 'slot1', 'a']);
+    await ok(['vm-state', 'snapshot', 'slot1', 's']);
+    await ok(['vm-state', 'clone', 'a', 'b']);
+    const doc = ListOut.parse(JSON.parse(await ok(['vm-state', '--json', 'list'])));
+    const a = doc.states.find((s) => s.name === 'a')!;
+    expect(a).toMatchObject({ kind: 'dataset', mounted: true, snapshots: 2, assignedTo: ['slot1'] });
+    expect(Number.isInteger(a.used)).toBe(true);
+    expect(doc.snapshots.find((s) => s.name === 'clone-for-b')!.clones).toEqual([`${P}/b`]);
+    expect(doc.slots[0]).toMatchObject({ name: 'slot1', state: 'a', disk: { kind: 'symlink', target: `${STATES}/a/data.img` } });
+  });
+});
+
+describe('concurrency', () => {
+  beforeEach(resetLab);
+
+  it('20 parallel assigns to five slots leave a valid file holding values that were written', async () => {
+    const jobs = Array.from({ length: 20 }, (_, i) => ({ slot: `slot${(i % 5) + 1}`, state: `s${i}` }));
+    const results = await Promise.all(jobs.map((j) => vm(['--wait', '60', 'assign', j.slot, j.state])));
+    expect(results.map((r) => r.code)).toEqual(jobs.map(() => 0));
+    const file = (await assignments())!;
+    for (let i = 1; i <= 5; i++) {
+      const written = jobs.filter((j) => j.slot === `slot${i}`).map((j) => j.state);
+      expect(written).toContain(file[`slot${i}`]);
+      expect(await readLinkIn(`/var/lib/microvms/slot${i}/data.img`)).toBe(`${STATES}/${file[`slot${i}`]}/data.img`);
+    }
+  }, 300_000);
+
+  it('parallel creates of one name: exactly one succeeds', async () => {
+    const results = await Promise.all(Array.from({ length: 6 }, () => vm(['--wait', '60', 'create', 'race'])));
+    expect(results.filter((r) => r.code === 0)).toHaveLength(1);
+    expect(results.filter((r) => r.code === 4)).toHaveLength(5);
+  }, 120_000);
+});

@@ -1,0 +1,56 @@
+import { execa } from 'execa';
+import { fileURLToPath } from 'node:url';
+
+const LAB = fileURLToPath(new URL('../../lab/', import.meta.url));
+export const P = 'microvms/storage/states';
+export const STATES = '/var/lib/microvms/states';
+export const ASSIGNMENTS = '/etc/vm-state-assignments.json';
+
+export interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command inside the lab (systemd-nspawn container with zfs-fuse) and returns what it did. */
+export async function sh(argv: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<Ran> {
+  const r = await execa(`${LAB}exec`, argv, { input: opts.input ?? '', reject: false, env: { NO_COLOR: '1', ...opts.env } });
+  return { code: r.exitCode ?? 1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+/** Runs vm-state in the lab. */
+export const vm = (args: string[], opts: { input?: string } = {}) => sh(['vm-state', ...args], opts);
+
+/** Like sh, but the command must succeed. */
+export async function ok(argv: string[], opts: { input?: string } = {}): Promise<string> {
+  const r = await sh(argv, opts);
+  if (r.code !== 0) throw new Error(`${argv.join(' ')} exited ${r.code}: ${r.stderr || r.stdout}`);
+  return r.stdout;
+}
+
+export const datasetExists = async (name: string) => (await sh(['zfs', 'list', '-H', '-o', 'name', name])).code === 0;
+export const zfsProp = async (name: string, prop: string) => (await ok(['zfs', 'get', '-H', '-o', 'value', prop, name])).trim();
+export const activeState = async (slot: string) =>
+  (await ok(['systemctl', 'show', '-p', 'ActiveState', '--value', `microvm@${slot}.service`])).trim();
+export const readLinkIn = async (path: string) => {
+  const r = await sh(['readlink', path]);
+  return r.code === 0 ? r.stdout.trim() : null;
+};
+export async function assignments(): Promise<Record<string, string> | null> {
+  const r = await sh(['cat', ASSIGNMENTS]);
+  return r.code === 0 ? JSON.parse(r.stdout) : null;
+}
+
+/** Everything a test could have changed, for "nothing changed" assertions. */
+export async function worldSnapshot(): Promise<string> {
+  const zfs = await ok(['zfs', 'list', '-H', '-t', 'all', '-o', 'name,origin,mountpoint', '-r', P]);
+  const units = await ok(['systemctl', 'show', '-p', 'ActiveState', '--value', ...[1, 2, 3, 4, 5].map((i) => `microvm@slot${i}.service`)]);
+  const files = await ok(['sh', '-c', `cat ${ASSIGNMENTS} 2>/dev/null; ls -la /var/lib/microvms/slot* 2>/dev/null | grep -v total`]);
+  return `${zfs}\n${units}\n${files}`;
+}
+
+/** Back to an empty pool, stopped units, no assignments: every test file starts here. */
+export async function resetLab(): Promise<void> {
+  const r = await execa(`${LAB}reset`, [], { reject: false });
+  if (r.exitCode !== 0) throw new Error(`lab/reset failed: ${r.stderr}`);
+}
