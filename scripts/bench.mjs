@@ -1,0 +1,69 @@
+// Benchmark (not a test): what `vm-state list` costs against the raw zfs and
+// systemctl calls it needs, at 100 states / 500 snapshots in the lab, and what
+// `vm-state --help` costs against a bare node start. Prints a Markdown table
+// for the README. Run: npm run bench (brings the lab up if needed).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const LAB_EXEC = `${ROOT}lab/exec`;
+const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+const P = 'microvms/storage/states';
+const UNITS = [1, 2, 3, 4, 5].map((i) => `microvm@slot${i}.service`);
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Wall time of a shell snippet run inside the lab, measured inside (no nsenter overhead). */
+function timeInLab(script) {
+  const out = execFileSync(LAB_EXEC, ['bash', '-c', `s=$(date +%s%N); ${script} >/dev/null 2>&1; e=$(date +%s%N); echo $(( (e - s) / 1000 ))`], { encoding: 'utf8' });
+  return Number(out.trim()) / 1000; // ms
+}
+
+function timeOnHost(argv) {
+  const t0 = process.hrtime.bigint();
+  spawnSync(argv[0], argv.slice(1), { stdio: 'ignore' });
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+function peakKb(argv) {
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', ...argv], { encoding: 'utf8' });
+  return Number(r.stderr.trim().split('\n').at(-1));
+}
+
+execFileSync('node', ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
+execFileSync(`${ROOT}lab/up`, [], { stdio: 'inherit' });
+execFileSync(`${ROOT}lab/reset`, [], { stdio: 'inherit' });
+
+process.stderr.write('bench: creating 100 states with 5 snapshots each...\n');
+execFileSync(LAB_EXEC, ['bash', '-c', `for i in $(seq -w 1 100); do zfs create -o mountpoint=/var/lib/microvms/states/st$i ${P}/st$i; for j in 1 2 3 4 5; do zfs snapshot ${P}/st$i@snap$j; done; done`], { stdio: 'inherit' });
+execFileSync(LAB_EXEC, ['systemctl', 'start', 'microvm@slot1.service']);
+
+const raw = `zfs get -H -p -o name,property,value type,used,available,referenced,origin,mountpoint,mounted,creation -r ${P}; systemctl show -p Id,LoadState,ActiveState,SubState,MainPID,Result -- ${UNITS.join(' ')}`;
+const rows = [];
+const measure = (label, script) => {
+  timeInLab(script); // warm-up
+  const xs = Array.from({ length: RUNS }, () => timeInLab(script));
+  rows.push([label, median(xs)]);
+  return median(xs);
+};
+const tRaw = measure('raw calls: zfs get -r + systemctl show (sequential)', raw);
+const tList = measure('vm-state list', 'vm-state list');
+const tJson = measure('vm-state list --json', 'vm-state list --json');
+const trace = execFileSync(LAB_EXEC, ['bash', '-c', 'VM_STATE_TRACE=1 vm-state list 2>&1 >/dev/null | grep -c "^+ "'], { encoding: 'utf8' }).trim();
+const snaps = execFileSync(LAB_EXEC, ['bash', '-c', `zfs list -H -t snapshot -o name -r ${P} | wc -l`], { encoding: 'utf8' }).trim();
+
+const help = median(Array.from({ length: RUNS }, () => timeOnHost([`${ROOT}bin/vm-state`, '--help'])));
+const bare = median(Array.from({ length: RUNS }, () => timeOnHost(['node', '-e', '0'])));
+const helpKb = median(Array.from({ length: 5 }, () => peakKb(['node', `${ROOT}dist/vm-state.mjs`, '--help'])));
+const bareKb = median(Array.from({ length: 5 }, () => peakKb(['node', '-e', '0'])));
+
+execFileSync(`${ROOT}lab/reset`, [], { stdio: 'inherit' });
+
+const f = (x) => x.toFixed(0);
+console.log(`\n| measurement (median of ${RUNS}) | value |\n|---|---|`);
+console.log(`| states / snapshots in the pool | 100 / ${snaps} |`);
+for (const [label, ms] of rows) console.log(`| ${label} | ${f(ms)} ms |`);
+console.log(`| list ÷ raw calls | ${(tList / tRaw).toFixed(2)}× (json ${(tJson / tRaw).toFixed(2)}×) |`);
+console.log(`| child processes spawned by list | ${trace} |`);
+console.log(`| vm-state --help / node -e 0 | ${f(help)} ms / ${f(bare)} ms = ${(help / bare).toFixed(2)}× |`);
+console.log(`| peak memory --help / node -e 0 | ${helpKb} KB / ${bareKb} KB = ${(helpKb / bareKb).toFixed(2)}× |`);
