@@ -129,13 +129,16 @@ describe('every command against the real zfs and systemd', () => {
   it('a failed start rolls migrate back: old assignment, old link, old state running', async () => {
     await ok(['vm-state', 'migrate', 'old', 'slot3']);
     await ok(['mkdir', '-p', '/run/systemd/system/microvm@slot3.service.d']);
-    await ok(['sh', '-c', 'printf "[Service]\\nExecStartPre=/bin/false\\n" > /run/systemd/system/microvm@slot3.service.d/fail.conf']);
+    // The unit refuses to start on the state 'new' only: the way back to 'old' must work.
+    await ok(['sh', '-c', 'printf "[Service]\\nExecStartPre=/bin/sh -c \\"! readlink /var/lib/microvms/slot3/data.img | grep -q /new/\\"\\n" > /run/systemd/system/microvm@slot3.service.d/fail.conf']);
     await ok(['systemctl', 'daemon-reload']);
     try {
       const r = await vm(['migrate', 'new', 'slot3']);
       expect(r.code).not.toBe(0);
       expect(r.stderr).toContain('Rolled back');
+      expect(r.stderr).not.toContain('Could NOT');
       expect(await assignments()).toEqual({ slot3: 'old' });
+      expect(await activeState('slot3')).toBe('active');
       expect(await readLinkIn('/var/lib/microvms/slot3/data.img')).toBe(`${STATES}/old/data.img`);
     } finally {
       await ok(['rm', '-rf', '/run/systemd/system/microvm@slot3.service.d']);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parseZfsGet } from '../../src/io/zfs-parse.js';
 import { parseSystemctlShow } from '../../src/io/systemd-parse.js';
 import { classify } from '../../src/io/runner.js';
@@ -33,8 +33,8 @@ describe('zfs get parser', () => {
   });
 
   // Captured from zfs-fuse in the lab (lab/samples); the parser must read it the same way.
-  const sample = new URL('../../lab/samples/zfs-get.txt', import.meta.url);
-  it.runIf(existsSync(sample))('reads real zfs-fuse output', () => {
+  const sample = new URL('../../lab/samples/zfs-get-states.txt', import.meta.url);
+  it('reads real zfs-fuse output', () => {
     const raw = readFileSync(sample, 'utf8');
     const body = raw.includes('--- stdout ---') ? raw.split('--- stdout ---')[1]!.split('--- stderr ---')[0]!.trim() : raw;
     const states = parseZfsGet(`${body}\n`, P, D);
