@@ -15,7 +15,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Wall time of a shell snippet run inside the lab, measured inside (no nsenter overhead). */
 function timeInLab(script) {
-  const out = execFileSync(LAB_EXEC, ['bash', '-c', `s=$(date +%s%N); ${script} >/dev/null 2>&1; e=$(date +%s%N); echo $(( (e - s) / 1000 ))`], { encoding: 'utf8' });
+  const out = execFileSync(LAB_EXEC, ['bash', '-c', `s=$(date +%s%N); { ${script}; } >/dev/null 2>&1; e=$(date +%s%N); echo $(( (e - s) / 1000 ))`], { encoding: 'utf8' });
   return Number(out.trim()) / 1000; // ms
 }
 

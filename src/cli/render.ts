@@ -1,8 +1,8 @@
-import Table from 'cli-table3';
 import { isRunning, type Facts } from '../core/facts.js';
 import { describeStep, type Plan } from '../core/plan.js';
 import type { z } from 'zod';
 import type { ListOut, ResultOut } from '../schemas/output.js';
+import { columns } from './columns.js';
 import type { Output } from './output.js';
 
 /** Facts as the `list --json` document. */
@@ -66,52 +66,41 @@ export function humanBytes(n: number | null): string {
   return i === 0 ? `${v}B` : `${v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0)}${units[i]}`;
 }
 
-const plainTable = (head: string[]) =>
-  new Table({
-    head,
-    chars: {
-      top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
-      left: '  ', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
-    },
-    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
-  });
-
 export function renderList(out: Output, facts: Facts): void {
   const doc = listDocument(facts);
   const c = out.c;
   out.info('States and assignments:');
   out.text('');
-  const slots = plainTable(['SLOT', 'STATE', 'RUNNING', 'ZFS DATASET', 'DISK'].map((h) => c.bold(h)));
+  const slotRows: string[][] = [];
   for (const s of doc.slots) {
     const state = doc.states.find((x) => x.name === s.state);
     const disk = s.disk.kind === 'missing' ? c.dim('no data.img') : s.disk.resolves ? 'ok' : c.yellow(s.disk.kind === 'symlink' ? 'dangling link' : s.disk.kind);
     const shared = state?.shared ? c.yellow(' (shared!)') : '';
-    slots.push([s.name, `${s.state}${shared}`, s.running ? c.green('yes') : s.loadState === 'loaded' ? 'no' : c.dim(s.loadState), `${doc.parent}/${s.state}`, disk]);
+    slotRows.push([s.name, `${s.state}${shared}`, s.running ? c.green('yes') : s.loadState === 'loaded' ? 'no' : c.dim(s.loadState), `${doc.parent}/${s.state}`, disk]);
   }
-  out.text(slots.toString());
+  out.text(columns(['SLOT', 'STATE', 'RUNNING', 'ZFS DATASET', 'DISK'].map((h) => c.bold(h)), slotRows));
   out.text('');
 
   out.info('Available states (ZFS datasets):');
   if (!doc.parentExists) out.text(`  (parent dataset ${doc.parent} does not exist)`);
   if (doc.states.length === 0) out.text('  (no states created yet)');
   else {
-    const t = plainTable(['STATE', 'USED', 'AVAIL', 'REFER', 'SNAPSHOTS', 'ORIGIN', 'SLOTS'].map((h) => c.bold(h)));
+    const rows: string[][] = [];
     for (const s of doc.states) {
       const kind = s.kind === 'directory' ? c.yellow(' (directory: adopt before snapshotting)') : s.mounted ? '' : c.yellow(' (not mounted)');
-      t.push([`${s.name}${kind}`, humanBytes(s.used), humanBytes(s.available), humanBytes(s.referenced), String(s.snapshots), s.origin ?? '-', s.assignedTo.join(',') || '-']);
+      rows.push([`${s.name}${kind}`, humanBytes(s.used), humanBytes(s.available), humanBytes(s.referenced), String(s.snapshots), s.origin ?? '-', s.assignedTo.join(',') || '-']);
     }
-    out.text(t.toString());
+    out.text(columns(['STATE', 'USED', 'AVAIL', 'REFER', 'SNAPSHOTS', 'ORIGIN', 'SLOTS'].map((h) => c.bold(h)), rows));
   }
   out.text('');
 
   out.info('Snapshots:');
   if (doc.snapshots.length === 0) out.text('  (no snapshots)');
   else {
-    const t = plainTable(['SNAPSHOT', 'CREATED', 'USED', 'REFER', 'CLONES'].map((h) => c.bold(h)));
-    for (const s of doc.snapshots) {
-      t.push([`${s.state}@${s.name}`, s.created.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), humanBytes(s.used), humanBytes(s.referenced), s.clones.join(',') || '-']);
-    }
-    out.text(t.toString());
+    const rows = doc.snapshots.map((s) =>
+      [`${s.state}@${s.name}`, s.created.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), humanBytes(s.used), humanBytes(s.referenced), s.clones.join(',') || '-'],
+    );
+    out.text(columns(['SNAPSHOT', 'CREATED', 'USED', 'REFER', 'CLONES'].map((h) => c.bold(h)), rows));
     out.text(`  ${doc.snapshots.length} snapshot(s)`);
   }
 }
