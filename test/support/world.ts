@@ -33,7 +33,7 @@ export function zfsGetText(parent: string, statesDir: string, states: StateSpec[
   return `${rows.join('\n')}\n`;
 }
 
-export function systemctlShowText(units: string[], running: string[]): string {
+export function systemctlShowText(units: string[], running: readonly string[]): string {
   return units
     .map((u) => {
       const on = running.includes(u);
@@ -63,7 +63,8 @@ export function makeWorld(opts: { states?: StateSpec[]; running?: string[]; assi
   if (opts.assignments) writeFileSync(config.assignmentsFile, JSON.stringify(opts.assignments));
   const parent = `${config.pool}/${config.dataset}`;
   const states = opts.states ?? [];
-  const running = (opts.running ?? []).map((s) => `microvm@${s}.service`);
+  // Units start and stop as systemctl is told (a failed call changes nothing).
+  const running = new Set((opts.running ?? []).map((s) => `microvm@${s}.service`));
   const runner = new RecordingRunner()
     // zfs create/clone make the mountpoint directory, as the real ones do.
     .respond((argv) => {
@@ -77,7 +78,12 @@ export function makeWorld(opts: { states?: StateSpec[]; running?: string[]; assi
     .respond((argv) => {
       if (argv[0] !== 'systemctl' || argv[1] !== 'show') return undefined;
       const units = argv.slice(argv.indexOf('--') + 1);
-      return { stdout: systemctlShowText(units, running) };
+      return { stdout: systemctlShowText(units, [...running]) };
+    })
+    .respond((argv) => {
+      if (argv[0] === 'systemctl' && argv[1] === 'start') running.add(argv[2]!);
+      if (argv[0] === 'systemctl' && argv[1] === 'stop') running.delete(argv[2]!);
+      return undefined;
     });
   const env = {
     VM_STATE_CONFIG: join(root, 'etc', 'config.json'),
