@@ -16,9 +16,21 @@ export interface RunOptions {
   timeout?: number;
 }
 
+/** What each side of a pipe did. */
+export interface PipeResult {
+  producer: RunResult;
+  consumer: RunResult;
+}
+
 /** The one door to the outside world: every zfs and systemctl call passes here. */
 export interface Runner {
   run(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
+  /**
+   * Runs `producer | consumer` (no shell): the producer's stdout streams into
+   * the consumer's stdin without being held in memory (`zfs send | zfs receive`).
+   * No timeout unless given: a stream can take as long as the data needs.
+   */
+  pipe(producer: readonly string[], consumer: readonly string[], opts?: { timeout?: number }): Promise<PipeResult>;
 }
 
 /** Throws CommandError unless the command exited 0. */
@@ -56,5 +68,33 @@ export class ExecaRunner implements Runner {
       return { stdout: String(r.stdout ?? ''), stderr: why, exitCode: 127 };
     }
     return { stdout: String(r.stdout), stderr: String(r.stderr), exitCode: r.exitCode ?? 1 };
+  }
+
+  async pipe(producer: readonly string[], consumer: readonly string[], opts: { timeout?: number } = {}): Promise<PipeResult> {
+    const [pFile, ...pArgs] = producer;
+    const [cFile, ...cArgs] = consumer;
+    if (!pFile || !cFile) throw new Error('empty argv');
+    this.spawned += 2;
+    if (this.trace) process.stderr.write(`+ ${producer.join(' ')} | ${consumer.join(' ')}\n`);
+    const common = { env: { LC_ALL: 'C', LANG: 'C' }, reject: false, timeout: opts.timeout, stripFinalNewline: false } as const;
+    // The producer's stdout is not buffered: it goes to the consumer's stdin and nowhere else.
+    const source = execa(pFile, pArgs, { ...common, stdin: 'ignore', buffer: { stdout: false }, encoding: 'buffer' });
+    const sink = execa(cFile, cArgs, common);
+    try {
+      await source.pipe(sink);
+    } catch {
+      // Reported below from each side's own result.
+    }
+    const [p, c] = await Promise.all([source, sink]);
+    const side = (r: typeof p | typeof c, argv: readonly string[]): RunResult => {
+      const stderr = typeof r.stderr === 'string' ? r.stderr : Buffer.from(r.stderr ?? []).toString();
+      const stdout = typeof r.stdout === 'string' ? r.stdout : '';
+      if (r.failed && r.exitCode === undefined) {
+        const why = r.timedOut ? `timed out after ${opts.timeout} ms` : r.isTerminated ? `killed by ${r.signal}` : (r.cause as Error | undefined)?.message ?? `${argv[0]}: could not run`;
+        return { stdout, stderr: stderr || why, exitCode: 127 };
+      }
+      return { stdout, stderr, exitCode: r.exitCode ?? 1 };
+    };
+    return { producer: side(p, producer), consumer: side(c, consumer) };
   }
 }

@@ -238,3 +238,36 @@ describe('concurrency', () => {
     expect(results.filter((r) => r.code === 4)).toHaveLength(5);
   }, 120_000);
 });
+
+describe('crash safety: kill -9 at random points', () => {
+  beforeEach(resetLab);
+
+  const parseAssignments = async () => {
+    const r = await sh(['cat', '/etc/vm-state-assignments.json']);
+    return r.code === 0 ? (JSON.parse(r.stdout) as Record<string, string>) : {};
+  };
+
+  it.each([
+    ['assign', (i: number) => ['assign', 'slot1', `s${i % 3}`]],
+    ['migrate', (i: number) => ['migrate', `s${i % 3}`, 'slot1']],
+  ] as const)('%s killed 30 times: the file always parses to the old or new content, the link names a real state', async (_name, args) => {
+    for (const s of ['s0', 's1', 's2']) await ok(['vm-state', 'create', s]);
+    await ok(['vm-state', 'assign', 'slot1', 's2']);
+    for (let i = 0; i < 30; i++) {
+      const before = await parseAssignments();
+      const argv = args(i);
+      const want = argv[0] === 'assign' ? argv[2] : argv[1];
+      const delayMs = 20 + Math.floor(Math.random() * 300);
+      await sh(['timeout', '-s', 'KILL', `${delayMs / 1000}`, 'vm-state', '--wait', '30', ...argv]);
+      const after = await parseAssignments(); // JSON.parse throws on a torn file
+      expect([before.slot1, want]).toContain(after.slot1);
+      const link = await readLinkIn('/var/lib/microvms/slot1/data.img');
+      expect(['s0', 's1', 's2'].map((s) => `${STATES}/${s}/data.img`)).toContain(link);
+      // and the tool still works afterwards: no stale lock, no dead end
+      expect((await vm(['--wait', '30', 'list', '--json'])).code).toBe(0);
+    }
+    // a final uninterrupted run converges
+    await ok(['vm-state', '--wait', '30', ...args(0)]);
+    expect((await parseAssignments()).slot1).toBe('s0');
+  }, 300_000);
+});

@@ -1,4 +1,4 @@
-import type { RunOptions, RunResult, Runner } from '../../src/io/runner.js';
+import type { PipeResult, RunOptions, RunResult, Runner } from '../../src/io/runner.js';
 
 export type Responder = (argv: readonly string[]) => Partial<RunResult> | undefined;
 
@@ -44,6 +44,26 @@ export class RecordingRunner implements Runner {
       if (hit) return { stdout: '', stderr: '', exitCode: 0, ...hit };
     }
     return { stdout: '', stderr: '', exitCode: 0 };
+  }
+
+  /**
+   * Records `producer | consumer` as one call (`[...producer, '|', ...consumer]`,
+   * one mutation for failAt, which fails the consumer); each side is answered by
+   * the responders on its own argv.
+   */
+  async pipe(producer: readonly string[], consumer: readonly string[]): Promise<PipeResult> {
+    this.calls.push([...producer, '|', ...consumer]);
+    const n = this.mutations++;
+    const answer = (argv: readonly string[]): RunResult => {
+      for (const r of this.responders) {
+        const hit = r(argv);
+        if (hit) return { stdout: '', stderr: '', exitCode: 0, ...hit };
+      }
+      return { stdout: '', stderr: '', exitCode: 0 };
+    };
+    const result = { producer: answer(producer), consumer: answer(consumer) };
+    if (this.failing && n === this.failing.index) result.consumer = { stdout: '', stderr: this.failing.stderr, exitCode: 1 };
+    return result;
   }
 }
 
