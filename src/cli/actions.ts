@@ -5,12 +5,19 @@ import { checkPreflight } from '../core/plans/preflight.js';
 import { loadConfig, type ConfigOverrides } from '../io/config.js';
 import { ExecaRunner, type Runner } from '../io/runner.js';
 import { System } from '../io/system.js';
-import { ListOut, OUTPUT_SCHEMAS } from '../schemas/output.js';
+import { DoctorOut, ListOut, OUTPUT_SCHEMAS } from '../schemas/output.js';
+import type { Facts } from '../core/facts.js';
+import { diskLinkOf } from '../core/layout.js';
+import { describeStep } from '../core/plan.js';
+import { diagnose, type AssignmentsHealth } from '../core/plans/doctor.js';
+import { readAssignments, recoverAssignments } from '../io/assignments-file.js';
+import { readLink } from '../io/slot-manager.js';
+import { runMutation } from './run-plan.js';
 import type { Context } from './context.js';
 import { Output, type Streams } from './output.js';
 import { listDocument, renderList } from './render.js';
 
-export { runMutation } from './run-plan.js';
+export { runMutation };
 
 /** Injected by tests: a recording runner, captured output, another euid. */
 export interface ProgramDeps {
@@ -60,6 +67,47 @@ export async function preflight(ctx: Context, slot: string): Promise<void> {
   const message = check(await new System(ctx.runner, ctx.config).facts());
   if (ctx.out.json) ctx.out.raw({ ok: true, slot, message });
   else ctx.out.ok(message);
+}
+
+/** Reads the facts even when the assignments file is broken, and says how. */
+async function doctorFacts(ctx: Context): Promise<{ facts: Facts; health: AssignmentsHealth }> {
+  const system = new System(ctx.runner, ctx.config);
+  const c = ctx.config;
+  try {
+    readAssignments(c.assignmentsFile);
+    return { facts: await system.facts(), health: {} };
+  } catch (e) {
+    if (!(e instanceof VmStateError)) throw e;
+    const links = Object.fromEntries(c.slots.map((s) => [s, readLink(diskLinkOf(c, s)).target]));
+    const recovered = recoverAssignments(c.assignmentsFile, c.statesDir, links);
+    return { facts: await system.facts(recovered.assignments), health: { broken: e.message, recoveredFrom: recovered.from } };
+  }
+}
+
+export async function doctor(ctx: Context, repair: boolean): Promise<void> {
+  const { facts, health } = await doctorFacts(ctx);
+  const diagnosis = diagnose(facts, ctx.config, health);
+  if (repair && diagnosis.plan.steps.length > 0) {
+    diagnosis.findings.forEach((f) => ctx.out.warn(f));
+    await runMutation(ctx, 'doctor', () => diagnosis.plan, { facts: async () => (await doctorFacts(ctx)).facts });
+    return;
+  }
+  if (ctx.out.json) {
+    ctx.out.document(DoctorOut, { healthy: diagnosis.findings.length === 0, findings: diagnosis.findings, repair: diagnosis.plan.steps.map(describeStep) });
+  } else if (diagnosis.findings.length === 0) {
+    ctx.out.ok('No problems found');
+  } else {
+    diagnosis.findings.forEach((f) => ctx.out.warn(f));
+    if (diagnosis.plan.steps.length) {
+      ctx.out.info('vm-state doctor --repair would:');
+      diagnosis.plan.steps.forEach((s, i) => ctx.out.text(`  ${i + 1}. ${describeStep(s)}`));
+    }
+  }
+  if (diagnosis.findings.length > 0 && !repair) {
+    throw new VmStateError('failed', `doctor found ${diagnosis.findings.length} problem(s)`, {
+      hint: diagnosis.plan.steps.length ? 'Repair with: vm-state doctor --repair (or --dry-run --repair to see the steps)' : undefined,
+    });
+  }
 }
 
 export function schema(name: string | undefined, deps: ProgramDeps): void {

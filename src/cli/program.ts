@@ -141,6 +141,15 @@ export function buildProgram(deps: ProgramDeps = {}): Command {
     });
 
   program
+    .command('doctor')
+    .description('check the assignments file, slot links, mounts and shared states; --repair fixes what it can')
+    .option('--repair', 'repair what was found (as root; the assignments file comes back from its backup or the links)')
+    .action(async (o: { repair?: boolean }, cmd: Command) => {
+      const a = await actions();
+      await a.doctor(a.context(cmd, deps), Boolean(o.repair));
+    });
+
+  program
     .command('schema [name]')
     .description('print the JSON Schema of the --json output (list, result, error)')
     .action(async (name: string | undefined) => (await actions()).schema(name, deps));

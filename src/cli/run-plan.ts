@@ -12,6 +12,8 @@ import { renderDryRun, resultDocument } from './render.js';
 export interface MutationOptions {
   /** Ask for this word on standard input (unless --yes) before running. */
   confirm?: string;
+  /** How to read the facts, when not the usual way (doctor, with a broken assignments file). */
+  facts?: (system: System) => Promise<Facts>;
 }
 
 /**
@@ -22,9 +24,10 @@ export interface MutationOptions {
 export async function runMutation(ctx: Context, command: string, decide: (facts: Facts) => Plan, opts: MutationOptions = {}): Promise<void> {
   const { out } = ctx;
   const system = new System(ctx.runner, ctx.config);
+  const readFacts = () => (opts.facts ? opts.facts(system) : system.facts());
 
   if (ctx.dryRun) {
-    const plan = decide(await system.facts());
+    const plan = decide(await readFacts());
     if (out.json) out.document(ResultOut, resultDocument(command, plan, true));
     else {
       plan.warnings.forEach((w) => out.warn(w));
@@ -38,7 +41,7 @@ export async function runMutation(ctx: Context, command: string, decide: (facts:
   }
 
   await withLock(ctx.config.lockFile, ctx.waitSeconds, `vm-state ${command}`, async () => {
-    const plan = decide(await system.facts());
+    const plan = decide(await readFacts());
     plan.warnings.forEach((w) => out.warn(w));
     if (opts.confirm) await confirmTyped(opts.confirm, { yes: ctx.yes, json: out.json, stdin: ctx.stdin });
     out.info(`${plan.summary}...`);

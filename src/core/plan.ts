@@ -4,8 +4,16 @@
  * undoes the steps that ran, newest first.
  */
 export type Step =
-  /** A zfs command; `undo` is the zfs command that reverses it, when there is one. */
-  | { kind: 'zfs'; argv: string[]; undo?: string[]; retryBusy?: boolean; toleratesNotMounted?: boolean }
+  /**
+   * A zfs command; `undo` is the zfs command that reverses it, when there is one.
+   * `frees`: bytes a destroy gives back (the snapshot's used). `toleratesCacheNotice`:
+   * zfs-fuse exits 1 after a successful rollback when it may not drop the kernel's caches.
+   */
+  | { kind: 'zfs'; argv: string[]; undo?: string[]; retryBusy?: boolean; toleratesNotMounted?: boolean; frees?: number; toleratesCacheNotice?: boolean }
+  /** `argv | into`, streamed (zfs send | zfs receive); `undo` as for zfs. */
+  | { kind: 'pipe'; argv: string[]; into: string[]; undo?: string[] }
+  /** Remove a directory if it is empty (a mountpoint zfs left behind); anything in it stays. */
+  | { kind: 'rmdir'; path: string }
   /** Mount the dataset if `zfs create`/`zfs clone` left it unmounted. */
   | { kind: 'ensure-mounted'; dataset: string }
   /** Unmount before destroy/rename, so a busy mount is handled before the irreversible step. */
@@ -34,6 +42,10 @@ export function describeStep(step: Step): string {
   switch (step.kind) {
     case 'zfs':
       return step.argv.join(' ');
+    case 'pipe':
+      return `${step.argv.join(' ')} | ${step.into.join(' ')}`;
+    case 'rmdir':
+      return `rmdir ${step.path}   (only if empty)`;
     case 'ensure-mounted':
       return `zfs mount ${step.dataset}   (only if not mounted)`;
     case 'unmount':

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { VmStateError } from '../core/errors.js';
 import { AssignmentsSchema, type Assignments } from '../schemas/assignments.js';
 import { writeFileAtomic } from './atomic-file.js';
@@ -29,9 +29,48 @@ export function readAssignments(path: string): Assignments {
   return parsed.data;
 }
 
+/**
+ * Writes the file atomically. The previous version becomes `<path>.bak` when
+ * it was valid; a broken one is kept as `<path>.broken` instead, so that it
+ * never replaces a good backup.
+ */
 export function writeAssignments(path: string, assignments: Assignments): void {
   const sorted = Object.fromEntries(Object.entries(assignments).sort(([a], [b]) => a.localeCompare(b)));
-  writeFileAtomic(path, `${JSON.stringify(sorted, null, 2)}\n`, { backup: true });
+  const previous = snapshotFile(path);
+  if (previous !== null) {
+    let valid = true;
+    try {
+      readAssignments(path);
+    } catch {
+      valid = false;
+    }
+    writeFileAtomic(valid ? `${path}.bak` : `${path}.broken`, previous);
+  }
+  writeFileAtomic(path, `${JSON.stringify(sorted, null, 2)}\n`);
+}
+
+/** Puts back exactly what `snapshotFile` returned (null: there was no file). */
+export function restoreFile(path: string, content: string | null): void {
+  if (content === null) rmSync(path, { force: true });
+  else writeFileAtomic(path, content);
+}
+
+/**
+ * The assignments to use when the file is broken: its backup if that is
+ * valid, else what the slot links point at. Doctor's starting point.
+ */
+export function recoverAssignments(path: string, statesDir: string, links: Record<string, string | null>): { assignments: Assignments; from: 'backup' | 'links' } {
+  try {
+    if (snapshotFile(`${path}.bak`) !== null) return { assignments: readAssignments(`${path}.bak`), from: 'backup' };
+  } catch {
+    /* the backup is broken too */
+  }
+  const assignments: Assignments = {};
+  for (const [slot, target] of Object.entries(links)) {
+    const m = target?.startsWith(`${statesDir}/`) ? /^([^/]+)\/data\.img$/.exec(target.slice(statesDir.length + 1)) : null;
+    if (m) assignments[slot] = m[1]!;
+  }
+  return { assignments, from: 'links' };
 }
 
 /** The file's raw text, or null when absent: what an undo puts back. */

@@ -1,9 +1,10 @@
 import { chmodSync, chownSync, mkdirSync } from 'node:fs';
+import { removeEmptyDir } from './tree-copy.js';
 import { VmStateError, type ErrorCode } from '../core/errors.js';
 import { describeStep, type Plan, type Step } from '../core/plan.js';
 import type { Config } from '../schemas/config.js';
 import { lookupId } from './accounts.js';
-import { readAssignments } from './assignments-file.js';
+import { restoreFile, snapshotFile } from './assignments-file.js';
 import { CommandError, errorCodeOf } from './command-error.js';
 import type { SlotManager } from './slot-manager.js';
 import type { StateStore } from './state-store.js';
@@ -71,10 +72,24 @@ export class Executor {
       case 'zfs': {
         await this.store.zfs(step.argv, {
           retryBusy: step.retryBusy,
-          tolerate: step.toleratesNotMounted ? /created, but not mounted|successfully created, but not mounted/i : undefined,
+          tolerate: step.toleratesNotMounted
+            ? /created, but not mounted|successfully created, but not mounted/i
+            : step.toleratesCacheNotice
+              ? /^\s*drop_caches failed:[^\n]*\s*$/
+              : undefined,
         });
         const undo = step.undo;
         return undo ? { what: undo.join(' '), run: () => this.store.zfs(undo, { retryBusy: true }) } : undefined;
+      }
+      case 'pipe': {
+        await this.store.pipe(step.argv, step.into);
+        const undo = step.undo;
+        return undo ? { what: undo.join(' '), run: () => this.store.zfs(undo, { retryBusy: true }) } : undefined;
+      }
+      case 'rmdir': {
+        const removed = removeEmptyDir(step.path);
+        if (removed === 'not-empty') this.hooks.warn(`${step.path} is not empty: left it in place`);
+        return removed === 'removed' ? { what: `mkdir ${step.path}`, run: () => void mkdirSync(step.path, { recursive: true }) } : undefined;
       }
       case 'ensure-mounted':
         await this.store.ensureMounted(step.dataset);
@@ -93,9 +108,9 @@ export class Executor {
         return { what: `restore ${step.path}`, run: () => this.slots.unlink(undo) };
       }
       case 'write-assignments': {
-        const previous = readAssignments(step.file);
+        const previous = snapshotFile(step.file);
         this.slots.write(step.assignments);
-        return { what: `restore ${step.file}`, run: () => this.slots.write(previous) };
+        return { what: `restore ${step.file}`, run: () => restoreFile(step.file, previous) };
       }
       case 'stop': {
         const warning = await this.slots.stop(step.unit);

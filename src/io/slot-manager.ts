@@ -27,9 +27,12 @@ export class SlotManager {
     private readonly config: Config,
   ) {}
 
-  /** Every configured slot with its unit state (one systemctl call), assignment and link. */
-  async read(): Promise<{ slots: SlotFact[]; assignments: Assignments }> {
-    const assignments = readAssignments(this.config.assignmentsFile);
+  /**
+   * Every configured slot with its unit state (one systemctl call), assignment
+   * and link. `assignments` replaces the file's content (doctor, when the file is broken).
+   */
+  async read(override?: Assignments): Promise<{ slots: SlotFact[]; assignments: Assignments }> {
+    const assignments = override ?? readAssignments(this.config.assignmentsFile);
     const units = await this.units(this.config.slots.map((s) => unitOf(this.config, s)));
     const slots = this.config.slots.map((name, i) => ({
       name,

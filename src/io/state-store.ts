@@ -87,6 +87,13 @@ export class StateStore {
     }
   }
 
+  /** Runs `producer | consumer` (zfs send | zfs receive); a failure of either side is the step's failure. */
+  async pipe(producer: readonly string[], consumer: readonly string[]): Promise<void> {
+    const r = await this.runner.pipe(producer, consumer);
+    if (r.consumer.exitCode !== 0) throw new CommandError([...producer, '|', ...consumer], r.consumer);
+    if (r.producer.exitCode !== 0) throw new CommandError([...producer, '|', ...consumer], r.producer);
+  }
+
   /** `zfs create`/`zfs clone` may leave the new dataset unmounted: mount it so chown hits the dataset, not the bare directory. */
   ensureMounted(dataset: string): Promise<void> {
     return this.zfs(['zfs', 'mount', dataset], { tolerate: /already mounted/i });

@@ -19,8 +19,8 @@ export class System {
   }
 
   /** Everything a command decides on: one zfs call, one systemctl call, the assignments file, the links. */
-  async facts(): Promise<Facts> {
-    const [zfs, slots] = await Promise.all([this.store.read(), this.slots.read()]);
+  async facts(assignments?: Record<string, string>): Promise<Facts> {
+    const [zfs, slots] = await Promise.all([this.store.read(), this.slots.read(assignments)]);
     return {
       parent: parentDataset(this.config),
       parentExists: zfs.parentExists,

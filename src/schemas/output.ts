@@ -82,4 +82,57 @@ export const ErrorOut = z.object({
   }),
 });
 
-export const OUTPUT_SCHEMAS = { list: ListOut, result: ResultOut, error: ErrorOut } as const;
+/** A snapshot as `snapshots` and `show` print it: the list entry plus the states cloned from it. */
+export const SnapshotEntryOut = SnapshotOut.extend({
+  clonedStates: z.array(z.string()).describe('states (under the parent) cloned from this snapshot'),
+});
+
+export const SnapshotsOut = z.object({
+  state: z.string().nullable().describe('the state asked for, or null for every state'),
+  snapshots: z.array(SnapshotEntryOut).describe('newest last'),
+});
+
+export const ShowOut = z.object({
+  name: z.string(),
+  kind: z.enum(['dataset', 'directory']),
+  dataset: z.string(),
+  mountpoint: z.string(),
+  mounted: z.boolean(),
+  used: Bytes.nullable(),
+  available: Bytes.nullable(),
+  referenced: Bytes.nullable(),
+  created: Iso.nullable(),
+  origin: z.string().nullable().describe('the snapshot this state was cloned from'),
+  originState: z.string().nullable(),
+  clones: z
+    .array(z.object({ dataset: z.string(), state: z.string().nullable(), snapshot: z.string() }))
+    .describe('datasets cloned from snapshots of this state (they depend on it)'),
+  snapshots: z.array(SnapshotEntryOut).describe('oldest first'),
+  slots: z
+    .array(
+      z.object({
+        name: z.string(),
+        unit: z.string(),
+        explicit: z.boolean(),
+        running: z.boolean(),
+        activeState: z.string(),
+        disk: SlotOut.shape.disk.extend({ pointsHere: z.boolean().describe("the link leads to this state's data.img") }),
+      }),
+    )
+    .describe('slots this state is assigned to'),
+  image: z.object({
+    path: z.string(),
+    exists: z.boolean(),
+    size: Bytes.nullable().describe('apparent size in bytes'),
+    allocated: Bytes.nullable().describe('bytes allocated on disk (less for a sparse image)'),
+  }),
+});
+
+/** `doctor` without --repair: what it found and what --repair would do. */
+export const DoctorOut = z.object({
+  healthy: z.boolean(),
+  findings: z.array(z.string()),
+  repair: z.array(z.string()).describe('the steps doctor --repair would run'),
+});
+
+export const OUTPUT_SCHEMAS = { doctor: DoctorOut, list: ListOut, result: ResultOut, error: ErrorOut, snapshots: SnapshotsOut, show: ShowOut } as const;

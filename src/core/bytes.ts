@@ -1,0 +1,15 @@
+/** 1536 -> "1.50K", like zfs list (for messages decided in core; the CLI tables use the same rule). */
+export function humanBytes(n: number | null): string {
+  if (n === null) return '-';
+  const units = ['B', 'K', 'M', 'G', 'T', 'P'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${v}B` : `${v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0)}${units[i]}`;
+}
+
+/** "84.0K (86016 bytes)": readable, and exact for whoever checks. */
+export const bytesText = (n: number) => `${humanBytes(n)} (${n} bytes)`;

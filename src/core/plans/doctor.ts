@@ -1,0 +1,66 @@
+import type { Config } from '../../schemas/config.js';
+import { isRunning, slotsUsing, type Facts } from '../facts.js';
+import { diskLinkOf, stateImageOf } from '../layout.js';
+import type { Plan, Step } from '../plan.js';
+
+/** What doctor knows about the assignments file before the facts are read. */
+export interface AssignmentsHealth {
+  /** Why the file could not be read, when it could not. */
+  broken?: string;
+  /** Where the assignments used instead came from. */
+  recoveredFrom?: 'backup' | 'links';
+}
+
+export interface Diagnosis {
+  findings: string[];
+  /** The repair, as an ordinary plan (empty steps: nothing to repair automatically). */
+  plan: Plan;
+}
+
+/**
+ * Checks what can drift on a hypervisor: a broken assignments file, slot links
+ * that do not point at the assigned state's image, states not mounted, a state
+ * run by two slots at once. The repair is a plan like any other command's.
+ */
+export function diagnose(facts: Facts, c: Config, health: AssignmentsHealth): Diagnosis {
+  const findings: string[] = [];
+  const steps: Step[] = [];
+
+  if (health.broken) {
+    findings.push(`${health.broken}; recovered the assignments from ${health.recoveredFrom === 'backup' ? `${c.assignmentsFile}.bak` : 'the slot links'}: ${JSON.stringify(facts.assignments)}`);
+    steps.push({ kind: 'write-assignments', file: c.assignmentsFile, assignments: facts.assignments });
+  }
+
+  for (const slot of facts.slots) {
+    const state = facts.states.get(slot.state);
+    const want = stateImageOf(c, slot.state, state);
+    if (!state) {
+      // An unused slot without a state of its own name is normal; an explicit or running one is not.
+      if (slot.explicit || isRunning(slot.unit)) findings.push(`${slot.name} is assigned state '${slot.state}', which does not exist (vm-state assign ${slot.name} <state>)`);
+      continue;
+    }
+    if (state.kind === 'dataset' && !state.mounted) {
+      findings.push(`State '${state.name}' (${state.dataset}) is not mounted`);
+      steps.push({ kind: 'ensure-mounted', dataset: state.dataset });
+    }
+    if (slot.link.kind === 'file') continue; // a real image the operator put there: never touched by a repair
+    if (slot.link.target !== want && (slot.explicit || slot.link.kind === 'symlink')) {
+      findings.push(`${diskLinkOf(c, slot.name)} ${slot.link.kind === 'missing' ? 'is missing' : `points at ${slot.link.target}`}; ${slot.name} runs '${slot.state}' (${want})`);
+      steps.push({ kind: 'link', path: diskLinkOf(c, slot.name), target: want });
+    }
+  }
+
+  const reported = new Set<string>();
+  for (const slot of facts.slots) {
+    const running = slotsUsing(facts, slot.state).filter((s) => isRunning(s.unit));
+    if (running.length > 1 && !reported.has(slot.state)) {
+      reported.add(slot.state);
+      findings.push(`State '${slot.state}' is RUNNING on ${running.map((s) => s.name).join(' and ')}: stop all but one now (two VMs on one image corrupt it)`);
+    }
+  }
+
+  return {
+    findings,
+    plan: { summary: 'Repair what doctor found', steps, warnings: [], notes: steps.length ? ['Repaired'] : ['Nothing to repair'] },
+  };
+}

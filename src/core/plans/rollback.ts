@@ -1,0 +1,62 @@
+import type { Config } from '../../schemas/config.js';
+import { VmStateError } from '../errors.js';
+import { isRunning } from '../facts.js';
+import { parseSnapshotRef, validateSlot } from '../names.js';
+import type { Decide, Step } from '../plan.js';
+import { requireDataset, requireNotRunningElsewhere, slotFact } from './guards.js';
+import { requireNoClones } from './snapshot-delete.js';
+
+/**
+ * Puts a slot's state back to one of its snapshots, in place: stop the slot if
+ * it runs, `zfs rollback`, start it again. Newer snapshots would be destroyed:
+ * refused unless `destroyNewer`, and always when a state was cloned from one.
+ */
+export function planRollback(c: Config, slot: string, ref: string, opts: { destroyNewer?: boolean } = {}): Decide {
+  validateSlot(slot, c.slots);
+  const want = parseSnapshotRef(ref);
+  return (facts) => {
+    const s = slotFact(facts, slot);
+    if (want.state !== undefined && want.state !== s.state) {
+      throw new VmStateError('usage', `${ref} is not a snapshot of ${slot}'s state '${s.state}'`, {
+        hint: `Roll back a snapshot of '${s.state}' (vm-state snapshots ${s.state}), or restore this one into a new state: vm-state restore ${ref} <new>`,
+      });
+    }
+    const state = requireDataset(facts, s.state, `State '${s.state}' (assigned to ${slot}) - state`);
+    const at = state.snapshots.findIndex((x) => x.name === want.snapshot);
+    if (at < 0) {
+      throw new VmStateError('not-found', `Snapshot '${state.name}@${want.snapshot}' not found`, { hint: `See the snapshots with: vm-state snapshots ${state.name}` });
+    }
+    const target = state.snapshots[at]!;
+    const newer = state.snapshots.slice(at + 1);
+    if (newer.length > 0 && !opts.destroyNewer) {
+      throw new VmStateError('conflict', `Newer snapshots of '${state.name}' exist: ${newer.map((x) => x.name).join(', ')}; rolling back to '${target.name}' destroys them`, {
+        hint: `Add --destroy-newer to destroy them, or keep them and restore the snapshot into a new state: vm-state restore ${state.name}@${target.name} <new>`,
+        details: { newer: newer.map((x) => x.fullName) },
+      });
+    }
+    for (const n of newer) requireNoClones(n, `Newer snapshot '${state.name}@${n.name}' (destroyed by the rollback)`);
+    requireNotRunningElsewhere(facts, state.name, slot);
+
+    const running = isRunning(s.unit);
+    const unit = s.unit.unit;
+    const steps: Step[] = [
+      ...(running ? [{ kind: 'stop' as const, unit }] : []),
+      {
+        kind: 'zfs',
+        argv: ['zfs', 'rollback', ...(newer.length > 0 ? ['-r'] : []), target.fullName],
+        retryBusy: true,
+        toleratesCacheNotice: true,
+      },
+      ...(running ? [{ kind: 'start' as const, unit }] : []),
+    ];
+    const warnings = [`This discards every change to state '${state.name}' since snapshot '${target.name}' (${target.created.toISOString()})`];
+    if (newer.length > 0) warnings.push(`and destroys the newer snapshot(s): ${newer.map((x) => x.name).join(', ')}`);
+    if (running) warnings.push(`${slot} is running: it will be stopped, and started again afterwards`);
+    return {
+      summary: `Roll back state '${state.name}' (${slot}) to snapshot '${target.name}'`,
+      steps,
+      warnings,
+      notes: [`State '${state.name}' rolled back to '${target.name}'`, ...(running ? [`${slot} is running again`] : [])],
+    };
+  };
+}

@@ -1,0 +1,33 @@
+import type { Config } from '../../schemas/config.js';
+import { isRunning, slotsUsing } from '../facts.js';
+import type { Decide, Step } from '../plan.js';
+import { slotFact } from './guards.js';
+import { planSnapshot } from './snapshot.js';
+
+/**
+ * `snapshot <slot> <name> --stop`: a clean snapshot. Stops the slot if it runs,
+ * snapshots, starts it again. If the snapshot fails, the executor's undo of the
+ * stop starts the slot again; if the start fails, the snapshot (which is good)
+ * is kept and the start is tried once more by that same undo.
+ */
+export function planSnapshotStopped(c: Config, slot: string, snap: string): Decide {
+  const base = planSnapshot(c, slot, snap);
+  return (facts) => {
+    const plan = base(facts);
+    const s = slotFact(facts, slot);
+    const state = s.state;
+    const others = slotsUsing(facts, state).filter((o) => o.name !== slot && isRunning(o.unit));
+    const warnings = others.length
+      ? [`State '${state}' is also running on ${others.map((o) => o.name).join(', ')}: the snapshot is still crash-consistent`]
+      : [];
+    if (!isRunning(s.unit)) return { ...plan, warnings, notes: [...plan.notes, `${slot} was not running; left it stopped`] };
+    const unit = s.unit.unit;
+    const snapshotSteps: Step[] = plan.steps.map((st) => (st.kind === 'zfs' ? { ...st, undo: undefined } : st));
+    return {
+      summary: `${plan.summary}, with ${slot} stopped`,
+      steps: [{ kind: 'stop', unit }, ...snapshotSteps, { kind: 'start', unit }],
+      warnings: [...warnings, `${slot} will be stopped for the snapshot and started again`],
+      notes: [...plan.notes, `${slot} is running again`],
+    };
+  };
+}

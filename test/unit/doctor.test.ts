@@ -1,0 +1,73 @@
+import { mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DoctorOut } from '../../src/schemas/output.js';
+import { runCli } from '../support/cli.js';
+import { makeWorld } from '../support/world.js';
+
+function linkSlot(w: ReturnType<typeof makeWorld>, slot: string, state: string) {
+  mkdirSync(join(w.config.slotsDir, slot), { recursive: true });
+  symlinkSync(`${w.config.statesDir}/${state}/data.img`, join(w.config.slotsDir, slot, 'data.img'));
+}
+
+describe('doctor', () => {
+  it('a healthy system: exit 0', async () => {
+    const w = makeWorld({ states: [{ name: 'dev' }], assignments: { slot1: 'dev' } });
+    linkSlot(w, 'slot1', 'dev');
+    const r = await runCli(['doctor'], w);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  it('a torn file: reported with exit 1; --repair takes the assignments back from the links and keeps the broken file', async () => {
+    const w = makeWorld({ states: [{ name: 'dev' }, { name: 'qa' }] });
+    linkSlot(w, 'slot1', 'dev');
+    linkSlot(w, 'slot2', 'qa');
+    writeFileSync(w.config.assignmentsFile, '{"slot1": "de');
+    const list = await runCli(['list'], w);
+    expect(list.code).toBe(2);
+    expect(list.stderr).toContain(w.config.assignmentsFile);
+
+    const check = await runCli(['--json', 'doctor'], w);
+    expect(check.code).toBe(1);
+    const doc = DoctorOut.parse(JSON.parse(check.stdout));
+    expect(doc.healthy).toBe(false);
+    expect(doc.findings[0]).toMatch(/not valid JSON.*slot links/);
+    expect(readFileSync(w.config.assignmentsFile, 'utf8')).toBe('{"slot1": "de'); // unchanged without --repair
+
+    const fix = await runCli(['doctor', '--repair'], w);
+    expect(fix.code, fix.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(w.config.assignmentsFile, 'utf8'))).toEqual({ slot1: 'dev', slot2: 'qa' });
+    expect(readFileSync(`${w.config.assignmentsFile}.broken`, 'utf8')).toBe('{"slot1": "de');
+    expect((await runCli(['doctor'], w)).code).toBe(0);
+  });
+
+  it('prefers a valid backup over the links', async () => {
+    const w = makeWorld({ states: [{ name: 'dev' }] });
+    writeFileSync(`${w.config.assignmentsFile}.bak`, '{"slot3":"dev"}');
+    writeFileSync(w.config.assignmentsFile, '');
+    expect((await runCli(['doctor', '--repair'], w)).code).toBe(0);
+    expect(JSON.parse(readFileSync(w.config.assignmentsFile, 'utf8'))).toEqual({ slot3: 'dev' });
+    expect(readlinkSync(join(w.config.slotsDir, 'slot3', 'data.img'))).toBe(`${w.config.statesDir}/dev/data.img`);
+  });
+
+  it('relinks a link that points at the wrong state, and mounts an unmounted state; dry-run changes nothing', async () => {
+    const w = makeWorld({ states: [{ name: 'dev', mounted: false }, { name: 'other' }], assignments: { slot1: 'dev' } });
+    linkSlot(w, 'slot1', 'other');
+    const dry = await runCli(['--dry-run', 'doctor', '--repair'], w);
+    expect(dry.code).toBe(0);
+    expect(readlinkSync(join(w.config.slotsDir, 'slot1', 'data.img'))).toContain('/other/');
+    const r = await runCli(['doctor', '--repair'], w);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readlinkSync(join(w.config.slotsDir, 'slot1', 'data.img'))).toBe(`${w.config.statesDir}/dev/data.img`);
+    expect(w.runner.mutatingCalls.map((c) => c.join(' '))).toEqual(['zfs mount microvms/storage/states/dev']);
+  });
+
+  it('never replaces a regular data.img', async () => {
+    const w = makeWorld({ states: [{ name: 'dev' }], assignments: { slot1: 'dev' } });
+    mkdirSync(join(w.config.slotsDir, 'slot1'), { recursive: true });
+    writeFileSync(join(w.config.slotsDir, 'slot1', 'data.img'), 'image');
+    await runCli(['doctor', '--repair'], w);
+    expect(readFileSync(join(w.config.slotsDir, 'slot1', 'data.img'), 'utf8')).toBe('image');
+    expect(existsSync(join(w.config.slotsDir, 'slot1', 'data.img.backup'))).toBe(false);
+  });
+});
