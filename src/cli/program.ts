@@ -1,7 +1,6 @@
 import { Command, Option } from 'commander';
 import { EXIT_CODE_HELP, VmStateError } from '../core/errors.js';
 import { shown } from '../core/names.js';
-import type { Decide } from '../core/plan.js';
 import { planAssign } from '../core/plans/assign.js';
 import { planClone } from '../core/plans/clone.js';
 import { planCreate } from '../core/plans/create.js';
@@ -9,7 +8,9 @@ import { planDelete } from '../core/plans/delete.js';
 import { planMigrate } from '../core/plans/migrate.js';
 import { planRestore } from '../core/plans/restore.js';
 import { planSnapshot } from '../core/plans/snapshot.js';
-import type { Config } from '../schemas/config.js';
+import { planFullClone } from '../core/plans/full-clone.js';
+import { planSnapshotStopped } from '../core/plans/snapshot-stop.js';
+import { LIFECYCLE_MUTATIONS, registerSnapshotDelete, registerViews, type Mutation } from './lifecycle.js';
 import { VERSION } from '../version.js';
 import type { ProgramDeps } from './actions.js';
 
@@ -42,12 +43,13 @@ ${EXIT_CODE_HELP}
 `;
 
 /** The commands that change things: each is a planner over the same read-plan-run path. */
-const MUTATIONS: { usage: string; description: string; plan: (c: Config, a: string[]) => Decide; confirm?: string }[] = [
+const MUTATIONS: Mutation[] = [
   { usage: 'create <name>', description: 'create a new empty state', plan: (c, [name]) => planCreate(c, name!) },
   {
-    usage: 'snapshot <slot> <snapshot>',
+    usage: 'snapshot <slot> <name>',
     description: 'snapshot the state assigned to a slot (crash-consistent while it runs)',
-    plan: (c, [slot, snap]) => planSnapshot(c, slot!, snap!),
+    plan: (c, [slot, snap], o) => (o.stop ? planSnapshotStopped(c, slot!, snap!) : planSnapshot(c, slot!, snap!)),
+    options: [['--stop', 'stop the slot for a clean snapshot, then start it again if it was running']],
   },
   {
     usage: 'assign <slot> <state>',
@@ -57,10 +59,11 @@ const MUTATIONS: { usage: string; description: string; plan: (c: Config, a: stri
   {
     usage: 'clone <source> <dest>',
     description: 'clone a state to a new name (ZFS clone of a fresh snapshot)',
-    plan: (c, [src, dst]) => planClone(c, src!, dst!),
+    plan: (c, [src, dst], o) => (o.full ? planFullClone(c, src!, dst!) : planClone(c, src!, dst!)),
+    options: [['--full', 'an independent copy (zfs send | zfs receive): no origin, either side deletable']],
   },
   {
-    usage: 'delete <name>',
+    usage: 'delete <state>',
     description: 'delete a state and its snapshots (not while assigned); asks you to type DELETE',
     plan: (c, [name]) => planDelete(c, name!),
     confirm: 'DELETE',
@@ -119,18 +122,21 @@ export function buildProgram(deps: ProgramDeps = {}): Command {
       await a.list(a.context(cmd, deps));
     });
 
-  for (const m of MUTATIONS) {
-    program
-      .command(m.usage)
-      .description(m.description)
+  registerViews(program, deps);
+
+  for (const m of [...MUTATIONS, ...LIFECYCLE_MUTATIONS]) {
+    const command = program.command(m.usage).description(m.description);
+    for (const [flags, description] of m.options ?? []) command.option(flags, description);
+    command
       .action(async (...args: unknown[]) => {
         const cmd = args.at(-1) as Command;
         const a = await actions();
         const ctx = a.context(cmd, deps);
-        const decide = m.plan(ctx.config, cmd.args); // validates the arguments before anything is read
+        const decide = m.plan(ctx.config, cmd.args, cmd.opts()); // validates the arguments before anything is read
         await a.runMutation(ctx, cmd.name(), decide, { confirm: m.confirm });
       });
   }
+  registerSnapshotDelete(program, deps);
 
   program
     .command('preflight <slot>')
@@ -138,6 +144,19 @@ export function buildProgram(deps: ProgramDeps = {}): Command {
     .action(async (slot: string, _o, cmd: Command) => {
       const a = await actions();
       await a.preflight(a.context(cmd, deps), slot);
+    });
+
+  program
+    .command('completion <shell>')
+    .description('print a completion script: bash, zsh or fish (e.g. vm-state completion bash > /etc/bash_completion.d/vm-state)')
+    .action(async (shell: string) => (await import('./completion.js')).printScript(shell, deps.streams ?? process));
+
+  program
+    .command('__complete <index> [words...]', { hidden: true })
+    .action(async (index: string, words: string[], _o, cmd: Command) => {
+      const c = await import('./completion.js');
+      const a = await actions();
+      await c.complete(program, Number(index), words, a.context(cmd, deps));
     });
 
   program
