@@ -64,6 +64,29 @@ export class Output {
     this.io.stdout.write(`${JSON.stringify(schema.parse(value), null, 2)}\n`);
   }
 
+  /**
+   * A seconds counter for long waits, on a terminal only: `…: 12s`,
+   * redrawn in place on stderr and erased when the wait ends.
+   */
+  progress(): { start(label: string): void; stop(): void } {
+    const tty = Boolean(this.io.stderr.isTTY) && !this.opts.json && !this.opts.quiet;
+    let timer: NodeJS.Timeout | undefined;
+    const stop = () => {
+      if (timer) clearInterval(timer), this.io.stderr.write('\r\x1b[K');
+      timer = undefined;
+    };
+    return {
+      start: (label) => {
+        if (!tty) return;
+        stop();
+        const t0 = Date.now();
+        timer = setInterval(() => this.io.stderr.write(`\r  ${label}: ${Math.round((Date.now() - t0) / 1000)}s`), 1000);
+        timer.unref();
+      },
+      stop,
+    };
+  }
+
   /** A JSON document with no schema of its own (preflight). */
   raw(value: unknown): void {
     this.io.stdout.write(`${JSON.stringify(value)}\n`);

@@ -45,13 +45,18 @@ export async function runMutation(ctx: Context, command: string, decide: (facts:
     plan.warnings.forEach((w) => out.warn(w));
     if (opts.confirm) await confirmTyped(opts.confirm, { yes: ctx.yes, json: out.json, stdin: ctx.stdin });
     out.info(`${plan.summary}...`);
+    const progress = out.progress();
     const executor = new Executor(system.store, system.slots, ctx.config, {
       warn: (m) => out.warn(m),
       step: (step) => {
-        if (step.kind === 'stop') out.info(`Stopping ${step.unit}...`);
+        if (step.kind === 'stop') {
+          out.info(`Stopping ${step.unit}...`);
+          progress.start(`waiting for ${step.unit} to stop`);
+        }
         if (step.kind === 'start') out.info(`Starting ${step.unit}...`);
         if (process.env.VM_STATE_VERBOSE === '1') out.info(`  ${describeStep(step)}`);
       },
+      stepDone: () => progress.stop(),
     });
     await executor.run(plan);
     if (out.json) out.document(ResultOut, resultDocument(command, plan, false));

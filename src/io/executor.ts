@@ -13,6 +13,8 @@ export interface ExecutorHooks {
   warn(message: string): void;
   /** Called before each step: progress for people, trace for debugging. */
   step?(step: Step, index: number, total: number): void;
+  /** Called after each step, whether it worked or not. */
+  stepDone?(step: Step): void;
 }
 
 type Undo = { what: string; run: () => Promise<void> | void };
@@ -37,8 +39,10 @@ export class Executor {
         const undo = await this.perform(step);
         if (undo) undos.push(undo);
       } catch (e) {
+        this.hooks.stepDone?.(step);
         throw await this.rollback(e, step, undos, plan.steps.slice(i + 1));
       }
+      this.hooks.stepDone?.(step);
     }
   }
 
