@@ -271,3 +271,36 @@ describe('crash safety: kill -9 at random points', () => {
     expect((await parseAssignments()).slot1).toBe('s0');
   }, 300_000);
 });
+
+describe('--json for real: every command validates against its schema', () => {
+  beforeEach(resetLab);
+
+  it('create, assign, snapshot, clone, restore, migrate, delete, doctor, preflight; and errors', async () => {
+    const run = async (args: string[], input?: string) => {
+      const r = await vm(['--json', ...args], { input });
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      return ResultOut.parse(JSON.parse(r.stdout));
+    };
+    expect((await run(['create', 'j'])).steps[0]!.command).toBe(`zfs create -o mountpoint=${STATES}/j ${P}/j`);
+    await run(['assign', 'slot1', 'j']);
+    await run(['snapshot', 'slot1', 'js']);
+    await run(['clone', 'j', 'jc']);
+    await run(['restore', 'j@js', 'jr']);
+    const m = await run(['migrate', 'jc', 'slot2']);
+    expect(m.steps.map((s) => s.kind)).toContain('start');
+    expect(await activeState('slot2')).toBe('active');
+    await run(['delete', 'jr', '--yes']);
+    expect(await datasetExists(`${P}/jr`)).toBe(false);
+    const pre = await vm(['--json', 'preflight', 'slot1']);
+    expect(pre.code).toBe(0);
+    expect(JSON.parse(pre.stdout).ok).toBe(true);
+    const doc = await vm(['--json', 'doctor']);
+    expect(doc.code, doc.stderr).toBe(0);
+    for (const [args, code] of [[['create', 'j'], 4], [['delete', 'nope', '--yes'], 3], [['delete', 'jc', '--yes'], 5], [['snapshot', 'slot9', 'x'], 2]] as const) {
+      const r = await vm(['--json', ...args]);
+      expect(r.code).toBe(code);
+      expect(r.stdout).toBe('');
+      expect(ErrorOut.parse(JSON.parse(r.stderr)).error.exitCode).toBe(code);
+    }
+  });
+});
