@@ -26,8 +26,7 @@ export function renderSnapshots(out: Output, doc: z.output<typeof SnapshotsOut>)
     return;
   }
   out.text(snapshotRows(out, doc.snapshots));
-  const used = doc.snapshots.reduce((n, s) => n + s.used, 0);
-  out.text(`  ${doc.snapshots.length} snapshot(s), ${humanBytes(used)} used by snapshots alone`);
+  out.text(`  ${doc.snapshots.length} snapshot(s); USED is what deleting that one snapshot alone reclaims`);
 }
 
 export function renderShow(out: Output, d: z.output<typeof ShowOut>): void {

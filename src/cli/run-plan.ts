@@ -46,7 +46,7 @@ export async function runMutation(ctx: Context, command: string, decide: (facts:
     if (opts.confirm) await confirmTyped(opts.confirm, { yes: ctx.yes, json: out.json, stdin: ctx.stdin });
     out.info(`${plan.summary}...`);
     const progress = out.progress();
-    const executor = new Executor(system.store, system.slots, ctx.config, {
+    const executor = new Executor(system.store, system.slots, {
       warn: (m) => out.warn(m),
       step: (step) => {
         if (step.kind === 'stop') {

@@ -2,7 +2,6 @@ import { chmodSync, chownSync, mkdirSync } from 'node:fs';
 import { removeEmptyDir } from './tree-copy.js';
 import { VmStateError, type ErrorCode } from '../core/errors.js';
 import { describeStep, type Plan, type Step } from '../core/plan.js';
-import type { Config } from '../schemas/config.js';
 import { lookupId } from './accounts.js';
 import { restoreFile, snapshotFile } from './assignments-file.js';
 import { CommandError, errorCodeOf } from './command-error.js';
@@ -27,7 +26,6 @@ export class Executor {
   constructor(
     private readonly store: StateStore,
     private readonly slots: SlotManager,
-    private readonly config: Config,
     private readonly hooks: ExecutorHooks,
   ) {}
 

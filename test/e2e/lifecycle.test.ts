@@ -1,0 +1,292 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ErrorOut, ListOut, ResultOut, ShowOut, SnapshotsOut } from '../../src/schemas/output.js';
+import { activeState, assignments, datasetExists, ok, P, readLinkIn, resetLab, sh, STATES, vm, worldSnapshot, zfsProp } from './lab.js';
+
+/** snapshots, snapshot delete, show, rollback, snapshot --stop, prune, clone --full, rename: against the real zfs and systemd. */
+
+const mainPid = async (slot: string) => (await ok(['systemctl', 'show', '-p', 'MainPID', '--value', `microvm@${slot}.service`])).trim();
+const snapExists = async (full: string) => (await sh(['zfs', 'list', '-H', '-t', 'snapshot', '-o', 'name', full])).code === 0;
+const snapNames = async (state: string) =>
+  (await ok(['zfs', 'list', '-H', '-t', 'all', '-o', 'name', '-r', `${P}/${state}`]))
+    .trim()
+    .split('\n')
+    .filter((l) => l.includes('@'))
+    .map((l) => l.slice(l.indexOf('@') + 1));
+const write = (state: string, text: string) => ok(['sh', '-c', `printf %s '${text}' > ${STATES}/${state}/data.img`]);
+const read = async (state: string) => ok(['cat', `${STATES}/${state}/data.img`]);
+const bytes = async (name: string, prop: string) => Number((await ok(['zfs', 'get', '-H', '-p', '-o', 'value', prop, name])).trim());
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A state `dev` on slot1 with data.img "one" in @s1, "two" in @s2, "three" now. */
+async function devWithHistory(): Promise<void> {
+  await ok(['vm-state', 'create', 'dev']);
+  await ok(['vm-state', 'assign', 'slot1', 'dev']);
+  await write('dev', 'one');
+  await ok(['vm-state', 'snapshot', 'slot1', 's1']);
+  await write('dev', 'two');
+  await ok(['vm-state', 'snapshot', 'slot1', 's2']);
+  await write('dev', 'three');
+}
+
+describe('snapshots and show', () => {
+  beforeEach(resetLab);
+
+  it('snapshots: every snapshot newest last, exact bytes, the states cloned from each', async () => {
+    await devWithHistory();
+    await ok(['vm-state', 'create', 'qa']);
+    await ok(['vm-state', 'assign', 'slot2', 'qa']);
+    await sleep(1100); // creation times have whole seconds
+    await ok(['vm-state', 'snapshot', 'slot2', 'q1']);
+    await ok(['vm-state', 'restore', 'dev@s1', 'kid']);
+    const doc = SnapshotsOut.parse(JSON.parse(await ok(['vm-state', '--json', 'snapshots'])));
+    expect(doc.snapshots.map((s) => `${s.state}@${s.name}`)).toEqual(['dev@s1', 'dev@s2', 'qa@q1']);
+    const s1 = doc.snapshots[0]!;
+    expect(s1.clonedStates).toEqual(['kid']);
+    expect(s1.clones).toEqual([`${P}/kid`]);
+    expect(s1.used).toBe(await bytes(`${P}/dev@s1`, 'used'));
+    expect(s1.referenced).toBe(await bytes(`${P}/dev@s1`, 'referenced'));
+    const created = doc.snapshots.map((s) => Date.parse(s.created));
+    expect([...created].sort((a, b) => a - b)).toEqual(created);
+
+    const one = SnapshotsOut.parse(JSON.parse(await ok(['vm-state', '--json', 'snapshots', 'qa'])));
+    expect(one.snapshots.map((s) => s.name)).toEqual(['q1']);
+    const human = await ok(['vm-state', 'snapshots', 'dev']);
+    expect(human).toMatch(/dev@s1\s.*\skid\n/);
+    expect((await vm(['snapshots', 'nope'])).code).toBe(3);
+  });
+
+  it('show: dataset, mount, space, origin, clones, snapshots, slots and whether they run, data.img', async () => {
+    await devWithHistory();
+    await ok(['vm-state', 'restore', 'dev@s2', 'kid']);
+    await ok(['systemctl', 'start', 'microvm@slot1.service']);
+    const d = ShowOut.parse(JSON.parse(await ok(['vm-state', '--json', 'show', 'dev'])));
+    const size = Number((await ok(['stat', '-c', '%s', `${STATES}/dev/data.img`])).trim());
+    expect(d).toMatchObject({
+      name: 'dev', kind: 'dataset', dataset: `${P}/dev`, mountpoint: `${STATES}/dev`, mounted: true, origin: null,
+      clones: [{ dataset: `${P}/kid`, state: 'kid', snapshot: 's2' }],
+      slots: [{ name: 'slot1', explicit: true, running: true, activeState: 'active', disk: { kind: 'symlink', resolves: true, pointsHere: true } }],
+      image: { path: `${STATES}/dev/data.img`, exists: true, size },
+    });
+    expect(d.snapshots.map((s) => s.name)).toEqual(['s1', 's2']);
+    expect(d.used).toBe(await bytes(`${P}/dev`, 'used'));
+    const kid = ShowOut.parse(JSON.parse(await ok(['vm-state', '--json', 'show', 'kid'])));
+    expect(kid).toMatchObject({ origin: `${P}/dev@s2`, originState: 'dev', slots: [], image: { exists: true, size: 3 } });
+    const human = await ok(['vm-state', 'show', 'dev']);
+    expect(human).toMatch(/slots\s+slot1 running/);
+    expect(human).toMatch(/clones\s+kid \(from @s2\)/);
+    expect((await vm(['show', 'nope'])).code).toBe(3);
+  });
+});
+
+describe('snapshot delete', () => {
+  beforeEach(resetLab);
+
+  it('deletes a snapshot; refuses one a state was cloned from (exit 5, named); dry-run shows the bytes it frees', async () => {
+    await devWithHistory();
+    await ok(['vm-state', 'restore', 'dev@s2', 'kid']);
+    const before = await worldSnapshot();
+    const refused = await vm(['snapshot', 'delete', 'dev@s2']);
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toContain('dependent clones: kid');
+    const used = await bytes(`${P}/dev@s1`, 'used');
+    const dry = ResultOut.parse(JSON.parse(await ok(['vm-state', '--json', '--dry-run', 'snapshot', 'delete', 'dev@s1'])));
+    expect(dry.steps).toEqual([expect.objectContaining({ command: `zfs destroy ${P}/dev@s1`, frees: used })]);
+    expect(await worldSnapshot()).toBe(before);
+
+    const r = await vm(['snapshot', 'delete', 'dev@s1']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await snapExists(`${P}/dev@s1`)).toBe(false);
+    expect(await snapNames('dev')).toEqual(['s2']);
+    expect((await read('kid')).trim()).toBe('two');
+    // `snapshot <slot> <name>` still snapshots
+    await ok(['vm-state', 'snapshot', 'slot1', 'after']);
+    expect(await snapNames('dev')).toEqual(['s2', 'after']);
+  });
+});
+
+describe('rollback', () => {
+  beforeEach(resetLab);
+
+  it('a running slot: stopped, rolled back, started again on the old data', async () => {
+    await devWithHistory();
+    await ok(['vm-state', 'snapshot', 'delete', 'dev@s1']);
+    await ok(['systemctl', 'start', 'microvm@slot1.service']);
+    const pid = await mainPid('slot1');
+    const noConfirm = await vm(['rollback', 'slot1', 's2']);
+    expect(noConfirm.code).toBe(2);
+    expect((await read('dev')).trim()).toBe('three');
+    const r = await vm(['rollback', 'slot1', 's2'], { input: 'ROLLBACK\n' });
+    expect(r.code, r.stderr).toBe(0);
+    expect((await read('dev')).trim()).toBe('two');
+    expect(await activeState('slot1')).toBe('active');
+    expect(await mainPid('slot1')).not.toBe(pid);
+    expect(await snapNames('dev')).toEqual(['s2']);
+  });
+
+  it('newer snapshots: refused (exit 5, listed) unless --destroy-newer; never when a state was cloned from one', async () => {
+    await devWithHistory();
+    const before = await worldSnapshot();
+    const r = await vm(['rollback', 'slot1', 's1', '--yes']);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain('s2');
+    expect(await worldSnapshot()).toBe(before);
+    expect((await read('dev')).trim()).toBe('three');
+
+    await ok(['vm-state', 'restore', 'dev@s2', 'kid']);
+    const cloned = await vm(['rollback', 'slot1', 's1', '--yes', '--destroy-newer']);
+    expect(cloned.code).toBe(5);
+    expect(cloned.stderr).toContain('kid');
+    expect(await snapNames('dev')).toEqual(['s1', 's2']);
+
+    await ok(['vm-state', 'delete', 'kid', '--yes']);
+    const d = await vm(['rollback', 'slot1', 's1', '--yes', '--destroy-newer']);
+    expect(d.code, d.stderr).toBe(0);
+    expect(await snapNames('dev')).toEqual(['s1']);
+    expect((await read('dev')).trim()).toBe('one');
+    expect(await activeState('slot1')).not.toBe('active'); // it was not running: not started
+  });
+});
+
+describe('snapshot --stop', () => {
+  beforeEach(resetLab);
+
+  it('stops a running slot, snapshots, starts it again', async () => {
+    await devWithHistory();
+    await ok(['systemctl', 'start', 'microvm@slot1.service']);
+    const pid = await mainPid('slot1');
+    const r = await vm(['snapshot', 'slot1', 'clean', '--stop']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('crash-consistent');
+    expect(await snapExists(`${P}/dev@clean`)).toBe(true);
+    expect(await activeState('slot1')).toBe('active');
+    expect(await mainPid('slot1')).not.toBe(pid);
+  });
+
+  it('starts the slot again when the snapshot fails', async () => {
+    await devWithHistory();
+    // The snapshot name gets taken while the slot stops, so vm-state's own zfs snapshot fails.
+    await ok(['mkdir', '-p', '/run/systemd/system/microvm@slot1.service.d']);
+    await ok(['sh', '-c', `printf "[Service]\\nExecStopPost=/sbin/zfs snapshot ${P}/dev@clean\\n" > /run/systemd/system/microvm@slot1.service.d/race.conf`]);
+    await ok(['systemctl', 'daemon-reload']);
+    try {
+      await ok(['systemctl', 'start', 'microvm@slot1.service']);
+      const r = await vm(['snapshot', 'slot1', 'clean', '--stop']);
+      expect(r.code).toBe(4);
+      expect(r.stderr).toContain('already exists');
+      expect(r.stderr).toContain('Rolled back: systemctl start microvm@slot1.service');
+      expect(await activeState('slot1')).toBe('active');
+    } finally {
+      await ok(['rm', '-rf', '/run/systemd/system/microvm@slot1.service.d']);
+      await ok(['systemctl', 'daemon-reload']);
+    }
+  });
+});
+
+describe('prune', () => {
+  beforeEach(resetLab);
+
+  it('--dry-run lists exactly what prune then deletes; snapshots with clones stay', async () => {
+    await devWithHistory();
+    await ok(['vm-state', 'snapshot', 'slot1', 's3']);
+    await ok(['vm-state', 'snapshot', 'slot1', 's4']);
+    await ok(['vm-state', 'restore', 'dev@s1', 'kid']);
+    await ok(['vm-state', 'create', 'other']);
+    await ok(['vm-state', 'assign', 'slot2', 'other']);
+    await ok(['vm-state', 'snapshot', 'slot2', 'o1']);
+    await ok(['vm-state', 'snapshot', 'slot2', 'o2']);
+    const before = await worldSnapshot();
+    const dry = ResultOut.parse(JSON.parse(await ok(['vm-state', '--json', '--dry-run', 'prune', '--keep', '1'])));
+    expect(await worldSnapshot()).toBe(before);
+    const planned = dry.steps.map((s) => (s.argv as string[]).at(-1)!);
+    expect(planned).toEqual([`${P}/dev@s2`, `${P}/dev@s3`, `${P}/other@o1`]);
+
+    const all = async () => (await ok(['zfs', 'list', '-H', '-t', 'snapshot', '-o', 'name', '-r', P])).trim().split('\n').sort();
+    const had = await all();
+    const r = await vm(['prune', '--keep', '1']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('Keeping dev@s1: kid cloned from it');
+    const left = await all();
+    expect(had.filter((s) => !left.includes(s))).toEqual([...planned].sort());
+    expect(left).toEqual(had.filter((s) => !planned.includes(s)));
+    expect(await snapNames('dev')).toEqual(['s1', 's4']);
+  });
+
+  it('--older-than: only snapshots older than the duration', async () => {
+    await devWithHistory();
+    await sleep(3000);
+    await ok(['vm-state', 'snapshot', 'slot1', 'new1']);
+    const r = await vm(['prune', 'dev', '--older-than', '2s']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await snapNames('dev')).toEqual(['new1']);
+    expect((await vm(['prune', 'dev', '--older-than', 'soon'])).code).toBe(2);
+  });
+});
+
+describe('clone --full', () => {
+  beforeEach(resetLab);
+
+  it('an independent copy: same bytes, no origin, no helper snapshots, either side deletable', async () => {
+    await devWithHistory();
+    await ok(['sh', '-c', `head -c 3000000 /dev/urandom > ${STATES}/dev/big.bin`]);
+    const r = await vm(['clone', 'dev', 'copy', '--full']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await zfsProp(`${P}/copy`, 'origin')).toBe('-');
+    expect(await zfsProp(`${P}/copy`, 'mounted')).toBe('yes');
+    expect(await zfsProp(`${P}/copy`, 'mountpoint')).toBe(`${STATES}/copy`);
+    expect(await snapNames('copy')).toEqual([]);
+    expect(await snapNames('dev')).toEqual(['s1', 's2']);
+    const sum = async (s: string) => (await ok(['sh', '-c', `cd ${STATES}/${s} && sha256sum data.img big.bin`])).trim();
+    expect(await sum('copy')).toBe(await sum('dev'));
+    expect((await ok(['stat', '-c', '%U:%G %a', `${STATES}/copy`])).trim()).toBe('microvm:kvm 755');
+    // Either side can go on its own.
+    await ok(['vm-state', 'assign', 'slot1', 'copy']);
+    expect((await vm(['delete', 'dev', '--yes'])).code).toBe(0);
+    expect((await read('copy')).trim()).toBe('three');
+    await ok(['vm-state', 'clone', 'copy', 'again', '--full']);
+    await ok(['vm-state', 'assign', 'slot1', 'again']);
+    expect((await vm(['delete', 'copy', '--yes'])).code).toBe(0);
+    expect(await datasetExists(`${P}/again`)).toBe(true);
+    const list = ListOut.parse(JSON.parse(await ok(['vm-state', '--json', 'list'])));
+    expect(list.states.map((s) => `${s.name}:${s.kind}`)).toEqual(['again:dataset']);
+  });
+});
+
+describe('rename', () => {
+  beforeEach(resetLab);
+
+  it('renames dataset and mountpoint, moves the assignment and the link; no trace of the old name', async () => {
+    await devWithHistory();
+    await ok(['vm-state', 'clone', 'dev', 'kid']);
+    await ok(['vm-state', 'rename', 'dev', 'prod']);
+    expect(await datasetExists(`${P}/dev`)).toBe(false);
+    expect(await zfsProp(`${P}/prod`, 'mountpoint')).toBe(`${STATES}/prod`);
+    expect(await zfsProp(`${P}/prod`, 'mounted')).toBe('yes');
+    expect((await read('prod')).trim()).toBe('three');
+    expect(await assignments()).toEqual({ slot1: 'prod' });
+    expect(await readLinkIn('/var/lib/microvms/slot1/data.img')).toBe(`${STATES}/prod/data.img`);
+    expect((await sh(['test', '-e', `${STATES}/dev`])).code).not.toBe(0);
+    expect(await zfsProp(`${P}/kid`, 'origin')).toBe(`${P}/prod@clone-for-kid`);
+
+    // A renamed clone keeps its helper snapshot's name in step, so delete still cleans it up.
+    await ok(['vm-state', 'rename', 'kid', 'kid2']);
+    expect(await zfsProp(`${P}/kid2`, 'origin')).toBe(`${P}/prod@clone-for-kid2`);
+    await ok(['vm-state', 'delete', 'kid2', '--yes']);
+    expect(await snapNames('prod')).toEqual(['s1', 's2']);
+    const list = ListOut.parse(JSON.parse(await ok(['vm-state', '--json', 'list'])));
+    expect(list.states.map((s) => `${s.name}:${s.kind}`)).toEqual(['prod:dataset']);
+  });
+
+  it('refuses while the slot runs, and an existing name; nothing changes', async () => {
+    await devWithHistory();
+    await ok(['vm-state', 'create', 'taken']);
+    await ok(['systemctl', 'start', 'microvm@slot1.service']);
+    const before = await worldSnapshot();
+    const r = await vm(['rename', 'dev', 'prod']);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain('running slot slot1');
+    const taken = await vm(['--json', 'rename', 'taken', 'dev']);
+    expect(taken.code).toBe(4);
+    ErrorOut.parse(JSON.parse(taken.stderr));
+    expect(await worldSnapshot()).toBe(before);
+  });
+});
