@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Decide } from '../core/plan.js';
+import { planAdopt } from '../core/plans/adopt.js';
 import { planPrune } from '../core/plans/prune.js';
 import { planRename } from '../core/plans/rename.js';
 import { planRollback } from '../core/plans/rollback.js';
@@ -9,7 +10,7 @@ import type { ProgramDeps } from './actions.js';
 
 /**
  * The state lifecycle commands beyond the old script's: snapshots, show,
- * snapshot delete, rollback, prune, rename. Parsing only, as in program.ts.
+ * snapshot delete, rollback, prune, adopt, rename. Parsing only, as in program.ts.
  */
 
 export interface Mutation {
@@ -37,6 +38,12 @@ export const LIFECYCLE_MUTATIONS: Mutation[] = [
       ['--keep <n>', 'keep the newest N snapshots of each state'],
       ['--older-than <duration>', 'delete only snapshots older than this: 30m, 12h, 7d, 2w'],
     ],
+  },
+  {
+    usage: 'adopt <name>',
+    description: 'turn a plain-directory state into a dataset (copied, compared, original kept); --cleanup deletes the original',
+    plan: (c, [name], o) => planAdopt(c, name!, { cleanup: Boolean(o.cleanup) }),
+    options: [['--cleanup', 'delete the original directory kept by an earlier adopt']],
   },
   {
     usage: 'rename <old> <new>',

@@ -14,6 +14,12 @@ export type Step =
   | { kind: 'pipe'; argv: string[]; into: string[]; undo?: string[] }
   /** Remove a directory if it is empty (a mountpoint zfs left behind); anything in it stays. */
   | { kind: 'rmdir'; path: string }
+  /** Copy the contents of directory `from` into `to` with everything (owner, mode, times, links, holes), then compare every byte. */
+  | { kind: 'copy-tree'; from: string; to: string }
+  /** Rename a file or directory (undo: rename it back). */
+  | { kind: 'move'; from: string; to: string }
+  /** Delete a directory tree: only ever a verified copy's leftover original. */
+  | { kind: 'remove-tree'; path: string }
   /** Mount the dataset if `zfs create`/`zfs clone` left it unmounted. */
   | { kind: 'ensure-mounted'; dataset: string }
   /** Unmount before destroy/rename, so a busy mount is handled before the irreversible step. */
@@ -46,6 +52,12 @@ export function describeStep(step: Step): string {
       return `${step.argv.join(' ')} | ${step.into.join(' ')}`;
     case 'rmdir':
       return `rmdir ${step.path}   (only if empty)`;
+    case 'copy-tree':
+      return `cp -a --sparse=always ${step.from}/. ${step.to}/   (then compare every file, byte for byte)`;
+    case 'move':
+      return `mv ${step.from} ${step.to}`;
+    case 'remove-tree':
+      return `rm -rf ${step.path}`;
     case 'ensure-mounted':
       return `zfs mount ${step.dataset}   (only if not mounted)`;
     case 'unmount':

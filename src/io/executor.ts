@@ -1,5 +1,5 @@
-import { chmodSync, chownSync, mkdirSync } from 'node:fs';
-import { removeEmptyDir } from './tree-copy.js';
+import { chmodSync, chownSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { moveEntry, removeEmptyDir } from './tree-copy.js';
 import { VmStateError, type ErrorCode } from '../core/errors.js';
 import { describeStep, type Plan, type Step } from '../core/plan.js';
 import { lookupId } from './accounts.js';
@@ -61,6 +61,7 @@ export class Executor {
     let recovery = '';
     if (undone.length) recovery += ` Rolled back: ${undone.join('; ')}.`;
     if (undoFailed.length) recovery += ` Could NOT roll back: ${undoFailed.join('; ')}.`;
+    if (notRun.length) recovery += ` Not run: ${notRun.map(describeStep).join('; ')}.`;
     return new VmStateError(code, `${message}${recovery}`, {
       hint: base?.hint,
       cause,
@@ -93,6 +94,16 @@ export class Executor {
         if (removed === 'not-empty') this.hooks.warn(`${step.path} is not empty: left it in place`);
         return removed === 'removed' ? { what: `mkdir ${step.path}`, run: () => void mkdirSync(step.path, { recursive: true }) } : undefined;
       }
+      case 'copy-tree':
+        await this.store.copyTree(step.from, step.to);
+        return undefined;
+      case 'move':
+        moveEntry(step.from, step.to);
+        return { what: `mv ${step.to} ${step.from}`, run: () => moveEntry(step.to, step.from) };
+      case 'remove-tree':
+        if (!existsSync(step.path)) throw new VmStateError('not-found', `${step.path} does not exist`);
+        rmSync(step.path, { recursive: true });
+        return undefined;
       case 'ensure-mounted':
         await this.store.ensureMounted(step.dataset);
         return undefined;

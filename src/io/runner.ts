@@ -53,7 +53,7 @@ export class ExecaRunner implements Runner {
     const [file, ...args] = argv;
     if (!file) throw new Error('empty argv');
     this.spawned++;
-    if (this.trace) process.stderr.write(`+ ${argv.join(' ')}\n`);
+    if (this.trace) process.stderr.write(`+ ${argv.join(' ')}  [${Math.round(process.uptime() * 1000)} ms]\n`);
     const r = await execa(file, args, {
       env: { LC_ALL: 'C', LANG: 'C' },
       reject: false,

@@ -5,6 +5,7 @@ import { nameProblem } from '../core/names.js';
 import type { Config } from '../schemas/config.js';
 import { parentDataset } from '../core/layout.js';
 import { CommandError, runChecked, type Runner } from './runner.js';
+import { copyTree } from './tree-copy.js';
 import { parseZfsGet, zfsGetArgv } from './zfs-parse.js';
 
 const BUSY_RETRIES = 8;
@@ -92,6 +93,11 @@ export class StateStore {
     const r = await this.runner.pipe(producer, consumer);
     if (r.consumer.exitCode !== 0) throw new CommandError([...producer, '|', ...consumer], r.consumer);
     if (r.producer.exitCode !== 0) throw new CommandError([...producer, '|', ...consumer], r.producer);
+  }
+
+  /** Copies a plain directory's contents into a dataset's mountpoint and checks every byte (adopt). */
+  copyTree(from: string, to: string): Promise<void> {
+    return copyTree(this.runner, from, to);
   }
 
   /** `zfs create`/`zfs clone` may leave the new dataset unmounted: mount it so chown hits the dataset, not the bare directory. */

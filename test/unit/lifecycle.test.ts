@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDuration } from '../../src/core/plans/prune.js';
@@ -184,14 +184,14 @@ describe('rollback', () => {
     const r = await runCli(['rollback', 'slot1', 's1'], { ...w, stdin: 'ROLLBACK\n' });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain("discards every change to state 'dev' since snapshot 's1'");
-    expect(mutations(w)).toEqual([`zfs rollback ${P}/dev@s1`]);
+    expect(mutations(w)).toEqual([`zfs unmount ${P}/dev`, `zfs rollback ${P}/dev@s1`, `zfs mount ${P}/dev`]);
   });
 
   it('a running slot: stop, rollback, start; state@snap works too', async () => {
     const w = makeWorld({ states: [{ name: 'dev', snapshots: ['s1'] }], running: ['slot1'], assignments: { slot1: 'dev' } });
     const r = await runCli(['rollback', 'slot1', 'dev@s1', '--yes'], w);
     expect(r.code, r.stderr).toBe(0);
-    expect(mutations(w)).toEqual(['systemctl stop microvm@slot1.service', `zfs rollback ${P}/dev@s1`, 'systemctl start microvm@slot1.service']);
+    expect(mutations(w)).toEqual(['systemctl stop microvm@slot1.service', `zfs unmount ${P}/dev`, `zfs rollback ${P}/dev@s1`, `zfs mount ${P}/dev`, 'systemctl start microvm@slot1.service']);
     expect(w.running.has('microvm@slot1.service')).toBe(true);
   });
 
@@ -204,7 +204,7 @@ describe('rollback', () => {
     expect(mutations(w)).toEqual([]);
     const d = await runCli(['rollback', 'slot1', 's1', '--yes', '--destroy-newer'], w);
     expect(d.code, d.stderr).toBe(0);
-    expect(mutations(w)).toEqual([`zfs rollback -r ${P}/dev@s1`]);
+    expect(mutations(w)).toEqual([`zfs unmount ${P}/dev`, `zfs rollback -r ${P}/dev@s1`, `zfs mount ${P}/dev`]);
   });
 
   it('refuses, even with --destroy-newer, when a state was cloned from a newer snapshot', async () => {
@@ -230,8 +230,10 @@ describe('rollback', () => {
     w.runner.on((a) => a[1] === 'rollback', { exitCode: 1, stderr: "cannot rollback 'x': out of space" });
     const r = await runCli(['rollback', 'slot1', 's1', '--yes'], w);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('Rolled back: systemctl start microvm@slot1.service');
-    expect(mutations(w)).toEqual(['systemctl stop microvm@slot1.service', `zfs rollback ${P}/dev@s1`, 'systemctl start microvm@slot1.service']);
+    expect(r.stderr).toContain(`Rolled back: zfs mount ${P}/dev; systemctl start microvm@slot1.service`);
+    expect(mutations(w)).toEqual([
+      'systemctl stop microvm@slot1.service', `zfs unmount ${P}/dev`, `zfs rollback ${P}/dev@s1`, `zfs mount ${P}/dev`, 'systemctl start microvm@slot1.service',
+    ]);
     expect(w.running.has('microvm@slot1.service')).toBe(true);
   });
 
@@ -408,6 +410,7 @@ describe('rename', () => {
     const r = await runCli(['rename', 'old', 'new'], w);
     expect(r.code, r.stderr).toBe(0);
     expect(mutations(w)).toEqual([
+      `zfs unmount ${P}/old`,
       `zfs rename ${P}/old ${P}/new`,
       `zfs set mountpoint=${w.config.statesDir}/new ${P}/new`,
       `zfs mount ${P}/new`,
@@ -453,8 +456,9 @@ describe('rename', () => {
       expect(r.code, `call ${n}`).toBe(1);
       expect(r.stderr).not.toContain('Could NOT');
       const done = mutations(w);
-      if (n >= 1) expect(done).toContain(`zfs rename ${P}/new ${P}/old`);
-      if (n >= 2) expect(done).toContain(`zfs set mountpoint=${w.config.statesDir}/old ${P}/new`);
+      if (n >= 1) expect(done.at(-1)).toBe(`zfs mount ${P}/old`);
+      if (n >= 2) expect(done).toContain(`zfs rename ${P}/new ${P}/old`);
+      if (n >= 3) expect(done).toContain(`zfs set mountpoint=${w.config.statesDir}/old ${P}/new`);
       expect(JSON.parse(readFileSync(w.config.assignmentsFile, 'utf8'))).toEqual({ slot1: 'old' });
       expect(readlinkSync(link)).toBe(`${w.config.statesDir}/old/data.img`);
       expect(existsSync(join(w.config.statesDir, 'old'))).toBe(true);
@@ -468,7 +472,7 @@ describe('rename', () => {
     writeFileSync(join(w.config.slotsDir, 'slot1'), 'not a directory');
     const r = await runCli(['rename', 'old', 'new'], w);
     expect(r.code).not.toBe(0);
-    expect(mutations(w).slice(-2)).toEqual([`zfs set mountpoint=${w.config.statesDir}/old ${P}/new`, `zfs rename ${P}/new ${P}/old`]);
+    expect(mutations(w).slice(-3)).toEqual([`zfs set mountpoint=${w.config.statesDir}/old ${P}/new`, `zfs rename ${P}/new ${P}/old`, `zfs mount ${P}/old`]);
     expect(JSON.parse(readFileSync(w.config.assignmentsFile, 'utf8'))).toEqual({ slot1: 'old' });
   });
 });
@@ -481,5 +485,96 @@ describe('help', () => {
     const s = await runCli(['snapshot', '--help'], w);
     expect(s.stdout).toContain('--stop');
     expect(s.stdout).toContain('delete <snapshot>');
+  });
+});
+
+describe('adopt', () => {
+  /** A directory state with a few kinds of entries, and a runner whose cp copies and whose `zfs set mountpoint` moves the mount. */
+  function dirWorld(opts: { running?: string[]; corrupt?: boolean } = {}) {
+    const w = makeWorld({ running: opts.running, assignments: { slot1: 'web' } });
+    const dir = join(w.config.statesDir, 'web');
+    mkdirSync(join(dir, 'sub'), { recursive: true });
+    writeFileSync(join(dir, 'data.img'), Buffer.from([1, 2, 3, 0, 0, 0, 9]));
+    writeFileSync(join(dir, 'sub', 'notes.txt'), 'hello');
+    symlinkSync('data.img', join(dir, 'link'));
+    let mountedAt = '';
+    w.runner.respond((a) => {
+      if (a[0] === 'zfs' && a[1] === 'create') mountedAt = a[3]!.slice('mountpoint='.length);
+      if (a[0] === 'cp') {
+        cpSync(a.at(-2)!.replace(/\/\.$/, ''), a.at(-1)!, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+        if (opts.corrupt) writeFileSync(join(a.at(-1)!, 'sub', 'notes.txt'), 'hellO');
+      }
+      if (a[0] === 'zfs' && a[1] === 'set') {
+        const to = a[2]!.slice('mountpoint='.length);
+        renameSync(mountedAt, to);
+        mountedAt = to;
+      }
+      return undefined;
+    });
+    return { w, dir, work: join(w.config.statesDir, '.adopt-web'), backup: join(w.config.statesDir, '.adopted-web') };
+  }
+
+  it('creates the dataset aside, copies and compares, moves the directory aside, mounts the dataset in its place', async () => {
+    const { w, dir, work, backup } = dirWorld();
+    const r = await runCli(['adopt', 'web'], w);
+    expect(r.code, r.stderr).toBe(0);
+    expect(mutations(w)).toEqual([
+      `zfs create -o mountpoint=${work} ${P}/web`,
+      `zfs mount ${P}/web`,
+      `cp -a --sparse=always ${dir}/. ${work}/`,
+      `zfs unmount ${P}/web`,
+      `zfs set mountpoint=${dir} ${P}/web`,
+      `zfs mount ${P}/web`,
+    ]);
+    expect(readFileSync(join(dir, 'sub', 'notes.txt'), 'utf8')).toBe('hello');
+    expect(readFileSync(join(backup, 'data.img'))).toEqual(Buffer.from([1, 2, 3, 0, 0, 0, 9]));
+    expect(existsSync(work)).toBe(false);
+    expect(r.stdout).toContain(`vm-state adopt --cleanup web`);
+  });
+
+  it('a copy that differs is an error naming the file; the dataset goes, the directory is untouched', async () => {
+    const { w, dir, backup } = dirWorld({ corrupt: true });
+    const r = await runCli(['adopt', 'web'], w);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('differs from the original at sub/notes.txt: contents differ');
+    expect(mutations(w).at(-1)).toBe(`zfs destroy ${P}/web`);
+    expect(readFileSync(join(dir, 'sub', 'notes.txt'), 'utf8')).toBe('hello');
+    expect(existsSync(backup)).toBe(false);
+  });
+
+  it('a failure after the switch-over puts the directory back and destroys the dataset', async () => {
+    const { w, dir, backup } = dirWorld();
+    w.runner.failAt(5, 'cannot mount: injected');
+    const r = await runCli(['adopt', 'web'], w);
+    expect(r.code).toBe(1);
+    expect(mutations(w).slice(-3)).toEqual([`zfs set mountpoint=${join(w.config.statesDir, '.adopt-web')} ${P}/web`, `zfs mount ${P}/web`, `zfs destroy ${P}/web`]);
+    expect(readFileSync(join(dir, 'data.img'))).toEqual(Buffer.from([1, 2, 3, 0, 0, 0, 9]));
+    expect(existsSync(backup)).toBe(false);
+    expect(r.stderr).not.toContain('Could NOT');
+  });
+
+  it('refuses a running slot (5), a dataset (4), a missing state (3), a bad name (2)', async () => {
+    const { w } = dirWorld({ running: ['slot1'] });
+    const r = await runCli(['adopt', 'web'], w);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain('running slot slot1');
+    const v = makeWorld({ states: [{ name: 'ds' }] });
+    expect((await runCli(['adopt', 'ds'], v)).code).toBe(4);
+    expect((await runCli(['adopt', 'nope'], v)).code).toBe(3);
+    expect((await runCli(['adopt', '../etc'], v)).code).toBe(2);
+    expect([...mutations(w), ...mutations(v)]).toEqual([]);
+  });
+
+  it('--cleanup deletes the kept original, once; not before the adopt', async () => {
+    const { w, backup } = dirWorld();
+    expect((await runCli(['adopt', '--cleanup', 'web'], w)).code).toBe(5);
+    const v = makeWorld({ states: [{ name: 'web' }] });
+    const kept = join(v.config.statesDir, '.adopted-web');
+    mkdirSync(join(kept, 'sub'), { recursive: true });
+    const r = await runCli(['adopt', 'web', '--cleanup'], v);
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(kept)).toBe(false);
+    expect((await runCli(['adopt', 'web', '--cleanup'], v)).code).toBe(3);
+    expect(existsSync(backup)).toBe(false);
   });
 });

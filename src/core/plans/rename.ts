@@ -30,7 +30,9 @@ export function planRename(c: Config, from: string, to: string): Decide {
     }
     const dataset = datasetOf(c, to);
     const mountpoint = mountpointOf(c, to);
+    // Unmounted first: zfs-fuse refuses to rename a mounted clone ("dataset is busy").
     const steps: Step[] = [
+      { kind: 'unmount', dataset: state.dataset },
       { kind: 'zfs', argv: ['zfs', 'rename', state.dataset, dataset], undo: ['zfs', 'rename', dataset, state.dataset], retryBusy: true },
       { kind: 'zfs', argv: ['zfs', 'set', `mountpoint=${mountpoint}`, dataset], undo: ['zfs', 'set', `mountpoint=${state.mountpoint}`, dataset] },
       { kind: 'ensure-mounted', dataset },

@@ -8,7 +8,7 @@ import { requireNoClones } from './snapshot-delete.js';
 
 /**
  * Puts a slot's state back to one of its snapshots, in place: stop the slot if
- * it runs, `zfs rollback`, start it again. Newer snapshots would be destroyed:
+ * it runs, unmount, `zfs rollback`, mount, start it again. Newer snapshots would be destroyed:
  * refused unless `destroyNewer`, and always when a state was cloned from one.
  */
 export function planRollback(c: Config, slot: string, ref: string, opts: { destroyNewer?: boolean } = {}): Decide {
@@ -39,14 +39,18 @@ export function planRollback(c: Config, slot: string, ref: string, opts: { destr
 
     const running = isRunning(s.unit);
     const unit = s.unit.unit;
+    // Rolled back while unmounted: nothing holds a file of the old contents, and no
+    // cache serves them afterwards (zfs-fuse's does, on a mounted dataset).
     const steps: Step[] = [
       ...(running ? [{ kind: 'stop' as const, unit }] : []),
+      { kind: 'unmount', dataset: state.dataset },
       {
         kind: 'zfs',
         argv: ['zfs', 'rollback', ...(newer.length > 0 ? ['-r'] : []), target.fullName],
         retryBusy: true,
         toleratesCacheNotice: true,
       },
+      { kind: 'ensure-mounted', dataset: state.dataset },
       ...(running ? [{ kind: 'start' as const, unit }] : []),
     ];
     const warnings = [`This discards every change to state '${state.name}' since snapshot '${target.name}' (${target.created.toISOString()})`];
