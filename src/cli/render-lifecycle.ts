@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { ShowOut, SnapshotEntryOut, SnapshotsOut } from '../schemas/output.js';
 import { columns } from './columns.js';
 import type { Output } from './output.js';
-import { humanBytes } from './render.js';
+import { humanBytes } from '../core/bytes.js';
 
 /** Tables of the read-only lifecycle commands: `snapshots` and `show`. */
 

@@ -2,6 +2,7 @@ import { isRunning, type Facts } from '../core/facts.js';
 import { describeStep, type Plan } from '../core/plan.js';
 import type { z } from 'zod';
 import type { ListOut, ResultOut } from '../schemas/output.js';
+import { humanBytes } from '../core/bytes.js';
 import { columns } from './columns.js';
 import type { Output } from './output.js';
 
@@ -53,18 +54,6 @@ export function listDocument(facts: Facts): z.input<typeof ListOut> {
   };
 }
 
-/** 1536 -> "1.5K", like zfs list. */
-export function humanBytes(n: number | null): string {
-  if (n === null) return '-';
-  const units = ['B', 'K', 'M', 'G', 'T', 'P'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${v}B` : `${v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0)}${units[i]}`;
-}
 
 export function renderList(out: Output, facts: Facts): void {
   const doc = listDocument(facts);

@@ -57,8 +57,6 @@ export class VmStateError extends Error {
   }
 }
 
-export const usageError = (message: string, hint?: string) => new VmStateError('usage', message, { hint });
-
 /** The table printed by `--help` and the README: one line per exit status. */
 export const EXIT_CODE_HELP = `EXIT CODES:
   0  success

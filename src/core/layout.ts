@@ -1,5 +1,5 @@
 import type { Config } from '../schemas/config.js';
-import type { Facts, StateFact } from './facts.js';
+import type { StateFact } from './facts.js';
 
 /** Where things live, derived from the configuration alone. */
 export const parentDataset = (c: Config) => `${c.pool}/${c.dataset}`;
@@ -14,8 +14,6 @@ export const stateImageOf = (c: Config, state: string, fact?: StateFact) => `${f
 /** The helper snapshot `clone` makes on the source, named after the copy. */
 export const cloneHelperName = (dst: string) => `clone-for-${dst}`;
 
-export const stateOfSlot = (c: Config, assignments: Record<string, string>, slot: string) => assignments[slot] ?? slot;
+/** A slot with no entry in the assignments file runs the state of its own name. */
+export const stateOfSlot = (assignments: Record<string, string>, slot: string) => assignments[slot] ?? slot;
 
-export function findState(facts: Facts, name: string): StateFact | undefined {
-  return facts.states.get(name);
-}

@@ -8,9 +8,6 @@ import { VmStateError } from './errors.js';
  */
 const COMPONENT = /^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/;
 
-/** ZFS rejects names of 256 bytes or more (ZFS_MAX_DATASET_NAME_LEN). */
-export const ZFS_MAX_NAME = 255;
-
 export type NameKind = 'state' | 'snapshot';
 
 export function nameProblem(name: string): string | undefined {

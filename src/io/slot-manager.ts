@@ -36,7 +36,7 @@ export class SlotManager {
     const units = await this.units(this.config.slots.map((s) => unitOf(this.config, s)));
     const slots = this.config.slots.map((name, i) => ({
       name,
-      state: stateOfSlot(this.config, assignments, name),
+      state: stateOfSlot(assignments, name),
       explicit: name in assignments,
       unit: units[i]!,
       link: readLink(diskLinkOf(this.config, name)),

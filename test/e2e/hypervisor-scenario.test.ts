@@ -79,5 +79,8 @@ describe.sequential('the hypervisor NixOS test scenario', () => {
     expect(await datasetExists(`${P}/restored-state`)).toBe(false);
     // test-state keeps its own snapshot and data: nothing the operator can see was lost.
     await ok(['zfs', 'list', '-t', 'snapshot', `${P}/test-state@snap1`]);
+    // and no empty mountpoint is left to show up as a plain-directory state
+    const states = JSON.parse(await ok(['vm-state', 'list', '--json'])).states.map((s: { name: string }) => s.name);
+    expect(states).toEqual(['test-state']);
   });
 });

@@ -256,24 +256,29 @@ describe('rename', () => {
 
   it('renames dataset and mountpoint, moves the assignment and the link; no trace of the old name', async () => {
     await devWithHistory();
-    await ok(['vm-state', 'clone', 'dev', 'kid']);
     await ok(['vm-state', 'rename', 'dev', 'prod']);
     expect(await datasetExists(`${P}/dev`)).toBe(false);
     expect(await zfsProp(`${P}/prod`, 'mountpoint')).toBe(`${STATES}/prod`);
     expect(await zfsProp(`${P}/prod`, 'mounted')).toBe('yes');
     expect((await read('prod')).trim()).toBe('three');
+    expect(await snapNames('prod')).toEqual(['s1', 's2']);
     expect(await assignments()).toEqual({ slot1: 'prod' });
     expect(await readLinkIn('/var/lib/microvms/slot1/data.img')).toBe(`${STATES}/prod/data.img`);
     expect((await sh(['test', '-e', `${STATES}/dev`])).code).not.toBe(0);
-    expect(await zfsProp(`${P}/kid`, 'origin')).toBe(`${P}/prod@clone-for-kid`);
-
-    // A renamed clone keeps its helper snapshot's name in step, so delete still cleans it up.
-    await ok(['vm-state', 'rename', 'kid', 'kid2']);
-    expect(await zfsProp(`${P}/kid2`, 'origin')).toBe(`${P}/prod@clone-for-kid2`);
     const list = ListOut.parse(JSON.parse(await ok(['vm-state', '--json', 'list'])));
-    expect(list.states.map((s) => `${s.name}:${s.kind}`)).toEqual(['kid2:dataset', 'prod:dataset']);
+    expect(list.states.map((s) => `${s.name}:${s.kind}`)).toEqual(['prod:dataset']);
+    await ok(['systemctl', 'start', 'microvm@slot1.service']);
+    expect(await activeState('slot1')).toBe('active');
+  });
+
+  it('a renamed clone keeps its helper snapshot named after it, so delete still cleans it up', async () => {
+    await devWithHistory();
+    await ok(['vm-state', 'clone', 'dev', 'kid']);
+    await ok(['vm-state', 'rename', 'kid', 'kid2']);
+    expect(await zfsProp(`${P}/kid2`, 'origin')).toBe(`${P}/dev@clone-for-kid2`);
+    expect((await read('kid2')).trim()).toBe('three');
     await ok(['vm-state', 'delete', 'kid2', '--yes']);
-    expect(await snapNames('prod')).toEqual(['s1', 's2']);
+    expect(await snapNames('dev')).toEqual(['s1', 's2']);
   });
 
   it('refuses while the slot runs, and an existing name; nothing changes', async () => {
@@ -288,5 +293,56 @@ describe('rename', () => {
     expect(taken.code).toBe(4);
     ErrorOut.parse(JSON.parse(taken.stderr));
     expect(await worldSnapshot()).toBe(before);
+  });
+});
+
+describe('adopt', () => {
+  beforeEach(resetLab);
+
+  /** Every entry with type, mode, owner, size, link target, and every file's sha256: what "not a byte lost" means. */
+  const inventory = (dir: string) =>
+    ok(['sh', '-c', `cd ${dir} && find . -printf '%p %y %m %n %u:%g %s %l\\n' | sort && find . -type f -print0 | sort -z | xargs -0 sha256sum`]);
+
+  it('turns a plain-directory state into a dataset without losing a byte; --cleanup deletes the kept original', async () => {
+    const dir = `${STATES}/slot4`;
+    await ok(['sh', '-c', [
+      `mkdir -p ${dir}/sub/deeper`,
+      `truncate -s 64M ${dir}/data.img`,
+      `head -c 100000 /dev/urandom | dd of=${dir}/data.img bs=4096 seek=1000 conv=notrunc status=none`,
+      `head -c 5000 /dev/urandom > '${dir}/sub/with space.bin'`,
+      `: > ${dir}/sub/empty`,
+      `echo secret > ${dir}/sub/deeper/key && chmod 0640 ${dir}/sub/deeper/key`,
+      `ln -s ../data.img ${dir}/sub/link && ln ${dir}/sub/empty ${dir}/sub/hard`,
+      `chown -R microvm:kvm ${dir} && chmod 0750 ${dir}/sub && sync`,
+    ].join(' && ')]);
+    await ok(['vm-state', 'assign', 'slot4', 'slot4']);
+    const before = await inventory(dir);
+
+    await ok(['systemctl', 'start', 'microvm@slot4.service']);
+    const running = await vm(['adopt', 'slot4']);
+    expect(running.code).toBe(5);
+    await ok(['systemctl', 'stop', 'microvm@slot4.service']);
+
+    const r = await vm(['adopt', 'slot4']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await zfsProp(`${P}/slot4`, 'mounted')).toBe('yes');
+    expect(await zfsProp(`${P}/slot4`, 'mountpoint')).toBe(dir);
+    expect(await inventory(dir)).toBe(before);
+    expect(await inventory(`${STATES}/.adopted-slot4`)).toBe(before);
+    expect((await sh(['test', '-e', `${STATES}/.adopt-slot4`])).code).not.toBe(0);
+    expect(await readLinkIn('/var/lib/microvms/slot4/data.img')).toBe(`${dir}/data.img`);
+    const list = ListOut.parse(JSON.parse(await ok(['vm-state', '--json', 'list'])));
+    expect(list.states.map((s) => `${s.name}:${s.kind}`)).toEqual(['slot4:dataset']);
+    // Now it snapshots, and the slot starts on it through the same link.
+    await ok(['vm-state', 'snapshot', 'slot4', 'adopted']);
+    await ok(['systemctl', 'start', 'microvm@slot4.service']);
+    expect(await activeState('slot4')).toBe('active');
+    expect((await vm(['adopt', 'slot4'])).code).toBe(4);
+
+    const c = await vm(['adopt', '--cleanup', 'slot4']);
+    expect(c.code, c.stderr).toBe(0);
+    expect((await sh(['test', '-e', `${STATES}/.adopted-slot4`])).code).not.toBe(0);
+    expect(await inventory(dir)).toBe(before);
+    expect((await vm(['adopt', '--cleanup', 'slot4'])).code).toBe(3);
   });
 });

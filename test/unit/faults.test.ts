@@ -107,7 +107,9 @@ describe('fault injection: delete', () => {
       expect(r.code).not.toBe(0);
       const err = JSON.parse(r.stderr).error;
       expect(err.details.failedStep.startsWith(clean.runner.mutatingCalls[n]!.join(' '))).toBe(true);
-      expect(err.details.notRun).toHaveLength(total - n - 1);
+      // every later external call is reported as not run (file steps such as rmdir come on top)
+      const later = clean.runner.mutatingCalls.slice(n + 1).map((c) => c.join(' '));
+      for (const c of later) expect(err.details.notRun.some((s: string) => s.startsWith(c))).toBe(true);
       expect(w.runner.mutatingCalls.some((c) => c[1] === 'destroy' && c.at(-1)!.includes('/kid'))).toBe(false);
     }
   });

@@ -388,6 +388,27 @@ describe('clone --full', () => {
     expect(mutations(v).slice(3)).toEqual([`zfs destroy -r ${P}/dst`, `zfs destroy ${P}/src@full-for-dst`]);
   });
 
+  it('a failure at any call leaves no copy and no helper snapshot behind', async () => {
+    const total = steps(makeWorld()).length;
+    for (let n = 0; n < total; n++) {
+      const w = makeWorld({ states: [{ name: 'src' }] });
+      w.runner.respond((a) => (a[1] === 'mount' ? (mkdirSync(join(w.config.statesDir, 'dst'), { recursive: true }), {}) : undefined));
+      w.runner.failAt(n);
+      const r = await runCli(['clone', 'src', 'dst', '--full'], w);
+      expect(r.code, `call ${n}`).toBe(1);
+      expect(r.stderr).not.toContain('Could NOT');
+      // What exists at the end: made by snapshot/receive, gone by destroy (-r takes the dataset's snapshots too).
+      const alive = new Set<string>();
+      w.runner.mutatingCalls.forEach((c, i) => {
+        if (i === n) return;
+        if (c[1] === 'snapshot') alive.add(c[2]!);
+        if (c.includes('receive')) alive.add(c.at(-1)!).add(`${c.at(-1)}@full-for-dst`);
+        if (c[1] === 'destroy') for (const x of [...alive]) if (x === c.at(-1) || (c[2] === '-r' && x.startsWith(`${c.at(-1)}@`))) alive.delete(x);
+      });
+      expect([...alive], `call ${n}: ${mutations(w).join("; ")}`).toEqual([]);
+    }
+  });
+
   it('refuses an existing destination (4), a missing source (3), a leftover helper (4)', async () => {
     const w = makeWorld({ states: [{ name: 'src', snapshots: ['full-for-x'] }, { name: 'dst' }] });
     expect((await runCli(['clone', 'src', 'dst', '--full'], w)).code).toBe(4);
@@ -474,6 +495,17 @@ describe('rename', () => {
     expect(r.code).not.toBe(0);
     expect(mutations(w).slice(-3)).toEqual([`zfs set mountpoint=${w.config.statesDir}/old ${P}/new`, `zfs rename ${P}/new ${P}/old`, `zfs mount ${P}/old`]);
     expect(JSON.parse(readFileSync(w.config.assignmentsFile, 'utf8'))).toEqual({ slot1: 'old' });
+  });
+});
+
+describe('schemas', () => {
+  it('vm-state schema prints the snapshots and show documents', async () => {
+    const w = makeWorld();
+    for (const name of ['snapshots', 'show']) {
+      const r = await runCli(['schema', name], w);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).type).toBe('object');
+    }
   });
 });
 

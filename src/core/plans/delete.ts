@@ -49,6 +49,8 @@ export function planDelete(c: Config, name: string): Decide {
   for (const snap of doomed) steps.push({ kind: 'zfs', argv: ['zfs', 'destroy', snap.fullName], retryBusy: true });
   steps.push({ kind: 'unmount', dataset: state.dataset });
   steps.push({ kind: 'zfs', argv: ['zfs', 'destroy', state.dataset], retryBusy: true });
+  // zfs-fuse leaves the empty mountpoint behind; list would show it as a plain-directory state.
+  steps.push({ kind: 'rmdir', path: state.mountpoint });
 
   // The helper snapshot `clone` left on the source for this state is no use to anyone once it is gone.
   const origin = state.origin ? facts.states.get(stateOfDataset(state.origin.split('@')[0]!)) : undefined;

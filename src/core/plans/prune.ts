@@ -40,18 +40,17 @@ export interface PruneRequest {
  * only if both let it go.
  */
 export function choosePrune(states: StateFact[], keep: number | undefined, olderThanMs: number | undefined, now: Date) {
+  const cutoff = olderThanMs === undefined ? Infinity : now.getTime() - olderThanMs;
   const doomed: SnapshotFact[] = [];
   const spared: SnapshotFact[] = [];
   for (const state of states) {
     const deletable = state.snapshots.filter((s) => s.clones.length === 0);
     const beyondKeep = keep === undefined ? deletable : deletable.slice(0, Math.max(0, deletable.length - keep));
-    const cutoff = olderThanMs === undefined ? Infinity : now.getTime() - olderThanMs;
     const chosen = beyondKeep.filter((s) => s.created.getTime() < cutoff);
     doomed.push(...chosen);
-    // Snapshots the policy alone would have taken, kept because states depend on them.
-    const policyOnly = (s: SnapshotFact) => s.created.getTime() < cutoff;
-    const all = keep === undefined ? state.snapshots : state.snapshots.slice(0, Math.max(0, state.snapshots.length - keep));
-    spared.push(...all.filter((s) => s.clones.length > 0 && policyOnly(s)));
+    // Snapshots the policy alone would have taken, kept because states were cloned from them.
+    const byPolicy = keep === undefined ? state.snapshots : state.snapshots.slice(0, Math.max(0, state.snapshots.length - keep));
+    spared.push(...byPolicy.filter((s) => s.clones.length > 0 && s.created.getTime() < cutoff));
   }
   return { doomed, spared };
 }

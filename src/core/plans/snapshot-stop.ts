@@ -22,7 +22,12 @@ export function planSnapshotStopped(c: Config, slot: string, snap: string): Deci
       : [];
     if (!isRunning(s.unit)) return { ...plan, warnings, notes: [...plan.notes, `${slot} was not running; left it stopped`] };
     const unit = s.unit.unit;
-    const snapshotSteps: Step[] = plan.steps.map((st) => (st.kind === 'zfs' ? { ...st, undo: undefined } : st));
+    // No undo for the snapshot: if the start fails, the snapshot is still a good one.
+    const snapshotSteps: Step[] = plan.steps.map((st) => {
+      if (st.kind !== 'zfs') return st;
+      const { undo: _kept, ...rest } = st;
+      return rest;
+    });
     return {
       summary: `${plan.summary}, with ${slot} stopped`,
       steps: [{ kind: 'stop', unit }, ...snapshotSteps, { kind: 'start', unit }],
