@@ -170,7 +170,7 @@ export function buildProgram(deps: ProgramDeps = {}): Command {
 
   program
     .command('schema [name]')
-    .description('print the JSON Schema of the --json output (list, result, error)')
+    .description('print the JSON Schema of the --json documents (vm-state schema lists them)')
     .action(async (name: string | undefined) => (await actions()).schema(name, deps));
 
   return program;

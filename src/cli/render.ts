@@ -1,4 +1,4 @@
-import { isRunning, type Facts } from '../core/facts.js';
+import { isRunning, stateFields, type Facts } from '../core/facts.js';
 import { describeStep, type Plan } from '../core/plan.js';
 import type { z } from 'zod';
 import type { ListOut, ResultOut } from '../schemas/output.js';
@@ -26,16 +26,7 @@ export function listDocument(facts: Facts): z.input<typeof ListOut> {
       disk: s.link,
     })),
     states: states.map((s) => ({
-      name: s.name,
-      kind: s.kind,
-      dataset: s.dataset,
-      mountpoint: s.mountpoint,
-      mounted: s.mounted,
-      used: s.used,
-      available: s.available,
-      referenced: s.referenced,
-      origin: s.origin,
-      created: s.created?.toISOString() ?? null,
+      ...stateFields(s),
       snapshots: s.snapshots.length,
       assignedTo: assigned.get(s.name) ?? [],
       shared: (assigned.get(s.name) ?? []).length > 1,

@@ -76,3 +76,19 @@ export function allSnapshots(facts: Facts): SnapshotFact[] {
 export function slotsUsing(facts: Facts, state: string): SlotFact[] {
   return facts.slots.filter((s) => s.state === state);
 }
+
+/** The fields every document about a state shares (list's entries, show), times as ISO-8601. */
+export function stateFields(s: StateFact) {
+  return {
+    name: s.name,
+    kind: s.kind,
+    dataset: s.dataset,
+    mountpoint: s.mountpoint,
+    mounted: s.mounted,
+    used: s.used,
+    available: s.available,
+    referenced: s.referenced,
+    origin: s.origin,
+    created: s.created?.toISOString() ?? null,
+  };
+}

@@ -25,7 +25,8 @@ export const SlotOut = z.object({
   }),
 });
 
-export const StateOut = z.object({
+/** What every document about a state says of it (list's entries, show). */
+const StateFields = z.object({
   name: z.string(),
   kind: z.enum(['dataset', 'directory']),
   dataset: z.string(),
@@ -34,8 +35,11 @@ export const StateOut = z.object({
   used: Bytes.nullable(),
   available: Bytes.nullable(),
   referenced: Bytes.nullable(),
-  origin: z.string().nullable(),
+  origin: z.string().nullable().describe('the snapshot this state was cloned from'),
   created: Iso.nullable(),
+});
+
+export const StateOut = StateFields.extend({
   snapshots: z.number().int().nonnegative(),
   assignedTo: z.array(z.string()),
   shared: z.boolean().describe('assigned to more than one slot'),
@@ -92,17 +96,7 @@ export const SnapshotsOut = z.object({
   snapshots: z.array(SnapshotEntryOut).describe('newest last'),
 });
 
-export const ShowOut = z.object({
-  name: z.string(),
-  kind: z.enum(['dataset', 'directory']),
-  dataset: z.string(),
-  mountpoint: z.string(),
-  mounted: z.boolean(),
-  used: Bytes.nullable(),
-  available: Bytes.nullable(),
-  referenced: Bytes.nullable(),
-  created: Iso.nullable(),
-  origin: z.string().nullable().describe('the snapshot this state was cloned from'),
+export const ShowOut = StateFields.extend({
   originState: z.string().nullable(),
   clones: z
     .array(z.object({ dataset: z.string(), state: z.string().nullable(), snapshot: z.string() }))

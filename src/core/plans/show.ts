@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { Config } from '../../schemas/config.js';
 import type { ShowOut, SnapshotEntryOut, SnapshotsOut } from '../../schemas/output.js';
 import { VmStateError } from '../errors.js';
-import { isRunning, slotsUsing, type Facts, type SnapshotFact } from '../facts.js';
+import { isRunning, slotsUsing, stateFields, type Facts, type SnapshotFact } from '../facts.js';
 import { stateImageOf } from '../layout.js';
 import { validateName } from '../names.js';
 
@@ -64,16 +64,7 @@ export function viewShow(c: Config, name: string): (facts: Facts, readImage: (pa
     const clones = s.snapshots.flatMap((snap) => snap.clones.map((d) => ({ dataset: d, state: stateOfDataset(facts, d), snapshot: snap.name })));
     const origin = s.origin;
     return {
-      name: s.name,
-      kind: s.kind,
-      dataset: s.dataset,
-      mountpoint: s.mountpoint,
-      mounted: s.mounted,
-      used: s.used,
-      available: s.available,
-      referenced: s.referenced,
-      created: s.created?.toISOString() ?? null,
-      origin,
+      ...stateFields(s),
       originState: origin ? stateOfDataset(facts, origin.split('@')[0]!) : null,
       clones,
       snapshots: s.snapshots.map((x) => snapshotEntry(facts, x)),
