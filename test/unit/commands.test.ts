@@ -122,6 +122,14 @@ describe('snapshot', () => {
     expect(mutations(w)).toEqual([]);
   });
 
+  it('--stop refuses (exit 5) when another running slot holds the state: it would start a second VM on it', async () => {
+    const w = makeWorld({ states: [{ name: 'dev' }], running: ['slot1', 'slot2'], assignments: { slot1: 'dev', slot2: 'dev' } });
+    const r = await runCli(['snapshot', 'slot1', 'x', '--stop'], w);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain('in use by running slot slot2');
+    expect(mutations(w)).toEqual([]);
+  });
+
   it('missing state is exit 3; existing snapshot name is exit 4', async () => {
     const w = makeWorld({ states: [{ name: 'slot1', snapshots: ['x'] }] });
     expect((await runCli(['snapshot', 'slot2', 'x'], w)).code).toBe(3);

@@ -1,7 +1,7 @@
 import type { Config } from '../../schemas/config.js';
-import { isRunning, slotsUsing } from '../facts.js';
+import { isRunning } from '../facts.js';
 import type { Decide, Step } from '../plan.js';
-import { slotFact } from './guards.js';
+import { requireNotRunningElsewhere, slotFact } from './guards.js';
 import { planSnapshot } from './snapshot.js';
 
 /**
@@ -16,11 +16,9 @@ export function planSnapshotStopped(c: Config, slot: string, snap: string): Deci
     const plan = base(facts);
     const s = slotFact(facts, slot);
     const state = s.state;
-    const others = slotsUsing(facts, state).filter((o) => o.name !== slot && isRunning(o.unit));
-    const warnings = others.length
-      ? [`State '${state}' is also running on ${others.map((o) => o.name).join(', ')}: the snapshot is still crash-consistent`]
-      : [];
-    if (!isRunning(s.unit)) return { ...plan, warnings, notes: [...plan.notes, `${slot} was not running; left it stopped`] };
+    if (!isRunning(s.unit)) return { ...plan, notes: [...plan.notes, `${slot} was not running; left it stopped`] };
+    // It will be started again: like every start, refused while another running slot holds the state.
+    requireNotRunningElsewhere(facts, state, slot);
     const unit = s.unit.unit;
     // No undo for the snapshot: if the start fails, the snapshot is still a good one.
     const snapshotSteps: Step[] = plan.steps.map((st) => {
@@ -31,7 +29,7 @@ export function planSnapshotStopped(c: Config, slot: string, snap: string): Deci
     return {
       summary: `${plan.summary}, with ${slot} stopped`,
       steps: [{ kind: 'stop', unit }, ...snapshotSteps, { kind: 'start', unit }],
-      warnings: [...warnings, `${slot} will be stopped for the snapshot and started again`],
+      warnings: [`${slot} will be stopped for the snapshot and started again`],
       notes: [...plan.notes, `${slot} is running again`],
     };
   };
