@@ -2,12 +2,19 @@ import { CommanderError } from 'commander';
 import { EXIT, VmStateError } from './core/errors.js';
 import type { ProgramDeps } from './cli/actions.js';
 import { buildProgram } from './cli/program.js';
+import { VERSION } from './version.js';
 import { CommandError, toVmStateError as fromCommand } from './io/command-error.js';
 
 /** Runs vm-state with `argv` (without node and script) and returns the exit code. */
 export async function main(argv: string[], deps: ProgramDeps = {}): Promise<number> {
   try {
-    await buildProgram(deps).parseAsync(argv, { from: 'user' });
+    const program = buildProgram(deps);
+    if (argv.includes('--json') && (argv.includes('--help') || argv.includes('-h') || argv.filter((a) => !a.startsWith('-'))[0] === 'help')) {
+      const [{ describeProgram }, { HelpOut }] = await Promise.all([import('./cli/describe.js'), import('./schemas/output.js')]);
+      (deps.streams ?? process).stdout.write(`${JSON.stringify(HelpOut.parse(describeProgram(program, VERSION)), null, 2)}\n`);
+      return EXIT.ok;
+    }
+    await program.parseAsync(argv, { from: 'user' });
     return EXIT.ok;
   } catch (e) {
     const err = toVmStateError(e);

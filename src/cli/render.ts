@@ -46,15 +46,26 @@ export function listDocument(facts: Facts): z.input<typeof ListOut> {
 }
 
 
+/** How a slot's data.img looks to an operator. */
+function diskText(disk: { kind: string; resolves: boolean }, stateMounted: boolean, c: Output['c']): string {
+  if (disk.kind === 'missing') return c.dim('no data.img');
+  if (disk.resolves) return 'ok';
+  if (disk.kind !== 'symlink') return c.yellow(disk.kind);
+  // A new state has no image until the VM first starts; a link into an unmounted state is the danger.
+  return stateMounted ? c.dim('linked, no image yet') : c.yellow('dangling link (state not mounted)');
+}
+
 export function renderList(out: Output, facts: Facts): void {
   const doc = listDocument(facts);
   const c = out.c;
+  // Names under the parent dataset read as state names: microvms/storage/states/dev@s1 -> dev@s1.
+  const short = (name: string | null) => (name?.startsWith(`${doc.parent}/`) ? name.slice(doc.parent.length + 1) : name);
   out.info('States and assignments:');
   out.text('');
   const slotRows: string[][] = [];
   for (const s of doc.slots) {
     const state = doc.states.find((x) => x.name === s.state);
-    const disk = s.disk.kind === 'missing' ? c.dim('no data.img') : s.disk.resolves ? 'ok' : c.yellow(s.disk.kind === 'symlink' ? 'dangling link' : s.disk.kind);
+    const disk = diskText(s.disk, state?.mounted ?? false, c);
     const shared = state?.shared ? c.yellow(' (shared!)') : '';
     slotRows.push([s.name, `${s.state}${shared}`, s.running ? c.green('yes') : s.loadState === 'loaded' ? 'no' : c.dim(s.loadState), `${doc.parent}/${s.state}`, disk]);
   }
@@ -68,7 +79,7 @@ export function renderList(out: Output, facts: Facts): void {
     const rows: string[][] = [];
     for (const s of doc.states) {
       const kind = s.kind === 'directory' ? c.yellow(' (directory: adopt before snapshotting)') : s.mounted ? '' : c.yellow(' (not mounted)');
-      rows.push([`${s.name}${kind}`, humanBytes(s.used), humanBytes(s.available), humanBytes(s.referenced), String(s.snapshots), s.origin ?? '-', s.assignedTo.join(',') || '-']);
+      rows.push([`${s.name}${kind}`, humanBytes(s.used), humanBytes(s.available), humanBytes(s.referenced), String(s.snapshots), short(s.origin) ?? '-', s.assignedTo.join(',') || '-']);
     }
     out.text(columns(['STATE', 'USED', 'AVAIL', 'REFER', 'SNAPSHOTS', 'ORIGIN', 'SLOTS'].map((h) => c.bold(h)), rows));
   }
@@ -78,7 +89,7 @@ export function renderList(out: Output, facts: Facts): void {
   if (doc.snapshots.length === 0) out.text('  (no snapshots)');
   else {
     const rows = doc.snapshots.map((s) =>
-      [`${s.state}@${s.name}`, s.created.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), humanBytes(s.used), humanBytes(s.referenced), s.clones.join(',') || '-'],
+      [`${s.state}@${s.name}`, s.created.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), humanBytes(s.used), humanBytes(s.referenced), s.clones.map((x) => short(x)).join(',') || '-'],
     );
     out.text(columns(['SNAPSHOT', 'CREATED', 'USED', 'REFER', 'CLONES'].map((h) => c.bold(h)), rows));
     out.text(`  ${doc.snapshots.length} snapshot(s)`);

@@ -129,4 +129,24 @@ export const DoctorOut = z.object({
   repair: z.array(z.string()).describe('the steps doctor --repair would run'),
 });
 
-export const OUTPUT_SCHEMAS = { doctor: DoctorOut, list: ListOut, result: ResultOut, error: ErrorOut, snapshots: SnapshotsOut, show: ShowOut } as const;
+/** `--json --help`: the command line as data. */
+const OptionOut = z.object({ flags: z.string(), description: z.string(), takesValue: z.boolean() });
+const CommandOut: z.ZodType<{ name: string; usage: string; description: string; arguments: { name: string; required: boolean; variadic: boolean }[]; options: z.infer<typeof OptionOut>[]; commands?: unknown[] }> = z.lazy(() =>
+  z.object({
+    name: z.string(),
+    usage: z.string(),
+    description: z.string(),
+    arguments: z.array(z.object({ name: z.string(), required: z.boolean(), variadic: z.boolean() })),
+    options: z.array(OptionOut),
+    commands: z.array(CommandOut).optional(),
+  }),
+);
+export const HelpOut = z.object({
+  name: z.string(),
+  version: z.string(),
+  globalOptions: z.array(OptionOut),
+  commands: z.array(CommandOut),
+  exitCodes: z.record(z.string(), z.number().int()),
+});
+
+export const OUTPUT_SCHEMAS = { help: HelpOut, doctor: DoctorOut, list: ListOut, result: ResultOut, error: ErrorOut, snapshots: SnapshotsOut, show: ShowOut } as const;

@@ -1,7 +1,7 @@
 import { existsSync, lstatSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ListOut, ResultOut, ErrorOut } from '../../src/schemas/output.js';
+import { ListOut, ResultOut, ErrorOut, HelpOut } from '../../src/schemas/output.js';
 import { runCli } from '../support/cli.js';
 import { makeWorld } from '../support/world.js';
 
@@ -344,6 +344,20 @@ describe('--json and --dry-run', () => {
     expect(doc.steps.map((s) => s.kind)).toEqual(['stop', 'write-assignments', 'mkdir', 'own', 'link', 'start']);
     expect(mutations(w)).toEqual([]);
     expect(existsSync(w.config.assignmentsFile)).toBe(false);
+  });
+
+  it('--json --help describes every command, its arguments and options, and the exit codes', async () => {
+    const w = makeWorld();
+    for (const argv of [['--json', '--help'], ['--json', 'help']]) {
+      const r = await runCli(argv, w);
+      expect(r.code).toBe(0);
+      const doc = HelpOut.parse(JSON.parse(r.stdout));
+      const migrate = doc.commands.find((c) => c.name === 'migrate')!;
+      expect(migrate.arguments.map((a) => a.name)).toEqual(['state', 'slot']);
+      expect(doc.globalOptions.map((o) => o.flags)).toContain('-n, --dry-run');
+      expect(doc.exitCodes).toMatchObject({ ok: 0, usage: 2, busy: 6, permission: 7 });
+    }
+    expect(w.runner.calls).toEqual([]);
   });
 
   it('errors are one JSON document on stderr with the exit code', async () => {
