@@ -60,6 +60,13 @@ describe('create', () => {
     expect(r.stdout).toContain("State 'dev' created");
   });
 
+  it('where the microvm user or kvm group does not exist, skips the chown with a warning', async () => {
+    const w = makeWorld();
+    const r = await runCli(['--owner', 'no-such-user', 'create', 'dev'], w);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("User 'no-such-user' does not exist; not changing the owner");
+  });
+
   it('accepts "created, but not mounted" and mounts it', async () => {
     const w = makeWorld();
     const { mkdirSync } = await import('node:fs');
