@@ -59,6 +59,19 @@ const bareKb = median(Array.from({ length: 5 }, () => peakKb(['node', '-e', '0']
 
 execFileSync(`${ROOT}lab/reset`, [], { stdio: 'inherit' });
 
+// Every other command once, on a small pool: how many processes and how long.
+const perCommand = [];
+for (const args of [
+  ['create', 'b1'], ['assign', 'slot1', 'b1'], ['snapshot', 'slot1', 's1'], ['clone', 'b1', 'b2'], ['restore', 'b1@s1', 'b3'],
+  ['migrate', 'b2', 'slot2'], ['migrate', 'b1', 'slot1'], ['snapshot', 'slot1', 's2', '--stop'], ['show', 'b1'], ['snapshots'],
+  ['--yes', 'delete', 'b3'], ['prune', 'b1', '--keep', '1'], ['clone', 'b1', 'b4', '--full'], ['rename', 'b4', 'b5'],
+]) {
+  const out = execFileSync(LAB_EXEC, ['bash', '-c', `s=$(date +%s%N); VM_STATE_TRACE=1 vm-state ${args.join(' ')} 2>&1 >/dev/null | grep -c "^+ "; e=$(date +%s%N); echo $(( (e - s) / 1000000 ))`], { encoding: 'utf8' });
+  const [procs, ms] = out.trim().split('\n');
+  perCommand.push([`vm-state ${args.join(' ')}`, procs, ms]);
+}
+execFileSync(`${ROOT}lab/reset`, [], { stdio: 'inherit' });
+
 const f = (x) => x.toFixed(0);
 console.log(`\n| measurement (median of ${RUNS}) | value |\n|---|---|`);
 console.log(`| states / snapshots in the pool | 100 / ${snaps} |`);
@@ -67,3 +80,5 @@ console.log(`| list ÷ raw calls | ${(tList / tRaw).toFixed(2)}× (json ${(tJson
 console.log(`| child processes spawned by list | ${trace} |`);
 console.log(`| vm-state --help / node -e 0 | ${f(help)} ms / ${f(bare)} ms = ${(help / bare).toFixed(2)}× |`);
 console.log(`| peak memory --help / node -e 0 | ${helpKb} KB / ${bareKb} KB = ${(helpKb / bareKb).toFixed(2)}× |`);
+console.log(`\n| command (in order, small pool) | child processes | wall time |\n|---|---|---|`);
+for (const [cmd, procs, ms] of perCommand) console.log(`| \`${cmd}\` | ${procs} | ${ms} ms |`);
