@@ -1,4 +1,5 @@
-import { readFileSync, rmdirSync, unlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import * as fs from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { VmStateError } from '../core/errors.js';
@@ -27,6 +28,14 @@ const alive = (pid: number) => {
  * directory so that a waiting run can name it, and break the lock at once when
  * that process is gone.
  */
+// proper-lockfile removes its directory with rmdir (also when it judges a lock
+// stale, and on process exit): ours holds the owner file, so remove it whole.
+const lockFs = {
+  ...fs,
+  rmdir: (p: string, cb: (e: NodeJS.ErrnoException | null) => void) => fs.rm(p, { recursive: true, force: true }, cb),
+  rmdirSync: (p: string) => fs.rmSync(p, { recursive: true, force: true }),
+};
+
 export async function withLock<T>(lockPath: string, waitSeconds: number, command: string, fn: () => Promise<T>): Promise<T> {
   mkdirSync(dirname(lockPath), { recursive: true });
   const ownerFile = `${lockPath}/owner.json`;
@@ -34,13 +43,21 @@ export async function withLock<T>(lockPath: string, waitSeconds: number, command
   let release: (() => Promise<void>) | undefined;
   for (;;) {
     try {
-      release = await lockfile.lock(lockPath, { realpath: false, lockfilePath: lockPath, stale: 15_000, update: 5_000, retries: 0, onCompromised: () => undefined });
+      release = await lockfile.lock(lockPath, {
+        realpath: false,
+        lockfilePath: lockPath,
+        stale: 15_000,
+        update: 5_000,
+        retries: 0,
+        fs: lockFs,
+        onCompromised: () => undefined,
+      });
       break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') throw e;
       const holder = readHolder(ownerFile);
       if (holder && !alive(holder.pid)) {
-        breakLock(lockPath, ownerFile);
+        breakLock(lockPath, holder.pid);
         continue;
       }
       if (Date.now() >= deadline) {
@@ -56,11 +73,6 @@ export async function withLock<T>(lockPath: string, waitSeconds: number, command
   try {
     return await fn();
   } finally {
-    try {
-      unlinkSync(ownerFile);
-    } catch {
-      /* already gone */
-    }
     await release().catch(() => undefined);
   }
 }
@@ -74,11 +86,27 @@ function readHolder(ownerFile: string): Holder | undefined {
   }
 }
 
-function breakLock(lockPath: string, ownerFile: string): void {
+/**
+ * Breaks the lock of dead process `deadPid`. Renaming is atomic, so of several
+ * waiters only one moves the lock aside; it then checks that what it moved
+ * still belonged to the dead process, and puts it back if another run took
+ * the lock in between.
+ */
+function breakLock(lockPath: string, deadPid: number): void {
+  const aside = `${lockPath}.stale-${process.pid}-${Date.now()}`;
   try {
-    unlinkSync(ownerFile);
-    rmdirSync(lockPath);
+    renameSync(lockPath, aside);
   } catch {
-    /* someone else broke it first */
+    return; // another waiter broke it first
   }
+  const moved = readHolder(`${aside}/owner.json`);
+  if (!moved || moved.pid !== deadPid) {
+    try {
+      renameSync(aside, lockPath); // not ours to break
+      return;
+    } catch {
+      /* the path was taken again meanwhile: nothing better to do than drop it */
+    }
+  }
+  rmSync(aside, { recursive: true, force: true });
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, writeFileSync, existsSync, utimesSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { withLock } from '../../src/io/lock.js';
 import { runCli } from '../support/cli.js';
@@ -30,5 +30,17 @@ describe('the lock', () => {
     const r = await runCli(['--wait', '1', 'create', 'x'], w);
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(w.config.lockFile)).toBe(false); // released afterwards
+  });
+
+  it('a lock whose holder stopped refreshing it goes stale, owner file and all (no ENOTEMPTY dead end)', async () => {
+    const w = makeWorld();
+    mkdirSync(w.config.lockFile, { recursive: true });
+    // A live pid (this process) that stopped refreshing the lock: only staleness can free it.
+    writeFileSync(`${w.config.lockFile}/owner.json`, JSON.stringify({ pid: process.pid, command: 'vm-state hung', since: 'then' }));
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(w.config.lockFile, old, old);
+    const r = await runCli(['--wait', '1', 'create', 'x'], w);
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(w.config.lockFile)).toBe(false);
   });
 });
