@@ -8,8 +8,19 @@ export type Step =
    * A zfs command; `undo` is the zfs command that reverses it, when there is one.
    * `frees`: bytes a destroy gives back (the snapshot's used). `toleratesCacheNotice`:
    * zfs-fuse exits 1 after a successful rollback when it may not drop the kernel's caches.
+   * `cleanup`: tidying after the work is done (a helper snapshot): a failure is only a warning.
+   * A zfs step with no undo is a commit point: a later failure does not undo what came before it.
    */
-  | { kind: 'zfs'; argv: string[]; undo?: string[]; retryBusy?: boolean; toleratesNotMounted?: boolean; frees?: number; toleratesCacheNotice?: boolean }
+  | {
+      kind: 'zfs';
+      argv: string[];
+      undo?: string[];
+      retryBusy?: boolean;
+      toleratesNotMounted?: boolean;
+      frees?: number;
+      toleratesCacheNotice?: boolean;
+      cleanup?: boolean;
+    }
   /** `argv | into`, streamed (zfs send | zfs receive); `undo` as for zfs. */
   | { kind: 'pipe'; argv: string[]; into: string[]; undo?: string[] }
   /** Remove a directory if it is empty (a mountpoint zfs left behind); anything in it stays. */

@@ -18,6 +18,13 @@ export interface ExecutorHooks {
 
 type Undo = { what: string; run: () => Promise<void> | void };
 
+/** Steps that destroy something: once one has run, earlier steps are not undone. */
+const isIrreversible = (step: Step) =>
+  (step.kind === 'zfs' && !step.undo && (step.argv[1] === 'destroy' || step.argv[1] === 'rollback')) || step.kind === 'remove-tree';
+
+/** Tidying after the work is done: a failure is a warning, not a reason to undo the work. */
+const isCleanup = (step: Step) => step.kind === 'rmdir' || (step.kind === 'zfs' && step.cleanup === true);
+
 /**
  * Runs a plan's steps in order. If one fails, undoes the steps that ran,
  * newest first, and reports both the failure and what was put back.
@@ -30,21 +37,31 @@ export class Executor {
   ) {}
 
   async run(plan: Plan): Promise<void> {
-    const undos: Undo[] = [];
+    let undos: Undo[] = [];
+    const committed: string[] = [];
     for (const [i, step] of plan.steps.entries()) {
       this.hooks.step?.(step, i, plan.steps.length);
       try {
         const undo = await this.perform(step);
         if (undo) undos.push(undo);
+        else if (isIrreversible(step)) {
+          // A commit point: what came before cannot be rolled back past it sensibly.
+          undos = [];
+          committed.push(describeStep(step));
+        }
       } catch (e) {
         this.hooks.stepDone?.(step);
-        throw await this.rollback(e, step, undos, plan.steps.slice(i + 1));
+        if (isCleanup(step)) {
+          this.hooks.warn(`Could not tidy up (the work is done): ${(e as Error).message}`);
+          continue;
+        }
+        throw await this.rollback(e, step, undos, plan.steps.slice(i + 1), committed);
       }
       this.hooks.stepDone?.(step);
     }
   }
 
-  private async rollback(cause: unknown, failed: Step, undos: Undo[], notRun: Step[]): Promise<VmStateError> {
+  private async rollback(cause: unknown, failed: Step, undos: Undo[], notRun: Step[], committed: string[]): Promise<VmStateError> {
     const undone: string[] = [];
     const undoFailed: string[] = [];
     for (const undo of undos.reverse()) {
@@ -59,13 +76,14 @@ export class Executor {
     const code: ErrorCode = base?.code ?? (cause instanceof CommandError ? errorCodeOf(cause) : 'failed');
     const message = (cause as Error).message;
     let recovery = '';
+    if (committed.length) recovery += ` Already done, cannot be undone: ${committed.join('; ')}.`;
     if (undone.length) recovery += ` Rolled back: ${undone.join('; ')}.`;
     if (undoFailed.length) recovery += ` Could NOT roll back: ${undoFailed.join('; ')}.`;
     if (notRun.length) recovery += ` Not run: ${notRun.map(describeStep).join('; ')}.`;
     return new VmStateError(code, `${message}${recovery}`, {
       hint: base?.hint,
       cause,
-      details: { failedStep: describeStep(failed), undone, undoFailed, notRun: notRun.map(describeStep) },
+      details: { failedStep: describeStep(failed), committed, undone, undoFailed, notRun: notRun.map(describeStep) },
     });
   }
 
@@ -89,11 +107,9 @@ export class Executor {
         const undo = step.undo;
         return undo ? { what: undo.join(' '), run: () => this.store.zfs(undo, { retryBusy: true }) } : undefined;
       }
-      case 'rmdir': {
-        const removed = removeEmptyDir(step.path);
-        if (removed === 'not-empty') this.hooks.warn(`${step.path} is not empty: left it in place`);
-        return removed === 'removed' ? { what: `mkdir ${step.path}`, run: () => void mkdirSync(step.path, { recursive: true }) } : undefined;
-      }
+      case 'rmdir':
+        if (removeEmptyDir(step.path) === 'not-empty') this.hooks.warn(`${step.path} is not empty: left it in place`);
+        return undefined;
       case 'copy-tree':
         await this.store.copyTree(step.from, step.to);
         return undefined;

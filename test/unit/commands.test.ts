@@ -243,7 +243,7 @@ describe('delete', () => {
     expect(mutations(w)).toEqual([]);
     const r = await runCli(['delete', 'gone'], { ...w, stdin: 'DELETE\n' });
     expect(r.code, r.stderr).toBe(0);
-    expect(mutations(w)).toEqual([`zfs destroy ${P}/gone@s1`, `zfs unmount ${P}/gone`, `zfs destroy ${P}/gone`]);
+    expect(mutations(w)).toEqual([`zfs unmount ${P}/gone`, `zfs destroy ${P}/gone@s1`, `zfs destroy ${P}/gone`]);
   });
 
   it('refuses a state assigned to a slot, explicitly or by its name (exit 5)', async () => {
@@ -265,7 +265,7 @@ describe('delete', () => {
     });
     const r = await runCli(['delete', 'base', '--yes'], w);
     expect(r.code, r.stderr).toBe(0);
-    expect(mutations(w)).toEqual([`zfs promote ${P}/c2`, `zfs destroy ${P}/base@s3`, `zfs unmount ${P}/base`, `zfs destroy ${P}/base`]);
+    expect(mutations(w)).toEqual([`zfs promote ${P}/c2`, `zfs unmount ${P}/base`, `zfs destroy ${P}/base@s3`, `zfs destroy ${P}/base`]);
     expect(r.stdout).toMatch(/s1, s2 moved to .*c2/);
     expect(mutations(w).join(' ')).not.toMatch(/-R|-r /);
   });
@@ -275,6 +275,26 @@ describe('delete', () => {
     const r = await runCli(['delete', 'cp', '--yes'], w);
     expect(r.code, r.stderr).toBe(0);
     expect(mutations(w)).toEqual([`zfs unmount ${P}/cp`, `zfs destroy ${P}/cp`, `zfs destroy ${P}/src@clone-for-cp`]);
+  });
+
+  it('a mount that stays busy fails the delete before anything is destroyed', async () => {
+    const w = makeWorld({ states: [{ name: 'x', snapshots: ['s1', 's2'] }] });
+    w.runner.on((a) => a[1] === 'unmount', { exitCode: 1, stderr: "cannot unmount '/x': pool or dataset is busy" });
+    const r = await runCli(['delete', 'x', '--yes'], w);
+    expect(r.code).toBe(6);
+    expect(mutations(w).filter((c) => c.includes('destroy'))).toEqual([]);
+  });
+
+  it('once the state is destroyed, a failed tidy-up (its helper snapshot) is a warning, not a rollback', async () => {
+    const w = makeWorld({ states: [{ name: 'src', snapshots: ['clone-for-cp'] }, { name: 'cp', origin: `${P}/src@clone-for-cp` }] });
+    w.runner.on((a) => a[1] === 'destroy' && a[2]!.endsWith('@clone-for-cp'), { exitCode: 1, stderr: 'dataset is busy (held)' });
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(w.config.statesDir, 'cp'), { recursive: true });
+    const r = await runCli(['delete', 'cp', '--yes'], w);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('Could not tidy up');
+    expect(existsSync(join(w.config.statesDir, 'cp'))).toBe(false); // the empty mountpoint is gone and stays gone
+    expect(mutations(w)).not.toContain(`zfs mount ${P}/cp`);
   });
 
   it('retries a transiently busy destroy', async () => {

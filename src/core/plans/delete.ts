@@ -46,8 +46,9 @@ export function planDelete(c: Config, name: string): Decide {
     );
   }
 
-  for (const snap of doomed) steps.push({ kind: 'zfs', argv: ['zfs', 'destroy', snap.fullName], retryBusy: true });
+  // Unmount first: a busy mount then fails the command before anything is destroyed.
   steps.push({ kind: 'unmount', dataset: state.dataset });
+  for (const snap of doomed) steps.push({ kind: 'zfs', argv: ['zfs', 'destroy', snap.fullName], retryBusy: true });
   steps.push({ kind: 'zfs', argv: ['zfs', 'destroy', state.dataset], retryBusy: true });
   // zfs-fuse leaves the empty mountpoint behind; list would show it as a plain-directory state.
   steps.push({ kind: 'rmdir', path: state.mountpoint });
@@ -56,7 +57,7 @@ export function planDelete(c: Config, name: string): Decide {
   const origin = state.origin ? facts.states.get(stateOfDataset(state.origin.split('@')[0]!)) : undefined;
   const helper = origin?.snapshots.find((s) => s.fullName === state.origin);
   if (!promoted && helper && helper.name === cloneHelperName(name) && helper.clones.length === 1) {
-    steps.push({ kind: 'zfs', argv: ['zfs', 'destroy', helper.fullName], retryBusy: true });
+    steps.push({ kind: 'zfs', argv: ['zfs', 'destroy', helper.fullName], retryBusy: true, cleanup: true });
     notes.push(`Removed the helper snapshot ${helper.fullName}`);
   }
 
