@@ -11,7 +11,12 @@ import { runChecked, type Runner } from './runner.js';
 import { parseSystemctlShow, systemctlShowArgv } from './systemd-parse.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const STOP_TIMEOUT_MS = 120_000;
+/**
+ * How long a stop may take. systemctl returns when the stop job ends, which
+ * systemd bounds by the unit's TimeoutStopSec (150 s for microvm@) plus the
+ * final SIGKILL; we wait longer than any sane setting rather than give up first.
+ */
+const STOP_TIMEOUT_MS = 15 * 60_000;
 
 /** What a link step replaced, so that it can be put back. */
 export interface LinkUndo {
@@ -82,9 +87,17 @@ export class SlotManager {
 
   /** Starts the unit and checks that it came up rather than failing straight away. */
   async start(unit: string): Promise<void> {
-    await runChecked(this.runner, ['systemctl', 'start', unit]);
+    try {
+      await runChecked(this.runner, ['systemctl', 'start', unit]);
+    } catch (e) {
+      await this.runner.run(['systemctl', 'stop', unit]); // cancel a Restart= loop: the caller decides what runs next
+      throw e;
+    }
     const u = await this.unit(unit);
-    if (u.activeState !== 'active' && u.activeState !== 'activating') {
+    // With Restart=always (microvm.nix), a VM that dies at once reads activating/auto-restart: not started.
+    const up = u.activeState === 'active' || (u.activeState === 'activating' && u.subState !== 'auto-restart');
+    if (!up || u.subState === 'auto-restart') {
+      await this.runner.run(['systemctl', 'stop', unit]); // cancel the pending automatic restart
       throw new VmStateError('failed', `${unit} did not start: ${u.activeState}/${u.subState} (Result=${u.result})`, {
         hint: `See: journalctl -u ${unit}`,
       });

@@ -89,5 +89,5 @@ export function makeWorld(opts: { states?: StateSpec[]; running?: string[]; assi
     VM_STATE_CONFIG: join(root, 'etc', 'config.json'),
   };
   writeFileSync(env.VM_STATE_CONFIG, JSON.stringify(config));
-  return { root, config, runner, env, parent, running };
+  return { root, config, runner, env, parent, running, runningBefore: [...running] };
 }

@@ -335,6 +335,20 @@ describe('migrate', () => {
     expect(lstatSync(join(w.config.slotsDir, 'slot2', 'data.img')).isSymbolicLink()).toBe(true);
   });
 
+  it('a VM that dies at once (Restart=always: activating/auto-restart) is a failed start, rolled back', async () => {
+    const w = makeWorld({ states: [{ name: 'dev' }] });
+    let started = false;
+    w.runner.respond((a) => (a[1] === 'start' ? ((started = true), {}) : undefined));
+    w.runner.respond((a) =>
+      a[1] === 'show' && started && a.length === 6 ? { stdout: 'LoadState=loaded\nActiveState=activating\nSubState=auto-restart\nMainPID=0\nResult=exit-code' } : undefined,
+    );
+    const r = await runCli(['migrate', 'dev', 'slot2'], w);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/did not start: activating\/auto-restart/);
+    expect(r.stderr).toContain('Rolled back');
+    expect(existsSync(w.config.assignmentsFile)).toBe(false);
+  });
+
   it('refuses a state that another running slot uses (exit 5), touching nothing', async () => {
     const w = makeWorld({ states: [{ name: 'dev' }], running: ['slot1'], assignments: { slot1: 'dev' } });
     const r = await runCli(['migrate', 'dev', 'slot2'], w);
@@ -356,8 +370,15 @@ describe('migrate', () => {
     expect(r.stderr).toContain('Rolled back');
     expect(JSON.parse(readFileSync(w.config.assignmentsFile, 'utf8'))).toEqual(JSON.parse(before));
     expect(readlinkSync(join(w.config.slotsDir, 'slot1', 'data.img'))).toBe(`${w.config.statesDir}/old/data.img`);
-    // stop, failed start, then the undo of stop: start again
-    expect(mutations(w)).toEqual(['systemctl stop microvm@slot1.service', 'systemctl start microvm@slot1.service', 'systemctl start microvm@slot1.service']);
+    // stop, failed start (and a stop to cancel any Restart= loop), then the undo of stop: start
+    // again (this stand-in unit fails every start, so that one is cancelled too)
+    expect(mutations(w)).toEqual([
+      'systemctl stop microvm@slot1.service',
+      'systemctl start microvm@slot1.service',
+      'systemctl stop microvm@slot1.service',
+      'systemctl start microvm@slot1.service',
+      'systemctl stop microvm@slot1.service',
+    ]);
   });
 });
 

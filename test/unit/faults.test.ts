@@ -12,19 +12,21 @@ import { makeWorld } from '../support/world.js';
 
 type World = ReturnType<typeof makeWorld>;
 
-/** The net effect of the calls that succeeded: datasets/snapshots added or removed, units started or stopped. */
-function netEffect(calls: string[][], failedIndex: number): string[] {
+/** The net effect of the calls that succeeded: datasets/snapshots added or removed, units whose running state changed. */
+function netEffect(calls: string[][], failedIndex: number, runningBefore: readonly string[]): string[] {
   const effect = new Map<string, number>();
   const bump = (k: string, d: number) => effect.set(k, (effect.get(k) ?? 0) + d);
+  const running = new Set(runningBefore);
   calls.forEach((c, i) => {
     if (i === failedIndex) return;
     const [tool, verb] = c;
     const last = c.at(-1)!;
     if (tool === 'zfs' && (verb === 'create' || verb === 'clone' || verb === 'snapshot')) bump(last, +1);
     if (tool === 'zfs' && verb === 'destroy') bump(last, -1);
-    if (tool === 'systemctl' && verb === 'start') bump(last, +1);
-    if (tool === 'systemctl' && verb === 'stop') bump(last, -1);
+    if (tool === 'systemctl' && verb === 'start') running.add(last);
+    if (tool === 'systemctl' && verb === 'stop') running.delete(last);
   });
+  for (const u of new Set([...running, ...runningBefore])) if (running.has(u) !== runningBefore.includes(u)) bump(u, running.has(u) ? 1 : -1);
   return [...effect].filter(([, n]) => n !== 0).map(([k, n]) => `${k}:${n}`);
 }
 
@@ -81,7 +83,7 @@ describe.each(CASES)('fault injection: $name', ({ argv, world }) => {
       w.runner.failAt(n, 'injected failure');
       const r = await runCli(argv, w);
       expect(r.code, `failing call ${n}`).not.toBe(0);
-      expect(netEffect(w.runner.mutatingCalls, n), `net effect when call ${n} fails`).toEqual([]);
+      expect(netEffect(w.runner.mutatingCalls, n, w.runningBefore), `net effect when call ${n} fails`).toEqual([]);
       expect(files(w), `files when call ${n} fails`).toBe(before);
       expect(r.stderr).toMatch(/injected failure/);
     }
