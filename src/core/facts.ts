@@ -61,6 +61,8 @@ export interface Facts {
   /** pool/parent, e.g. microvms/storage/states. */
   parent: string;
   parentExists: boolean;
+  /** The parent dataset is mounted (at statesDir): the states below it are the pool's, not the root filesystem's. */
+  parentMounted: boolean;
   states: Map<string, StateFact>;
   slots: SlotFact[];
   assignments: Record<string, string>;

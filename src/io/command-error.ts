@@ -28,7 +28,7 @@ const PATTERNS: [FailureClass, RegExp][] = [
   ['busy', /\bis busy\b|device or resource busy|pool or dataset is busy/i],
   ['has-dependents', /dependent clones|has children|has dependent/i],
   ['exists', /already exists/i],
-  ['not-found', /does not exist|could not find|not found|no such (?:pool|dataset|file)|not loaded/i],
+  ['not-found', /does not exist|could not find|not found|no such (?:pool|dataset|file)|unit \S+ not loaded/i],
 ];
 
 export function classify(message: string): FailureClass {

@@ -19,18 +19,20 @@ export class StateStore {
   ) {}
 
   /** Every state (datasets under the parent, plus plain directories in statesDir) with its snapshots: one zfs call. */
-  async read(): Promise<{ parentExists: boolean; states: Map<string, StateFact> }> {
+  async read(): Promise<{ parentExists: boolean; parentMounted: boolean; states: Map<string, StateFact> }> {
     const parent = parentDataset(this.config);
     const argv = zfsGetArgv(parent);
     const r = await this.runner.run(argv);
     let parentExists = true;
     let states = new Map<string, StateFact>();
+    let parentMounted = false;
     if (r.exitCode === 0) {
       states = parseZfsGet(r.stdout, parent, this.config.statesDir);
+      parentMounted = r.stdout.includes(`${parent}\tmounted\tyes\n`);
+    } else if (/dataset does not exist/.test(r.stderr)) {
+      parentExists = false; // a missing pool, or the ZFS module not loaded, is an error, not an empty list
     } else {
-      const err = new CommandError(argv, r);
-      if (err.failure !== 'not-found') throw err;
-      parentExists = false;
+      throw new CommandError(argv, r);
     }
     for (const dir of this.plainDirectories()) {
       if (!states.has(dir)) {
@@ -49,7 +51,7 @@ export class StateStore {
         });
       }
     }
-    return { parentExists, states };
+    return { parentExists, parentMounted, states };
   }
 
   /** Directories in statesDir: datasets' mountpoints and, on a fresh hypervisor, tmpfiles-made plain directories. */

@@ -24,6 +24,7 @@ export class System {
     return {
       parent: parentDataset(this.config),
       parentExists: zfs.parentExists,
+      parentMounted: zfs.parentMounted,
       states: zfs.states,
       slots: slots.slots,
       assignments: slots.assignments,

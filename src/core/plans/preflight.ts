@@ -6,26 +6,33 @@ import { requireNotRunningElsewhere, slotFact } from './guards.js';
 
 /**
  * The start guard, run as the unit's ExecStartPre: may `slot` start now?
- * Refuses when another running slot holds the same state, and when the
- * state's dataset is not mounted (a VM runner would otherwise create a fresh,
- * empty image where the operator's disk should be). Returns what it checked.
+ * Refuses when the states dataset is missing or not mounted (before the pool
+ * is imported, statesDir is a bare directory on the root filesystem), when the
+ * slot's state does not exist or its dataset is not mounted (a VM runner would
+ * create a fresh, empty image where the operator's disk should be), and when
+ * another running slot holds the same state. Returns what it checked.
  */
 export function checkPreflight(c: Config, slot: string): (facts: Facts) => string {
   validateSlot(slot, c.slots);
   return (facts) => {
-  const s = slotFact(facts, slot);
-  const state = facts.states.get(s.state);
-  if (!state) {
-    throw new VmStateError('not-found', `${slot} is assigned state '${s.state}', which does not exist`, {
-      hint: `Create or assign one: vm-state assign ${slot} <state>`,
-    });
-  }
-  if (state.kind === 'dataset' && !state.mounted) {
-    throw new VmStateError('conflict', `State '${s.state}' (${state.dataset}) is not mounted at ${state.mountpoint}; refusing to start ${slot}`, {
-      hint: `Mount it: zfs mount ${state.dataset}`,
-    });
-  }
-  requireNotRunningElsewhere(facts, s.state, slot);
-  return `${slot} may start: state '${s.state}' is ${state.kind === 'dataset' ? 'mounted' : 'a directory'} and no other running slot uses it`;
+    if (!facts.parentExists || !facts.parentMounted) {
+      throw new VmStateError('conflict', `The states dataset ${facts.parent} is ${facts.parentExists ? 'not mounted' : 'missing'}; refusing to start ${slot}`, {
+        hint: 'Import the pool and mount it (zpool import; zfs mount -a), then start the slot',
+      });
+    }
+    const s = slotFact(facts, slot);
+    const state = facts.states.get(s.state);
+    if (!state) {
+      throw new VmStateError('not-found', `${slot} is assigned state '${s.state}', which does not exist`, {
+        hint: `Create or assign one: vm-state assign ${slot} <state>`,
+      });
+    }
+    if (state.kind === 'dataset' && !state.mounted) {
+      throw new VmStateError('conflict', `State '${s.state}' (${state.dataset}) is not mounted at ${state.mountpoint}; refusing to start ${slot}`, {
+        hint: `Mount it: zfs mount ${state.dataset}`,
+      });
+    }
+    requireNotRunningElsewhere(facts, s.state, slot);
+    return `${slot} may start: state '${s.state}' is ${state.kind === 'dataset' ? 'mounted' : 'a directory'} and no other running slot uses it`;
   };
 }
