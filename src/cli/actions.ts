@@ -89,7 +89,14 @@ export async function doctor(ctx: Context, repair: boolean): Promise<void> {
   const diagnosis = diagnose(facts, ctx.config, health);
   if (repair && diagnosis.plan.steps.length > 0) {
     diagnosis.findings.forEach((f) => ctx.out.warn(f));
-    await runMutation(ctx, 'doctor', () => diagnosis.plan, { facts: async () => (await doctorFacts(ctx)).facts });
+    // Decided again under the lock, from facts read under it: nothing changed meanwhile is overwritten.
+    let locked: AssignmentsHealth = {};
+    const readLocked = async () => {
+      const r = await doctorFacts(ctx);
+      locked = r.health;
+      return r.facts;
+    };
+    await runMutation(ctx, 'doctor', (f) => diagnose(f, ctx.config, locked).plan, { facts: readLocked });
     return;
   }
   if (ctx.out.json) {

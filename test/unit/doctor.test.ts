@@ -41,7 +41,7 @@ describe('doctor', () => {
     expect((await runCli(['doctor'], w)).code).toBe(0);
   });
 
-  it('prefers a valid backup over the links', async () => {
+  it('fills slots that have no link from a valid backup', async () => {
     const w = makeWorld({ states: [{ name: 'dev' }] });
     writeFileSync(`${w.config.assignmentsFile}.bak`, '{"slot3":"dev"}');
     writeFileSync(w.config.assignmentsFile, '');
@@ -69,5 +69,15 @@ describe('doctor', () => {
     await runCli(['doctor', '--repair'], w);
     expect(readFileSync(join(w.config.slotsDir, 'slot1', 'data.img'), 'utf8')).toBe('image');
     expect(existsSync(join(w.config.slotsDir, 'slot1', 'data.img.backup'))).toBe(false);
+  });
+
+  it('trusts the links over the backup, which is one change older', async () => {
+    const w = makeWorld({ states: [{ name: 'dev' }, { name: 'other' }] });
+    linkSlot(w, 'slot2', 'other'); // the last assign: slot2 -> other
+    writeFileSync(`${w.config.assignmentsFile}.bak`, '{"slot2":"dev"}'); // the change before it
+    writeFileSync(w.config.assignmentsFile, '{"slot2": "oth'); // then a broken hand edit
+    expect((await runCli(['doctor', '--repair'], w)).code).toBe(0);
+    expect(JSON.parse(readFileSync(w.config.assignmentsFile, 'utf8'))).toEqual({ slot2: 'other' });
+    expect(readlinkSync(join(w.config.slotsDir, 'slot2', 'data.img'))).toBe(`${w.config.statesDir}/other/data.img`);
   });
 });

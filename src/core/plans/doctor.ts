@@ -8,7 +8,7 @@ export interface AssignmentsHealth {
   /** Why the file could not be read, when it could not. */
   broken?: string;
   /** Where the assignments used instead came from. */
-  recoveredFrom?: 'backup' | 'links';
+  recoveredFrom?: 'backup' | 'links' | 'links and backup';
 }
 
 export interface Diagnosis {
@@ -27,7 +27,7 @@ export function diagnose(facts: Facts, c: Config, health: AssignmentsHealth): Di
   const steps: Step[] = [];
 
   if (health.broken) {
-    findings.push(`${health.broken}; recovered the assignments from ${health.recoveredFrom === 'backup' ? `${c.assignmentsFile}.bak` : 'the slot links'}: ${JSON.stringify(facts.assignments)}`);
+    findings.push(`${health.broken}; recovered the assignments from ${health.recoveredFrom === 'backup' ? `${c.assignmentsFile}.bak` : health.recoveredFrom === 'links' ? 'the slot links' : `the slot links and ${c.assignmentsFile}.bak`}: ${JSON.stringify(facts.assignments)}`);
     steps.push({ kind: 'write-assignments', file: c.assignmentsFile, assignments: facts.assignments });
   }
 
