@@ -65,7 +65,11 @@ export function renderList(out: Output, facts: Facts): void {
   const slotRows: string[][] = [];
   for (const s of doc.slots) {
     const state = doc.states.find((x) => x.name === s.state);
-    const disk = diskText(s.disk, state?.mounted ?? false, c);
+    const expected = state ? `${state.mountpoint}/data.img` : null;
+    const disk =
+      s.disk.kind === 'symlink' && expected && s.disk.target !== expected
+        ? c.yellow(`points at ${s.disk.target} (run vm-state doctor)`)
+        : diskText(s.disk, state?.mounted ?? false, c);
     const shared = state?.shared ? c.yellow(' (shared!)') : '';
     slotRows.push([s.name, `${s.state}${shared}`, s.running ? c.green('yes') : s.loadState === 'loaded' ? 'no' : c.dim(s.loadState), `${doc.parent}/${s.state}`, disk]);
   }

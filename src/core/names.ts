@@ -10,9 +10,17 @@ const COMPONENT = /^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/;
 
 export type NameKind = 'state' | 'snapshot';
 
+/**
+ * ZFS rejects full names of 256 characters or more. The longest name vm-state
+ * builds is `<parent>/<state>@clone-for-<state>`: with names of at most 100
+ * characters and a parent of at most 40 (checked in the config schema), it fits.
+ */
+export const MAX_NAME = 100;
+export const MAX_PARENT = 40;
+
 export function nameProblem(name: string): string | undefined {
   if (name.length === 0) return 'is empty';
-  if (name.length > 128) return `is ${name.length} characters long (at most 128)`;
+  if (name.length > MAX_NAME) return `is ${name.length} characters long (at most ${MAX_NAME})`;
   if (name.startsWith('-')) return "starts with '-' (it would be read as an option)";
   if (name.startsWith('.')) return "starts with '.'";
   if (name.includes('..')) return "contains '..'";

@@ -120,7 +120,12 @@ export class SlotManager {
       backup = freeName(`${path}.backup`);
       renameSync(path, backup);
     }
-    replaceSymlink(path, target);
+    try {
+      replaceSymlink(path, target);
+    } catch (e) {
+      if (backup) renameSync(backup, path); // the operator's image goes back where it was
+      throw e;
+    }
     return { path, previousTarget: before.kind === 'symlink' ? before.target : null, backup };
   }
 

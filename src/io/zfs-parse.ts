@@ -55,7 +55,9 @@ export function parseZfsGet(stdout: string, parent: string, statesDir: string): 
         clones: [],
       });
     } else if (!rest.includes('/') && rec.type === 'filesystem') {
-      const mountpoint = dash(rec.mountpoint);
+      // `none` and `legacy` are not paths: such a state lives where vm-state would mount it.
+      const mp = dash(rec.mountpoint);
+      const mountpoint = mp === 'none' || mp === 'legacy' ? null : mp;
       states.set(rest, {
         name: rest,
         kind: 'dataset',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { nameProblem } from '../core/names.js';
+import { MAX_PARENT, nameProblem } from '../core/names.js';
 
 const absolutePath = z.string().regex(/^\/[^\0]*$/, 'must be an absolute path').refine((p) => !p.split('/').includes('..'), {
   message: "must not contain '..'",
@@ -27,7 +27,11 @@ export const ConfigSchema = z
     group: account.default('kvm'),
     lockFile: absolutePath.default('/run/vm-state.lock'),
   })
-  .strict();
+  .strict()
+  .refine((c) => `${c.pool}/${c.dataset}`.length <= MAX_PARENT, {
+    message: `pool/dataset must be at most ${MAX_PARENT} characters, so that every state and snapshot name fits ZFS's limit`,
+    path: ['dataset'],
+  });
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;

@@ -270,6 +270,14 @@ describe('delete', () => {
     expect(mutations(w).join(' ')).not.toMatch(/-R|-r /);
   });
 
+  it('refuses (exit 5, before anything runs) when promoting would clash with a snapshot name of the clone', async () => {
+    const w = makeWorld({ states: [{ name: 'a', snapshots: ['daily'] }, { name: 'b', origin: `${P}/a@daily`, snapshots: ['daily'] }] });
+    const r = await runCli(['delete', 'a', '--yes'], w);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(/daily would move to .*b, which has snapshot\(s\) of the same name/);
+    expect(mutations(w)).toEqual([]);
+  });
+
   it('removes the clone-for helper snapshot of a deleted clone', async () => {
     const w = makeWorld({ states: [{ name: 'src', snapshots: ['clone-for-cp'] }, { name: 'cp', origin: `${P}/src@clone-for-cp` }] });
     const r = await runCli(['delete', 'cp', '--yes'], w);

@@ -25,6 +25,13 @@ describe('zfs get parser', () => {
     expect(states.get('b')).toMatchObject({ origin: `${P}/a@s1`, mounted: false });
   });
 
+  it('reads mountpoint none or legacy as no path (the default place)', () => {
+    const text = `${P}/a\ttype\tfilesystem\n${P}/a\tmountpoint\tnone\n${P}/b\ttype\tfilesystem\n${P}/b\tmountpoint\tlegacy\n`;
+    const states = parseZfsGet(text, P, D);
+    expect(states.get('a')!.mountpoint).toBe(`${D}/a`);
+    expect(states.get('b')!.mountpoint).toBe(`${D}/b`);
+  });
+
   it('ignores the parent itself and deeper descendants', () => {
     const text = `${P}\ttype\tfilesystem\n${P}/a\ttype\tfilesystem\n${P}/a/child\ttype\tfilesystem\n${P}/a/child@x\ttype\tsnapshot\n`;
     const states = parseZfsGet(text, P, D);

@@ -39,6 +39,14 @@ export function planDelete(c: Config, name: string): Decide {
     promoted = heir;
     const moved = state.snapshots.slice(0, lastWithClones + 1);
     doomed = state.snapshots.slice(lastWithClones + 1);
+    // zfs promote refuses when the heir already has a snapshot of a name that would move to it.
+    const heirSnaps = new Set(facts.states.get(stateOfDataset(heir))?.snapshots.map((x) => x.name) ?? []);
+    const clash = moved.filter((x) => heirSnaps.has(x.name)).map((x) => x.name);
+    if (clash.length > 0) {
+      throw new VmStateError('conflict', `Cannot delete '${name}': its snapshot(s) ${clash.join(', ')} would move to ${heir}, which has snapshot(s) of the same name`, {
+        hint: `Rename them on ${heir} first, e.g. zfs rename ${heir}@${clash[0]} ${heir}@${clash[0]}-own`,
+      });
+    }
     steps.push({ kind: 'zfs', argv: ['zfs', 'promote', heir], undo: ['zfs', 'promote', state.dataset] });
     notes.push(
       `State '${stateOfDataset(heir)}' was cloned from '${name}': promoted it, so snapshot(s) ` +
