@@ -64,7 +64,12 @@ export async function list(ctx: Context): Promise<void> {
 
 export async function preflight(ctx: Context, slot: string): Promise<void> {
   const check = checkPreflight(ctx.config, slot);
-  const message = check(await new System(ctx.runner, ctx.config).facts());
+  const system = new System(ctx.runner, ctx.config);
+  const facts = await system.facts();
+  const message = check(facts);
+  // Run by systemd as ExecStartPre, the unit reads `activating`: note which state this VM starts on.
+  const s = facts.slots.find((x) => x.name === slot)!;
+  if (s.unit.activeState === 'activating') system.slots.recordStart(slot, s.state);
   if (ctx.out.json) ctx.out.raw({ ok: true, slot, message });
   else ctx.out.ok(message);
 }

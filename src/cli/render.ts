@@ -23,6 +23,7 @@ export function listDocument(facts: Facts): z.input<typeof ListOut> {
       activeState: s.unit.activeState,
       subState: s.unit.subState,
       running: isRunning(s.unit),
+      runningState: isRunning(s.unit) ? (s.startedOn ?? s.state) : null,
       disk: s.link,
     })),
     states: states.map((s) => ({
@@ -71,7 +72,8 @@ export function renderList(out: Output, facts: Facts): void {
         ? c.yellow(`points at ${s.disk.target} (run vm-state doctor)`)
         : diskText(s.disk, state?.mounted ?? false, c);
     const shared = state?.shared ? c.yellow(' (shared!)') : '';
-    slotRows.push([s.name, `${s.state}${shared}`, s.running ? c.green('yes') : s.loadState === 'loaded' ? 'no' : c.dim(s.loadState), `${doc.parent}/${s.state}`, disk]);
+    const pending = s.runningState && s.runningState !== s.state ? c.yellow(` (runs ${s.runningState} until restarted)`) : '';
+    slotRows.push([s.name, `${s.state}${shared}${pending}`, s.running ? c.green('yes') : s.loadState === 'loaded' ? 'no' : c.dim(s.loadState), `${doc.parent}/${s.state}`, disk]);
   }
   out.text(columns(['SLOT', 'STATE', 'RUNNING', 'ZFS DATASET', 'DISK'].map((h) => c.bold(h)), slotRows));
   out.text('');

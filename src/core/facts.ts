@@ -55,6 +55,11 @@ export interface SlotFact {
   explicit: boolean;
   unit: UnitFact;
   link: LinkFact;
+  /**
+   * The state the slot's VM was started on, as recorded at its start. A running
+   * slot reassigned since still has that state's image open until it restarts.
+   */
+  startedOn: string | null;
 }
 
 export interface Facts {
@@ -72,6 +77,11 @@ export const isRunning = (u: UnitFact) => u.activeState === 'active' || u.active
 
 export function allSnapshots(facts: Facts): SnapshotFact[] {
   return [...facts.states.values()].flatMap((s) => s.snapshots);
+}
+
+/** Running slots whose VM has `state`'s image open (the state they started on, else their assignment). */
+export function runningOn(facts: Facts, state: string): SlotFact[] {
+  return facts.slots.filter((s) => isRunning(s.unit) && (s.startedOn ?? s.state) === state);
 }
 
 /** Slots whose state (explicit or implicit) is `state`. */

@@ -42,7 +42,8 @@ export type Step =
   /** Replace the assignments file with `assignments` (atomically). */
   | { kind: 'write-assignments'; file: string; assignments: Record<string, string> }
   | { kind: 'stop'; unit: string }
-  | { kind: 'start'; unit: string };
+  /** Start the unit; with `slot` and `state`, record which state its VM runs (see SlotManager.recordStart). */
+  | { kind: 'start'; unit: string; slot?: string; state?: string };
 
 export interface Plan {
   /** What the operator asked, in words. */

@@ -147,6 +147,7 @@ export class Executor {
         return { what: `systemctl start ${step.unit}`, run: () => this.slots.start(step.unit) };
       }
       case 'start':
+        if (step.slot && step.state) this.slots.recordStart(step.slot, step.state);
         await this.slots.start(step.unit);
         return { what: `systemctl stop ${step.unit}`, run: async () => void (await this.slots.stop(step.unit)) };
     }

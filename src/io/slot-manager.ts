@@ -1,12 +1,13 @@
 import { lstatSync, mkdirSync, readlinkSync, renameSync, statSync, symlinkSync, unlinkSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { VmStateError } from '../core/errors.js';
+import { nameProblem } from '../core/names.js';
 import { isRunning, type LinkFact, type SlotFact, type UnitFact } from '../core/facts.js';
 import { diskLinkOf, stateOfSlot, unitOf } from '../core/layout.js';
 import type { Assignments } from '../schemas/assignments.js';
 import type { Config } from '../schemas/config.js';
-import { readAssignments, writeAssignments } from './assignments-file.js';
-import { fsyncDir } from './atomic-file.js';
+import { readAssignments, snapshotFile, writeAssignments } from './assignments-file.js';
+import { fsyncDir, writeFileAtomic } from './atomic-file.js';
 import { runChecked, type Runner } from './runner.js';
 import { parseSystemctlShow, systemctlShowArgv } from './systemd-parse.js';
 
@@ -45,8 +46,29 @@ export class SlotManager {
       explicit: name in assignments,
       unit: units[i]!,
       link: readLink(diskLinkOf(this.config, name)),
+      startedOn: this.startedOn(name),
     }));
     return { slots, assignments };
+  }
+
+  private startedFile(slot: string): string {
+    return `${this.config.runDir}/started/${slot}`;
+  }
+
+  /** The state recorded when the slot's VM last started (see recordStart). */
+  private startedOn(slot: string): string | null {
+    const recorded = snapshotFile(this.startedFile(slot))?.trim();
+    return recorded && nameProblem(recorded) === undefined ? recorded : null;
+  }
+
+  /**
+   * Records that `slot`'s VM is starting on `state`: the start guard does it
+   * just before the VM runs, and so does every start vm-state makes. While the
+   * slot runs, the guards count the state as in use even after a reassignment.
+   */
+  recordStart(slot: string, state: string): void {
+    mkdirSync(`${this.config.runDir}/started`, { recursive: true });
+    writeFileAtomic(this.startedFile(slot), `${state}\n`);
   }
 
   async units(units: readonly string[]): Promise<UnitFact[]> {

@@ -26,6 +26,8 @@ export const ConfigSchema = z
     owner: account.default('microvm'),
     group: account.default('kvm'),
     lockFile: absolutePath.default('/run/vm-state.lock'),
+    /** Runtime records (which state each slot's VM started on); a tmpfs, emptied at boot. */
+    runDir: absolutePath.default('/run/vm-state'),
   })
   .strict()
   .refine((c) => `${c.pool}/${c.dataset}`.length <= MAX_PARENT, {
@@ -48,6 +50,7 @@ export const ENV_FOR: Record<keyof Config, string> = {
   owner: 'VM_STATE_OWNER',
   group: 'VM_STATE_GROUP',
   lockFile: 'VM_STATE_LOCK_FILE',
+  runDir: 'VM_STATE_RUN_DIR',
 };
 
 export const DEFAULT_CONFIG_FILE = '/etc/vm-state/config.json';

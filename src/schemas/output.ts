@@ -17,6 +17,7 @@ export const SlotOut = z.object({
   activeState: z.string(),
   subState: z.string(),
   running: z.boolean(),
+  runningState: z.string().nullable().describe('the state the running VM has open (differs from state until a restart after assign); null when stopped'),
   disk: z.object({
     path: z.string(),
     kind: z.enum(['symlink', 'file', 'missing', 'other']),

@@ -159,6 +159,12 @@ describe('every command against the real zfs and systemd', () => {
       await ok(['systemctl', 'start', 'microvm@slot1.service']);
       expect((await sh(['systemctl', 'start', 'microvm@slot2.service'])).code).not.toBe(0);
       expect(await activeState('slot2')).not.toBe('active');
+      // slot1 runs 'one'; reassigned while running, it still holds 'one' until restarted (preflight recorded it)
+      await ok(['vm-state', 'assign', 'slot1', 'two']);
+      const refused = await vm(['migrate', 'one', 'slot3']);
+      expect(refused.code).toBe(5);
+      expect(refused.stderr).toContain('in use by running slot slot1');
+      await ok(['vm-state', 'assign', 'slot1', 'one']);
       // and a state whose dataset is not mounted is refused too
       await ok(['systemctl', 'stop', 'microvm@slot1.service']);
       await ok(['zfs', 'unmount', `${P}/one`]);

@@ -54,6 +54,7 @@ export function makeWorld(opts: { states?: StateSpec[]; running?: string[]; assi
     slotsDir: join(root, 'microvms'),
     assignmentsFile: join(root, 'etc', 'assignments.json'),
     lockFile: join(root, 'run', 'vm-state.lock'),
+    runDir: join(root, 'run', 'vm-state'),
     owner: 'root',
     group: 'root',
   });

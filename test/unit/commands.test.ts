@@ -357,6 +357,21 @@ describe('migrate', () => {
     expect(existsSync(w.config.assignmentsFile)).toBe(false);
   });
 
+  it('a running slot reassigned but not restarted still holds its old state: migrate and delete of it refuse', async () => {
+    const w = makeWorld({ states: [{ name: 'old' }, { name: 'dev' }], assignments: { slot2: 'old' } });
+    // slot2 is started on 'old' by vm-state (which records it), then reassigned while it runs
+    expect((await runCli(['migrate', 'old', 'slot2'], w)).code).toBe(0);
+    expect((await runCli(['assign', 'slot2', 'dev'], w)).code).toBe(0);
+    const list = ListOut.parse(JSON.parse((await runCli(['--json', 'list'], w)).stdout));
+    expect(list.slots[1]).toMatchObject({ name: 'slot2', state: 'dev', runningState: 'old' });
+    const m = await runCli(['migrate', 'old', 'slot1'], w);
+    expect(m.code).toBe(5);
+    expect(m.stderr).toContain('in use by running slot slot2');
+    const d = await runCli(['delete', 'old', '--yes'], w);
+    expect(d.code).toBe(5);
+    expect(d.stderr).toContain('reassigned, not yet restarted');
+  });
+
   it('refuses a state that another running slot uses (exit 5), touching nothing', async () => {
     const w = makeWorld({ states: [{ name: 'dev' }], running: ['slot1'], assignments: { slot1: 'dev' } });
     const r = await runCli(['migrate', 'dev', 'slot2'], w);

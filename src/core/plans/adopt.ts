@@ -1,6 +1,6 @@
 import type { Config } from '../../schemas/config.js';
 import { VmStateError } from '../errors.js';
-import { isRunning, slotsUsing } from '../facts.js';
+import { runningOn } from '../facts.js';
 import { datasetOf, mountpointOf } from '../layout.js';
 import { validateName } from '../names.js';
 import type { Decide } from '../plan.js';
@@ -45,7 +45,7 @@ export function planAdopt(c: Config, name: string, opts: { cleanup?: boolean } =
     const state = facts.states.get(name);
     if (!state) throw new VmStateError('not-found', `State '${name}' doesn't exist`, { hint: 'See the states with: vm-state list' });
     if (state.kind === 'dataset') throw new VmStateError('exists', `State '${name}' is already a ZFS dataset (${state.dataset})`);
-    const running = slotsUsing(facts, name).filter((s) => isRunning(s.unit));
+    const running = runningOn(facts, name);
     if (running.length > 0) {
       throw new VmStateError('conflict', `State '${name}' is in use by running slot ${running.map((s) => s.name).join(', ')}; its image would be copied mid-write`, {
         hint: `Stop it first: systemctl stop ${running.map((s) => s.unit.unit).join(' ')}`,

@@ -1,6 +1,6 @@
 import type { Config } from '../../schemas/config.js';
 import { VmStateError } from '../errors.js';
-import { slotsUsing, type Facts, type SnapshotFact } from '../facts.js';
+import { runningOn, slotsUsing, type Facts, type SnapshotFact } from '../facts.js';
 import { cloneHelperName } from '../layout.js';
 import { validateName } from '../names.js';
 import type { Decide, Plan, Step } from '../plan.js';
@@ -19,6 +19,12 @@ export function planDelete(c: Config, name: string): Decide {
   validateName('state', name);
   return (facts) => {
   const state = requireDataset(facts, name);
+  const running = runningOn(facts, name).filter((s) => s.state !== name);
+  if (running.length > 0) {
+    throw new VmStateError('conflict', `State '${name}' is still in use by running slot ${running.map((s) => s.name).join(', ')} (reassigned, not yet restarted)`, {
+      hint: `Restart it first: systemctl restart ${running[0]!.unit.unit}`,
+    });
+  }
   const users = slotsUsing(facts, name);
   if (users.length > 0) {
     const slot = users[0]!.name;

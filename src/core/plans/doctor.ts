@@ -1,5 +1,5 @@
 import type { Config } from '../../schemas/config.js';
-import { isRunning, slotsUsing, type Facts } from '../facts.js';
+import { isRunning, runningOn, type Facts } from '../facts.js';
 import { diskLinkOf, stateImageOf } from '../layout.js';
 import type { Plan, Step } from '../plan.js';
 
@@ -52,7 +52,7 @@ export function diagnose(facts: Facts, c: Config, health: AssignmentsHealth): Di
 
   const reported = new Set<string>();
   for (const slot of facts.slots) {
-    const running = slotsUsing(facts, slot.state).filter((s) => isRunning(s.unit));
+    const running = runningOn(facts, slot.state);
     if (running.length > 1 && !reported.has(slot.state)) {
       reported.add(slot.state);
       findings.push(`State '${slot.state}' is RUNNING on ${running.map((s) => s.name).join(' and ')}: stop all but one now (two VMs on one image corrupt it)`);

@@ -1,6 +1,6 @@
 import type { Config } from '../../schemas/config.js';
 import { VmStateError } from '../errors.js';
-import { isRunning, slotsUsing } from '../facts.js';
+import { runningOn } from '../facts.js';
 import { datasetOf, mountpointOf } from '../layout.js';
 import { validateName } from '../names.js';
 import type { Decide } from '../plan.js';
@@ -31,7 +31,7 @@ export function planFullClone(c: Config, src: string, dst: string): Decide {
     }
     const dataset = datasetOf(c, dst);
     const mountpoint = mountpointOf(c, dst);
-    const running = slotsUsing(facts, src).filter((s) => isRunning(s.unit));
+    const running = runningOn(facts, src);
     return {
       summary: `Copy state '${src}' to '${dst}' (full, independent copy)`,
       steps: [

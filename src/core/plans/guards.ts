@@ -1,6 +1,6 @@
 import type { Config } from '../../schemas/config.js';
 import { VmStateError } from '../errors.js';
-import { isRunning, slotsUsing, type Facts, type SlotFact, type StateFact } from '../facts.js';
+import { runningOn, type Facts, type SlotFact, type StateFact } from '../facts.js';
 import { parentDataset } from '../layout.js';
 
 /** Checks shared by several planners; each throws the error an operator should see. */
@@ -42,7 +42,7 @@ export function slotFact(facts: Facts, slot: string): SlotFact {
 
 /** Two VMs writing one image corrupt it: refuse to start `slot` on `state` while another slot runs it. */
 export function requireNotRunningElsewhere(facts: Facts, state: string, slot: string): void {
-  const others = slotsUsing(facts, state).filter((s) => s.name !== slot && isRunning(s.unit));
+  const others = runningOn(facts, state).filter((s) => s.name !== slot);
   if (others.length > 0) {
     const names = others.map((s) => s.name).join(', ');
     throw new VmStateError('conflict', `State '${state}' is in use by running slot ${names}; two VMs on one disk image corrupt it`, {

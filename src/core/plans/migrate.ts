@@ -17,7 +17,7 @@ export function planMigrate(c: Config, state: string, slot: string): Decide {
   const running = isRunning(s.unit);
   return {
     summary: `Migrate state '${state}' to ${slot}`,
-    steps: [...(running ? [{ kind: 'stop' as const, unit: s.unit.unit }] : []), ...assignPlan.steps, { kind: 'start', unit: s.unit.unit }],
+    steps: [...(running ? [{ kind: 'stop' as const, unit: s.unit.unit }] : []), ...assignPlan.steps, { kind: 'start', unit: s.unit.unit, slot, state }],
     warnings: assignPlan.warnings.filter((w) => !w.includes('will take effect after restart')),
     notes: [`Migration complete. ${slot} is now running state '${state}'`],
   };

@@ -1,6 +1,6 @@
 import type { Config } from '../../schemas/config.js';
 import { VmStateError } from '../errors.js';
-import { isRunning, slotsUsing } from '../facts.js';
+import { isRunning, runningOn, slotsUsing } from '../facts.js';
 import { cloneHelperName, datasetOf, diskLinkOf, mountpointOf } from '../layout.js';
 import { validateName } from '../names.js';
 import type { Decide, Step } from '../plan.js';
@@ -22,7 +22,7 @@ export function planRename(c: Config, from: string, to: string): Decide {
     const state = requireDataset(facts, from);
     requireAbsent(facts, to);
     const users = slotsUsing(facts, from);
-    const running = users.filter((s) => isRunning(s.unit));
+    const running = [...new Set([...users.filter((s) => isRunning(s.unit)), ...runningOn(facts, from)])];
     if (running.length > 0) {
       throw new VmStateError('conflict', `State '${from}' is in use by running slot ${running.map((s) => s.name).join(', ')}`, {
         hint: `Stop it first: systemctl stop ${running.map((s) => s.unit.unit).join(' ')}`,

@@ -51,7 +51,7 @@ export function planRollback(c: Config, slot: string, ref: string, opts: { destr
         toleratesCacheNotice: true,
       },
       { kind: 'ensure-mounted', dataset: state.dataset },
-      ...(running ? [{ kind: 'start' as const, unit }] : []),
+      ...(running ? [{ kind: 'start' as const, unit, slot, state: state.name }] : []),
     ];
     const warnings = [`This discards every change to state '${state.name}' since snapshot '${target.name}' (${target.created.toISOString()})`];
     if (newer.length > 0) warnings.push(`and destroys the newer snapshot(s): ${newer.map((x) => x.name).join(', ')}`);

@@ -16,9 +16,9 @@ export function planSnapshotStopped(c: Config, slot: string, snap: string): Deci
     const plan = base(facts);
     const s = slotFact(facts, slot);
     const state = s.state;
-    if (!isRunning(s.unit)) return { ...plan, notes: [...plan.notes, `${slot} was not running; left it stopped`] };
-    // It will be started again: like every start, refused while another running slot holds the state.
+    // Another running slot on this state would write during the snapshot (and block the restart): refuse.
     requireNotRunningElsewhere(facts, state, slot);
+    if (!isRunning(s.unit)) return { ...plan, notes: [...plan.notes, `${slot} was not running; left it stopped`] };
     const unit = s.unit.unit;
     // No undo for the snapshot: if the start fails, the snapshot is still a good one.
     const snapshotSteps: Step[] = plan.steps.map((st) => {
@@ -28,7 +28,7 @@ export function planSnapshotStopped(c: Config, slot: string, snap: string): Deci
     });
     return {
       summary: `${plan.summary}, with ${slot} stopped`,
-      steps: [{ kind: 'stop', unit }, ...snapshotSteps, { kind: 'start', unit }],
+      steps: [{ kind: 'stop', unit }, ...snapshotSteps, { kind: 'start', unit, slot, state }],
       warnings: [`${slot} will be stopped for the snapshot and started again`],
       notes: [...plan.notes, `${slot} is running again`],
     };

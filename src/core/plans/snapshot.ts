@@ -1,6 +1,6 @@
 import type { Config } from '../../schemas/config.js';
 import { VmStateError } from '../errors.js';
-import { isRunning, type Facts } from '../facts.js';
+import { runningOn, type Facts } from '../facts.js';
 import { validateName, validateSlot } from '../names.js';
 import type { Decide, Plan } from '../plan.js';
 import { requireDataset, slotFact } from './guards.js';
@@ -15,9 +15,10 @@ export function planSnapshot(c: Config, slot: string, snap: string): Decide {
     throw new VmStateError('exists', `Snapshot ${state.dataset}@${snap} already exists`, { hint: 'Pick another snapshot name' });
   }
   const full = `${state.dataset}@${snap}`;
-  const warnings = isRunning(s.unit)
-    ? [`${slot} is running - snapshot will be crash-consistent`, `For a clean snapshot, stop the slot first: systemctl stop ${s.unit.unit}`]
-    : [];
+  // Whichever slot runs the state, a snapshot taken under it is only crash-consistent.
+  const runners = runningOn(facts, state.name);
+  const warnings = runners.map((o) => `${o.name} is running - snapshot will be crash-consistent`);
+  if (runners.length) warnings.push(`For a clean snapshot, stop the slot first: systemctl stop ${runners.map((o) => o.unit.unit).join(' ')}`);
   return {
     summary: `Snapshot state '${state.name}' (from ${slot}) as '${snap}'`,
     steps: [{ kind: 'zfs', argv: ['zfs', 'snapshot', full], undo: ['zfs', 'destroy', full] }],
