@@ -46,6 +46,15 @@ export async function runMutation(ctx: Context, command: string, decide: (facts:
     if (opts.confirm) await confirmTyped(opts.confirm, { yes: ctx.yes, json: out.json, stdin: ctx.stdin });
     out.info(`${plan.summary}...`);
     const progress = out.progress();
+    // A signal mid-plan must not leave a slot stopped on the wrong state: finish the step, undo, exit.
+    let interrupted = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (interrupted) process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15));
+      interrupted = true;
+      out.warn(`${signal}: finishing the current step, then undoing what was done (send it again to quit at once)`);
+    };
+    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+    signals.forEach((sig) => process.on(sig, onSignal));
     const executor = new Executor(system.store, system.slots, {
       warn: (m) => out.warn(m),
       step: (step) => {
@@ -57,8 +66,13 @@ export async function runMutation(ctx: Context, command: string, decide: (facts:
         if (process.env.VM_STATE_VERBOSE === '1') out.info(`  ${describeStep(step)}`);
       },
       stepDone: () => progress.stop(),
+      interrupted: () => interrupted,
     });
-    await executor.run(plan);
+    try {
+      await executor.run(plan);
+    } finally {
+      signals.forEach((sig) => process.off(sig, onSignal));
+    }
     if (out.json) out.document(ResultOut, resultDocument(command, plan, false));
     else plan.notes.forEach((n, i) => (i === 0 ? out.ok(n) : out.info(n)));
   });

@@ -14,6 +14,8 @@ export interface ExecutorHooks {
   step?(step: Step, index: number, total: number): void;
   /** Called after each step, whether it worked or not. */
   stepDone?(step: Step): void;
+  /** True once the operator asked to stop (Ctrl-C, SIGTERM): no new step starts, what ran is undone. */
+  interrupted?(): boolean;
 }
 
 type Undo = { what: string; run: () => Promise<void> | void };
@@ -42,6 +44,7 @@ export class Executor {
     for (const [i, step] of plan.steps.entries()) {
       this.hooks.step?.(step, i, plan.steps.length);
       try {
+        if (this.hooks.interrupted?.()) throw new VmStateError('aborted', 'Interrupted');
         const undo = await this.perform(step);
         if (undo) undos.push(undo);
         else if (isIrreversible(step)) {
@@ -80,7 +83,7 @@ export class Executor {
     if (undone.length) recovery += ` Rolled back: ${undone.join('; ')}.`;
     if (undoFailed.length) recovery += ` Could NOT roll back: ${undoFailed.join('; ')}.`;
     if (notRun.length) recovery += ` Not run: ${notRun.map(describeStep).join('; ')}.`;
-    return new VmStateError(code, `${message}${recovery}`, {
+    return new VmStateError(code, `${recovery ? message.replace(/\.?$/, '.') : message}${recovery}`, {
       hint: base?.hint,
       cause,
       details: { failedStep: describeStep(failed), committed, undone, undoFailed, notRun: notRun.map(describeStep) },
@@ -115,7 +118,13 @@ export class Executor {
         return undefined;
       case 'move':
         moveEntry(step.from, step.to);
-        return { what: `mv ${step.to} ${step.from}`, run: () => moveEntry(step.to, step.from) };
+        return {
+          what: `mv ${step.to} ${step.from}`,
+          run: () => {
+            removeEmptyDir(step.from); // a mountpoint zfs made there meanwhile
+            moveEntry(step.to, step.from);
+          },
+        };
       case 'remove-tree':
         if (!existsSync(step.path)) throw new VmStateError('not-found', `${step.path} does not exist`);
         rmSync(step.path, { recursive: true });

@@ -372,6 +372,19 @@ describe('migrate', () => {
     expect(d.stderr).toContain('reassigned, not yet restarted');
   });
 
+  it('a signal mid-plan: the current step finishes, nothing new starts, what ran is undone', async () => {
+    const w = makeWorld({ states: [{ name: 'dev' }], running: ['slot2'] });
+    w.runner.respond((a) => (a[1] === 'stop' ? (process.emit('SIGTERM', 'SIGTERM'), undefined) : undefined));
+    const listeners = process.listenerCount('SIGTERM');
+    const r = await runCli(['migrate', 'dev', 'slot2'], w);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('SIGTERM: finishing the current step');
+    expect(r.stderr).toMatch(/Interrupted\. Rolled back: systemctl start microvm@slot2\.service/);
+    expect(existsSync(w.config.assignmentsFile)).toBe(false);
+    expect(mutations(w)).toEqual(['systemctl stop microvm@slot2.service', 'systemctl start microvm@slot2.service']);
+    expect(process.listenerCount('SIGTERM')).toBeLessThanOrEqual(listeners); // ours are gone again
+  });
+
   it('refuses a state that another running slot uses (exit 5), touching nothing', async () => {
     const w = makeWorld({ states: [{ name: 'dev' }], running: ['slot1'], assignments: { slot1: 'dev' } });
     const r = await runCli(['migrate', 'dev', 'slot2'], w);

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
@@ -50,5 +50,14 @@ describe('preflight, the start guard', () => {
     const r = await runCli(['list'], w);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('ZFS modules are not loaded');
+  });
+
+  it('refuses when the disk link leads outside the state (an adopt copying away from it, another state)', async () => {
+    const w = makeWorld({ states: [{ name: 'dev' }, { name: 'qa' }], assignments: { slot1: 'dev' } });
+    mkdirSync(join(w.config.slotsDir, 'slot1'), { recursive: true });
+    symlinkSync(`${w.config.statesDir}/qa/data.img`, join(w.config.slotsDir, 'slot1', 'data.img'));
+    const r = await runCli(['preflight', 'slot1'], w);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain("outside state 'dev'");
   });
 });

@@ -32,6 +32,13 @@ export function checkPreflight(c: Config, slot: string): (facts: Facts) => strin
         hint: `Mount it: zfs mount ${state.dataset}`,
       });
     }
+    // The VM opens whatever the link names: it must lie on the state's own mounted filesystem
+    // (not, say, in the directory an adopt is copying away from, nor in another state).
+    if (s.link.kind === 'symlink' && !s.link.target?.startsWith(`${state.mountpoint}/`)) {
+      throw new VmStateError('conflict', `${slot}'s disk link points at ${s.link.target}, outside state '${s.state}' at ${state.mountpoint}; refusing to start`, {
+        hint: 'See what is going on with: vm-state doctor',
+      });
+    }
     requireNotRunningElsewhere(facts, s.state, slot);
     return `${slot} may start: state '${s.state}' is ${state.kind === 'dataset' ? 'mounted' : 'a directory'} and no other running slot uses it`;
   };
