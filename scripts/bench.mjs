@@ -15,7 +15,11 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Wall time of a shell snippet run inside the lab, measured inside (no nsenter overhead). */
 function timeInLab(script) {
-  const out = execFileSync(LAB_EXEC, ['bash', '-c', `s=$(date +%s%N); { ${script}; } >/dev/null 2>&1; e=$(date +%s%N); echo $(( (e - s) / 1000 ))`], { encoding: 'utf8' });
+  const out = execFileSync(
+    LAB_EXEC,
+    ['bash', '-c', `s=$(date +%s%N); { ${script}; } >/dev/null 2>&1; e=$(date +%s%N); echo $(( (e - s) / 1000 ))`],
+    { encoding: 'utf8' },
+  );
   return Number(out.trim()) / 1000; // ms
 }
 
@@ -35,7 +39,15 @@ execFileSync(`${ROOT}lab/up`, [], { stdio: 'inherit' });
 execFileSync(`${ROOT}lab/reset`, [], { stdio: 'inherit' });
 
 process.stderr.write('bench: creating 100 states with 5 snapshots each...\n');
-execFileSync(LAB_EXEC, ['bash', '-c', `for i in $(seq -w 1 100); do zfs create -o mountpoint=/var/lib/microvms/states/st$i ${P}/st$i; for j in 1 2 3 4 5; do zfs snapshot ${P}/st$i@snap$j; done; done`], { stdio: 'inherit' });
+execFileSync(
+  LAB_EXEC,
+  [
+    'bash',
+    '-c',
+    `for i in $(seq -w 1 100); do zfs create -o mountpoint=/var/lib/microvms/states/st$i ${P}/st$i; for j in 1 2 3 4 5; do zfs snapshot ${P}/st$i@snap$j; done; done`,
+  ],
+  { stdio: 'inherit' },
+);
 execFileSync(LAB_EXEC, ['systemctl', 'start', 'microvm@slot1.service']);
 
 const raw = `zfs get -H -p -o name,property,value type,used,available,referenced,origin,mountpoint,mounted,creation -r ${P}; systemctl show -p Id,LoadState,ActiveState,SubState,MainPID,Result -- ${UNITS.join(' ')}`;
@@ -49,7 +61,9 @@ const measure = (label, script) => {
 const tRaw = measure('raw calls: zfs get -r + systemctl show (sequential)', raw);
 const tList = measure('vm-state list', 'vm-state list');
 const tJson = measure('vm-state list --json', 'vm-state list --json');
-const trace = execFileSync(LAB_EXEC, ['bash', '-c', 'VM_STATE_TRACE=1 vm-state list 2>&1 >/dev/null | grep -c "^+ "'], { encoding: 'utf8' }).trim();
+const trace = execFileSync(LAB_EXEC, ['bash', '-c', 'VM_STATE_TRACE=1 vm-state list 2>&1 >/dev/null | grep -c "^+ "'], {
+  encoding: 'utf8',
+}).trim();
 const snaps = execFileSync(LAB_EXEC, ['bash', '-c', `zfs list -H -t snapshot -o name -r ${P} | wc -l`], { encoding: 'utf8' }).trim();
 
 const help = median(Array.from({ length: RUNS }, () => timeOnHost([`${ROOT}bin/vm-state`, '--help'])));
@@ -62,11 +76,30 @@ execFileSync(`${ROOT}lab/reset`, [], { stdio: 'inherit' });
 // Every other command once, on a small pool: how many processes and how long.
 const perCommand = [];
 for (const args of [
-  ['create', 'b1'], ['assign', 'slot1', 'b1'], ['snapshot', 'slot1', 's1'], ['clone', 'b1', 'b2'], ['restore', 'b1@s1', 'b3'],
-  ['migrate', 'b2', 'slot2'], ['migrate', 'b1', 'slot1'], ['snapshot', 'slot1', 's2', '--stop'], ['show', 'b1'], ['snapshots'],
-  ['--yes', 'delete', 'b3'], ['prune', 'b1', '--keep', '1'], ['clone', 'b1', 'b4', '--full'], ['rename', 'b4', 'b5'],
+  ['create', 'b1'],
+  ['assign', 'slot1', 'b1'],
+  ['snapshot', 'slot1', 's1'],
+  ['clone', 'b1', 'b2'],
+  ['restore', 'b1@s1', 'b3'],
+  ['migrate', 'b2', 'slot2'],
+  ['migrate', 'b1', 'slot1'],
+  ['snapshot', 'slot1', 's2', '--stop'],
+  ['show', 'b1'],
+  ['snapshots'],
+  ['--yes', 'delete', 'b3'],
+  ['prune', 'b1', '--keep', '1'],
+  ['clone', 'b1', 'b4', '--full'],
+  ['rename', 'b4', 'b5'],
 ]) {
-  const out = execFileSync(LAB_EXEC, ['bash', '-c', `s=$(date +%s%N); VM_STATE_TRACE=1 vm-state ${args.join(' ')} 2>&1 >/dev/null | grep -c "^+ "; e=$(date +%s%N); echo $(( (e - s) / 1000000 ))`], { encoding: 'utf8' });
+  const out = execFileSync(
+    LAB_EXEC,
+    [
+      'bash',
+      '-c',
+      `s=$(date +%s%N); VM_STATE_TRACE=1 vm-state ${args.join(' ')} 2>&1 >/dev/null | grep -c "^+ "; e=$(date +%s%N); echo $(( (e - s) / 1000000 ))`,
+    ],
+    { encoding: 'utf8' },
+  );
   const [procs, ms] = out.trim().split('\n');
   perCommand.push([`vm-state ${args.join(' ')}`, procs, ms]);
 }

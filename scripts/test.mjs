@@ -11,7 +11,11 @@ const totals = { passed: 0, failed: 0, skipped: 0 };
 let status = 0;
 for (const project of ['unit', 'e2e']) {
   const out = join(dir, `${project}.json`);
-  const r = spawnSync('npx', ['vitest', 'run', '--project', project, '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...process.argv.slice(2)], { stdio: 'inherit' });
+  const r = spawnSync(
+    'npx',
+    ['vitest', 'run', '--project', project, '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...process.argv.slice(2)],
+    { stdio: 'inherit' },
+  );
   try {
     const j = JSON.parse(readFileSync(out, 'utf8'));
     totals.passed += j.numPassedTests;

@@ -9,7 +9,10 @@ import { CommandError, toVmStateError as fromCommand } from './io/command-error.
 export async function main(argv: string[], deps: ProgramDeps = {}): Promise<number> {
   try {
     const program = buildProgram(deps);
-    if (argv.includes('--json') && (argv.includes('--help') || argv.includes('-h') || argv.filter((a) => !a.startsWith('-'))[0] === 'help')) {
+    if (
+      argv.includes('--json') &&
+      (argv.includes('--help') || argv.includes('-h') || argv.filter((a) => !a.startsWith('-'))[0] === 'help')
+    ) {
       const [{ describeProgram }, { HelpOut }] = await Promise.all([import('./cli/describe.js'), import('./schemas/output.js')]);
       (deps.streams ?? process).stdout.write(`${JSON.stringify(HelpOut.parse(describeProgram(program, VERSION)), null, 2)}\n`);
       return EXIT.ok;
@@ -21,7 +24,11 @@ export async function main(argv: string[], deps: ProgramDeps = {}): Promise<numb
     if (err === undefined) return EXIT.ok;
     // Loaded only on failure: the success path of --help must not pay for it.
     const { Output } = await import('./cli/output.js');
-    new Output({ json: argv.includes('--json'), quiet: false, color: argv.includes('--no-color') ? false : undefined }, deps.streams, deps.env).error(err);
+    new Output(
+      { json: argv.includes('--json'), quiet: false, color: argv.includes('--no-color') ? false : undefined },
+      deps.streams,
+      deps.env,
+    ).error(err);
     return err.exitCode;
   }
 }

@@ -43,7 +43,8 @@ export function context(cmd: Command, deps: ProgramDeps): Context {
   const env = deps.env ?? process.env;
   const out = new Output({ json: Boolean(g.json), quiet: Boolean(g.quiet), color: g.color }, deps.streams ?? process, env);
   const wait = g.wait === undefined ? 10 : Number(g.wait);
-  if (!Number.isFinite(wait) || wait < 0) throw new VmStateError('usage', `--wait must be a number of seconds, got ${JSON.stringify(g.wait)}`);
+  if (!Number.isFinite(wait) || wait < 0)
+    throw new VmStateError('usage', `--wait must be a number of seconds, got ${JSON.stringify(g.wait)}`);
   return {
     config: loadConfig(g, env),
     runner: deps.runner ?? new ExecaRunner(),
@@ -105,7 +106,11 @@ export async function doctor(ctx: Context, repair: boolean): Promise<void> {
     return;
   }
   if (ctx.out.json) {
-    ctx.out.document(DoctorOut, { healthy: diagnosis.findings.length === 0, findings: diagnosis.findings, repair: diagnosis.plan.steps.map(describeStep) });
+    ctx.out.document(DoctorOut, {
+      healthy: diagnosis.findings.length === 0,
+      findings: diagnosis.findings,
+      repair: diagnosis.plan.steps.map(describeStep),
+    });
   } else if (diagnosis.findings.length === 0) {
     ctx.out.ok('No problems found');
   } else {

@@ -33,6 +33,6 @@ function readLine(stdin: NodeJS.ReadStream, prompt?: string): Promise<string | u
     rl.once('close', () => {
       if (!done) resolve(undefined);
     });
-    if (prompt) rl.setPrompt(prompt), rl.prompt();
+    if (prompt) (rl.setPrompt(prompt), rl.prompt());
   });
 }

@@ -59,7 +59,7 @@ const views = () => import('./lifecycle-actions.js');
 export function registerViews(program: Command, deps: ProgramDeps): void {
   program
     .command('snapshots [state]')
-    .description("every snapshot (of one state, or all), newest last, with the states cloned from it")
+    .description('every snapshot (of one state, or all), newest last, with the states cloned from it')
     .action(async (state: string | undefined, _o, cmd: Command) => {
       const [a, v] = await Promise.all([actions(), views()]);
       await v.snapshots(a.context(cmd, deps), state);

@@ -72,7 +72,7 @@ export class Output {
     const tty = Boolean(this.io.stderr.isTTY) && !this.opts.json && !this.opts.quiet;
     let timer: NodeJS.Timeout | undefined;
     const stop = () => {
-      if (timer) clearInterval(timer), this.io.stderr.write('\r\x1b[K');
+      if (timer) (clearInterval(timer), this.io.stderr.write('\r\x1b[K'));
       timer = undefined;
     };
     return {

@@ -107,7 +107,11 @@ export function buildProgram(deps: ProgramDeps = {}): Command {
     .addHelpText('after', EXAMPLES)
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ writeOut: (t) => void (deps.streams ?? process).stdout.write(t), writeErr: () => undefined, outputError: () => undefined });
+    .configureOutput({
+      writeOut: (t) => void (deps.streams ?? process).stdout.write(t),
+      writeErr: () => undefined,
+      outputError: () => undefined,
+    });
 
   program
     .command('list', { isDefault: true })
@@ -127,14 +131,13 @@ export function buildProgram(deps: ProgramDeps = {}): Command {
   for (const m of [...MUTATIONS, ...LIFECYCLE_MUTATIONS]) {
     const command = program.command(m.usage).description(m.description);
     for (const [flags, description] of m.options ?? []) command.option(flags, description);
-    command
-      .action(async (...args: unknown[]) => {
-        const cmd = args.at(-1) as Command;
-        const a = await actions();
-        const ctx = a.context(cmd, deps);
-        const decide = m.plan(ctx.config, cmd.args, cmd.opts()); // validates the arguments before anything is read
-        await a.runMutation(ctx, cmd.name(), decide, { confirm: m.confirm });
-      });
+    command.action(async (...args: unknown[]) => {
+      const cmd = args.at(-1) as Command;
+      const a = await actions();
+      const ctx = a.context(cmd, deps);
+      const decide = m.plan(ctx.config, cmd.args, cmd.opts()); // validates the arguments before anything is read
+      await a.runMutation(ctx, cmd.name(), decide, { confirm: m.confirm });
+    });
   }
   registerSnapshotDelete(program, deps);
 
@@ -151,13 +154,11 @@ export function buildProgram(deps: ProgramDeps = {}): Command {
     .description('print a completion script: bash, zsh or fish (e.g. vm-state completion bash > /etc/bash_completion.d/vm-state)')
     .action(async (shell: string) => (await import('./completion.js')).printScript(shell, deps.streams ?? process));
 
-  program
-    .command('__complete <index> [words...]', { hidden: true })
-    .action(async (index: string, words: string[], _o, cmd: Command) => {
-      const c = await import('./completion.js');
-      const a = await actions();
-      await c.complete(program, Number(index), words, a.context(cmd, deps));
-    });
+  program.command('__complete <index> [words...]', { hidden: true }).action(async (index: string, words: string[], _o, cmd: Command) => {
+    const c = await import('./completion.js');
+    const a = await actions();
+    await c.complete(program, Number(index), words, a.context(cmd, deps));
+  });
 
   program
     .command('doctor')

@@ -15,9 +15,16 @@ function snapshotRows(out: Output, snaps: z.output<typeof SnapshotEntryOut>[]): 
     when(s.created),
     humanBytes(s.used),
     humanBytes(s.referenced),
-    s.clones.length === 0 ? '-' : c.yellow(s.clones.map((d) => (s.clonedStates.includes(d.slice(d.lastIndexOf('/') + 1)) ? d.slice(d.lastIndexOf('/') + 1) : d)).join(',')),
+    s.clones.length === 0
+      ? '-'
+      : c.yellow(
+          s.clones.map((d) => (s.clonedStates.includes(d.slice(d.lastIndexOf('/') + 1)) ? d.slice(d.lastIndexOf('/') + 1) : d)).join(','),
+        ),
   ]);
-  return columns(['SNAPSHOT', 'CREATED', 'USED', 'REFER', 'CLONED TO'].map((h) => c.bold(h)), rows);
+  return columns(
+    ['SNAPSHOT', 'CREATED', 'USED', 'REFER', 'CLONED TO'].map((h) => c.bold(h)),
+    rows,
+  );
 }
 
 export function renderSnapshots(out: Output, doc: z.output<typeof SnapshotsOut>): void {
@@ -45,10 +52,20 @@ export function renderShow(out: Output, d: z.output<typeof ShowOut>): void {
     [
       'slots',
       d.slots.length
-        ? d.slots.map((s) => `${s.name}${s.explicit ? '' : ' (by name)'} ${s.running ? c.green('running') : 'stopped'}${s.disk.pointsHere ? '' : c.yellow(` (data.img link: ${s.disk.kind === 'symlink' ? `-> ${s.disk.target}` : s.disk.kind})`)}`).join(', ')
+        ? d.slots
+            .map(
+              (s) =>
+                `${s.name}${s.explicit ? '' : ' (by name)'} ${s.running ? c.green('running') : 'stopped'}${s.disk.pointsHere ? '' : c.yellow(` (data.img link: ${s.disk.kind === 'symlink' ? `-> ${s.disk.target}` : s.disk.kind})`)}`,
+            )
+            .join(', ')
         : '-',
     ],
-    ['data.img', d.image.exists ? `${d.image.path} (${humanBytes(d.image.size)}, ${humanBytes(d.image.allocated)} on disk)` : `${d.image.path} ${c.yellow('(missing)')}`],
+    [
+      'data.img',
+      d.image.exists
+        ? `${d.image.path} (${humanBytes(d.image.size)}, ${humanBytes(d.image.allocated)} on disk)`
+        : `${d.image.path} ${c.yellow('(missing)')}`,
+    ],
   ];
   const w = Math.max(...lines.map(([k]) => k.length));
   for (const [k, v] of lines) out.text(`  ${c.bold(k.padEnd(w))}  ${v}`);

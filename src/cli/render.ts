@@ -46,7 +46,6 @@ export function listDocument(facts: Facts): z.input<typeof ListOut> {
   };
 }
 
-
 /** How a slot's data.img looks to an operator. */
 function diskText(disk: { kind: string; resolves: boolean }, stateMounted: boolean, c: Output['c']): string {
   if (disk.kind === 'missing') return c.dim('no data.img');
@@ -73,9 +72,20 @@ export function renderList(out: Output, facts: Facts): void {
         : diskText(s.disk, state?.mounted ?? false, c);
     const shared = state?.shared ? c.yellow(' (shared!)') : '';
     const pending = s.runningState && s.runningState !== s.state ? c.yellow(` (runs ${s.runningState} until restarted)`) : '';
-    slotRows.push([s.name, `${s.state}${shared}${pending}`, s.running ? c.green('yes') : s.loadState === 'loaded' ? 'no' : c.dim(s.loadState), `${doc.parent}/${s.state}`, disk]);
+    slotRows.push([
+      s.name,
+      `${s.state}${shared}${pending}`,
+      s.running ? c.green('yes') : s.loadState === 'loaded' ? 'no' : c.dim(s.loadState),
+      `${doc.parent}/${s.state}`,
+      disk,
+    ]);
   }
-  out.text(columns(['SLOT', 'STATE', 'RUNNING', 'ZFS DATASET', 'DISK'].map((h) => c.bold(h)), slotRows));
+  out.text(
+    columns(
+      ['SLOT', 'STATE', 'RUNNING', 'ZFS DATASET', 'DISK'].map((h) => c.bold(h)),
+      slotRows,
+    ),
+  );
   out.text('');
 
   out.info('Available states (ZFS datasets):');
@@ -84,20 +94,43 @@ export function renderList(out: Output, facts: Facts): void {
   else {
     const rows: string[][] = [];
     for (const s of doc.states) {
-      const kind = s.kind === 'directory' ? c.yellow(' (directory: adopt before snapshotting)') : s.mounted ? '' : c.yellow(' (not mounted)');
-      rows.push([`${s.name}${kind}`, humanBytes(s.used), humanBytes(s.available), humanBytes(s.referenced), String(s.snapshots), short(s.origin) ?? '-', s.assignedTo.join(',') || '-']);
+      const kind =
+        s.kind === 'directory' ? c.yellow(' (directory: adopt before snapshotting)') : s.mounted ? '' : c.yellow(' (not mounted)');
+      rows.push([
+        `${s.name}${kind}`,
+        humanBytes(s.used),
+        humanBytes(s.available),
+        humanBytes(s.referenced),
+        String(s.snapshots),
+        short(s.origin) ?? '-',
+        s.assignedTo.join(',') || '-',
+      ]);
     }
-    out.text(columns(['STATE', 'USED', 'AVAIL', 'REFER', 'SNAPSHOTS', 'ORIGIN', 'SLOTS'].map((h) => c.bold(h)), rows));
+    out.text(
+      columns(
+        ['STATE', 'USED', 'AVAIL', 'REFER', 'SNAPSHOTS', 'ORIGIN', 'SLOTS'].map((h) => c.bold(h)),
+        rows,
+      ),
+    );
   }
   out.text('');
 
   out.info('Snapshots:');
   if (doc.snapshots.length === 0) out.text('  (no snapshots)');
   else {
-    const rows = doc.snapshots.map((s) =>
-      [`${s.state}@${s.name}`, s.created.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), humanBytes(s.used), humanBytes(s.referenced), s.clones.map((x) => short(x)).join(',') || '-'],
+    const rows = doc.snapshots.map((s) => [
+      `${s.state}@${s.name}`,
+      s.created.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+      humanBytes(s.used),
+      humanBytes(s.referenced),
+      s.clones.map((x) => short(x)).join(',') || '-',
+    ]);
+    out.text(
+      columns(
+        ['SNAPSHOT', 'CREATED', 'USED', 'REFER', 'CLONES'].map((h) => c.bold(h)),
+        rows,
+      ),
     );
-    out.text(columns(['SNAPSHOT', 'CREATED', 'USED', 'REFER', 'CLONES'].map((h) => c.bold(h)), rows));
     out.text(`  ${doc.snapshots.length} snapshot(s)`);
   }
 }

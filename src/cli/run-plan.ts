@@ -21,7 +21,12 @@ export interface MutationOptions {
  * either print it (--dry-run) or run it under the lock. The facts are read
  * after the lock is taken, so the plan never acts on stale facts.
  */
-export async function runMutation(ctx: Context, command: string, decide: (facts: Facts) => Plan, opts: MutationOptions = {}): Promise<void> {
+export async function runMutation(
+  ctx: Context,
+  command: string,
+  decide: (facts: Facts) => Plan,
+  opts: MutationOptions = {},
+): Promise<void> {
   const { out } = ctx;
   const system = new System(ctx.runner, ctx.config);
   const readFacts = () => (opts.facts ? opts.facts(system) : system.facts());
@@ -37,7 +42,9 @@ export async function runMutation(ctx: Context, command: string, decide: (facts:
   }
 
   if (ctx.euid !== 0) {
-    throw new VmStateError('permission', `vm-state ${command} must be run as root`, { hint: `Try: sudo vm-state ${command} … (or --dry-run to see the plan)` });
+    throw new VmStateError('permission', `vm-state ${command} must be run as root`, {
+      hint: `Try: sudo vm-state ${command} … (or --dry-run to see the plan)`,
+    });
   }
 
   await withLock(ctx.config.lockFile, ctx.waitSeconds, `vm-state ${command}`, async () => {

@@ -15,16 +15,7 @@ export const EXIT = {
 } as const;
 
 export type ErrorCode =
-  | 'failed'
-  | 'usage'
-  | 'invalid-name'
-  | 'not-found'
-  | 'exists'
-  | 'conflict'
-  | 'busy'
-  | 'permission'
-  | 'aborted'
-  | 'config';
+  'failed' | 'usage' | 'invalid-name' | 'not-found' | 'exists' | 'conflict' | 'busy' | 'permission' | 'aborted' | 'config';
 
 const EXIT_FOR: Record<ErrorCode, number> = {
   failed: EXIT.failed,

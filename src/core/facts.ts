@@ -73,7 +73,8 @@ export interface Facts {
   assignments: Record<string, string>;
 }
 
-export const isRunning = (u: UnitFact) => u.activeState === 'active' || u.activeState === 'activating' || u.activeState === 'reloading' || u.activeState === 'deactivating';
+export const isRunning = (u: UnitFact) =>
+  u.activeState === 'active' || u.activeState === 'activating' || u.activeState === 'reloading' || u.activeState === 'deactivating';
 
 export function allSnapshots(facts: Facts): SnapshotFact[] {
   return [...facts.states.values()].flatMap((s) => s.snapshots);

@@ -16,4 +16,3 @@ export const cloneHelperName = (dst: string) => `clone-for-${dst}`;
 
 /** A slot with no entry in the assignments file runs the state of its own name. */
 export const stateOfSlot = (assignments: Record<string, string>, slot: string) => assignments[slot] ?? slot;
-

@@ -15,7 +15,13 @@ export function loadConfig(flags: ConfigOverrides & { config?: string }, env: No
   for (const [key, envName] of Object.entries(ENV_FOR) as [keyof Config, string][]) {
     const raw = flags[key] ?? env[envName];
     if (raw === undefined || raw === '') continue;
-    merged[key] = key === 'slots' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : raw;
+    merged[key] =
+      key === 'slots'
+        ? raw
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : raw;
   }
 
   const parsed = ConfigSchema.safeParse(merged);

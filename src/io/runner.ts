@@ -64,7 +64,9 @@ export class ExecaRunner implements Runner {
     });
     if (r.failed && r.exitCode === undefined) {
       // Could not start it at all (ENOENT, timeout): report it like a failed run.
-      const why = r.timedOut ? `timed out after ${opts.timeout ?? 120_000} ms` : (r.cause as Error | undefined)?.message ?? r.shortMessage ?? "could not run";
+      const why = r.timedOut
+        ? `timed out after ${opts.timeout ?? 120_000} ms`
+        : ((r.cause as Error | undefined)?.message ?? r.shortMessage ?? 'could not run');
       return { stdout: String(r.stdout ?? ''), stderr: why, exitCode: 127 };
     }
     return { stdout: String(r.stdout), stderr: String(r.stderr), exitCode: r.exitCode ?? 1 };
@@ -90,7 +92,11 @@ export class ExecaRunner implements Runner {
       const stderr = typeof r.stderr === 'string' ? r.stderr : Buffer.from(r.stderr ?? []).toString();
       const stdout = typeof r.stdout === 'string' ? r.stdout : '';
       if (r.failed && r.exitCode === undefined) {
-        const why = r.timedOut ? `timed out after ${opts.timeout} ms` : r.isTerminated ? `killed by ${r.signal}` : (r.cause as Error | undefined)?.message ?? `${argv[0]}: could not run`;
+        const why = r.timedOut
+          ? `timed out after ${opts.timeout} ms`
+          : r.isTerminated
+            ? `killed by ${r.signal}`
+            : ((r.cause as Error | undefined)?.message ?? `${argv[0]}: could not run`);
         return { stdout, stderr: stderr || why, exitCode: 127 };
       }
       return { stdout, stderr, exitCode: r.exitCode ?? 1 };

@@ -76,7 +76,9 @@ export class StateStore {
       if (r.exitCode === 0) return;
       if (opts.tolerate?.test(r.stderr)) return;
       const err = new CommandError(argv, r);
-      if (err.failure === 'busy' && opts.retryBusy && attempt < BUSY_RETRIES) {
+      // zfs-fuse also answers a rollback just after an unmount with EIO while the unmount settles.
+      const transient = err.failure === 'busy' || (argv[1] === 'rollback' && /I\/O error/.test(r.stderr));
+      if (transient && opts.retryBusy && attempt < BUSY_RETRIES) {
         await sleep(25 * 2 ** Math.min(attempt, 4)); // ~2 s in all
         continue;
       }

@@ -8,7 +8,10 @@ export const systemctlShowArgv = (units: readonly string[]) => ['systemctl', 'sh
  * blocks separated by an empty line, in the order the units were given.
  */
 export function parseSystemctlShow(stdout: string, units: readonly string[]): UnitFact[] {
-  const blocks = stdout.split(/\n\s*\n/).map((b) => b.trim()).filter(Boolean);
+  const blocks = stdout
+    .split(/\n\s*\n/)
+    .map((b) => b.trim())
+    .filter(Boolean);
   return units.map((unit, i) => {
     const kv = new Map<string, string>();
     for (const line of (blocks[i] ?? '').split('\n')) {

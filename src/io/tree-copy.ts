@@ -46,15 +46,17 @@ export async function copyTree(runner: Runner, from: string, to: string): Promis
   await compareTrees(from, to);
 }
 
-const differs = (path: string, what: string) => new VmStateError('failed', `The copy differs from the original at ${path}: ${what}`, {
-  hint: 'Nothing was switched over; the original directory is untouched',
-});
+const differs = (path: string, what: string) =>
+  new VmStateError('failed', `The copy differs from the original at ${path}: ${what}`, {
+    hint: 'Nothing was switched over; the original directory is untouched',
+  });
 
 function sameMeta(a: Stats, b: Stats, path: string): void {
   const type = (s: Stats) => (s.isFile() ? 'file' : s.isDirectory() ? 'directory' : s.isSymbolicLink() ? 'symlink' : 'special');
   if (type(a) !== type(b)) throw differs(path, `${type(a)} became ${type(b)}`);
   if (a.uid !== b.uid || a.gid !== b.gid) throw differs(path, `owner ${a.uid}:${a.gid} became ${b.uid}:${b.gid}`);
-  if (!a.isSymbolicLink() && (a.mode & 0o7777) !== (b.mode & 0o7777)) throw differs(path, `mode ${(a.mode & 0o7777).toString(8)} became ${(b.mode & 0o7777).toString(8)}`);
+  if (!a.isSymbolicLink() && (a.mode & 0o7777) !== (b.mode & 0o7777))
+    throw differs(path, `mode ${(a.mode & 0o7777).toString(8)} became ${(b.mode & 0o7777).toString(8)}`);
   if (a.isFile() && a.size !== b.size) throw differs(path, `size ${a.size} became ${b.size}`);
 }
 

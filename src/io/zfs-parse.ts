@@ -2,7 +2,17 @@ import type { SnapshotFact, StateFact } from '../core/facts.js';
 
 /** The one read of everything: works on OpenZFS 2.x and zfs-fuse alike, and includes snapshots. */
 export const ZFS_PROPERTIES = ['type', 'used', 'available', 'referenced', 'origin', 'mountpoint', 'mounted', 'creation'] as const;
-export const zfsGetArgv = (parent: string) => ['zfs', 'get', '-H', '-p', '-o', 'name,property,value', ZFS_PROPERTIES.join(','), '-r', parent];
+export const zfsGetArgv = (parent: string) => [
+  'zfs',
+  'get',
+  '-H',
+  '-p',
+  '-o',
+  'name,property,value',
+  ZFS_PROPERTIES.join(','),
+  '-r',
+  parent,
+];
 
 type Prop = (typeof ZFS_PROPERTIES)[number];
 type Raw = Partial<Record<Prop, string>>;

@@ -1,9 +1,12 @@
 import { z } from 'zod';
 import { MAX_PARENT, nameProblem } from '../core/names.js';
 
-const absolutePath = z.string().regex(/^\/[^\0]*$/, 'must be an absolute path').refine((p) => !p.split('/').includes('..'), {
-  message: "must not contain '..'",
-});
+const absolutePath = z
+  .string()
+  .regex(/^\/[^\0]*$/, 'must be an absolute path')
+  .refine((p) => !p.split('/').includes('..'), {
+    message: "must not contain '..'",
+  });
 const datasetPath = z
   .string()
   .regex(/^[A-Za-z0-9_][A-Za-z0-9_.:-]*(\/[A-Za-z0-9_][A-Za-z0-9_.:-]*)*$/, 'must be a ZFS dataset path like storage/states');

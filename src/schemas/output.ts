@@ -17,7 +17,10 @@ export const SlotOut = z.object({
   activeState: z.string(),
   subState: z.string(),
   running: z.boolean(),
-  runningState: z.string().nullable().describe('the state the running VM has open (differs from state until a restart after assign); null when stopped'),
+  runningState: z
+    .string()
+    .nullable()
+    .describe('the state the running VM has open (differs from state until a restart after assign); null when stopped'),
   disk: z.object({
     path: z.string(),
     kind: z.enum(['symlink', 'file', 'missing', 'other']),
@@ -132,7 +135,14 @@ export const DoctorOut = z.object({
 
 /** `--json --help`: the command line as data. */
 const OptionOut = z.object({ flags: z.string(), description: z.string(), takesValue: z.boolean() });
-const CommandOut: z.ZodType<{ name: string; usage: string; description: string; arguments: { name: string; required: boolean; variadic: boolean }[]; options: z.infer<typeof OptionOut>[]; commands?: unknown[] }> = z.lazy(() =>
+const CommandOut: z.ZodType<{
+  name: string;
+  usage: string;
+  description: string;
+  arguments: { name: string; required: boolean; variadic: boolean }[];
+  options: z.infer<typeof OptionOut>[];
+  commands?: unknown[];
+}> = z.lazy(() =>
   z.object({
     name: z.string(),
     usage: z.string(),
@@ -150,4 +160,12 @@ export const HelpOut = z.object({
   exitCodes: z.record(z.string(), z.number().int()),
 });
 
-export const OUTPUT_SCHEMAS = { help: HelpOut, doctor: DoctorOut, list: ListOut, result: ResultOut, error: ErrorOut, snapshots: SnapshotsOut, show: ShowOut } as const;
+export const OUTPUT_SCHEMAS = {
+  help: HelpOut,
+  doctor: DoctorOut,
+  list: ListOut,
+  result: ResultOut,
+  error: ErrorOut,
+  snapshots: SnapshotsOut,
+  show: ShowOut,
+} as const;

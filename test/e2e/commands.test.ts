@@ -3,7 +3,8 @@ import { ListOut, ResultOut, ErrorOut } from '../../src/schemas/output.js';
 import { BAD_NAMES } from '../support/bad-names.js';
 import { activeState, assignments, datasetExists, ok, P, readLinkIn, resetLab, sh, STATES, vm, worldSnapshot, zfsProp } from './lab.js';
 
-const unitProp = async (slot: string, prop: string) => (await ok(['systemctl', 'show', '-p', prop, '--value', `microvm@${slot}.service`])).trim();
+const unitProp = async (slot: string, prop: string) =>
+  (await ok(['systemctl', 'show', '-p', prop, '--value', `microvm@${slot}.service`])).trim();
 
 describe('every command against the real zfs and systemd', () => {
   beforeEach(resetLab);
@@ -68,7 +69,13 @@ describe('every command against the real zfs and systemd', () => {
     const before = await worldSnapshot();
     const usable = BAD_NAMES.filter((n) => !n.includes('\0')); // argv cannot carry NUL
     for (const bad of usable) {
-      for (const args of [['create', bad], ['clone', 'keep', bad], ['snapshot', 'slot1', bad], ['assign', 'slot1', bad], ['delete', bad]]) {
+      for (const args of [
+        ['create', bad],
+        ['clone', 'keep', bad],
+        ['snapshot', 'slot1', bad],
+        ['assign', 'slot1', bad],
+        ['delete', bad],
+      ]) {
         const r = await vm(['--yes', ...args.slice(0, -1), '--', args.at(-1)!]);
         expect(r.code, `${args.join(' ')} -> ${r.stderr}`).toBe(2);
       }
@@ -130,7 +137,11 @@ describe('every command against the real zfs and systemd', () => {
     await ok(['vm-state', 'migrate', 'old', 'slot3']);
     await ok(['mkdir', '-p', '/run/systemd/system/microvm@slot3.service.d']);
     // The unit refuses to start on the state 'new' only: the way back to 'old' must work.
-    await ok(['sh', '-c', 'printf "[Service]\\nExecStartPre=/bin/sh -c \\"! readlink /var/lib/microvms/slot3/data.img | grep -q /new/\\"\\n" > /run/systemd/system/microvm@slot3.service.d/fail.conf']);
+    await ok([
+      'sh',
+      '-c',
+      'printf "[Service]\\nExecStartPre=/bin/sh -c \\"! readlink /var/lib/microvms/slot3/data.img | grep -q /new/\\"\\n" > /run/systemd/system/microvm@slot3.service.d/fail.conf',
+    ]);
     await ok(['systemctl', 'daemon-reload']);
     try {
       const r = await vm(['migrate', 'new', 'slot3']);
@@ -148,7 +159,11 @@ describe('every command against the real zfs and systemd', () => {
 
   it('the start guard (preflight as ExecStartPre) refuses a second slot on one state', async () => {
     await ok(['mkdir', '-p', '/run/systemd/system/microvm@.service.d']);
-    await ok(['sh', '-c', 'printf "[Service]\\nExecStartPre=/usr/local/bin/vm-state preflight %%i\\n" > /run/systemd/system/microvm@.service.d/guard.conf']);
+    await ok([
+      'sh',
+      '-c',
+      'printf "[Service]\\nExecStartPre=/usr/local/bin/vm-state preflight %%i\\n" > /run/systemd/system/microvm@.service.d/guard.conf',
+    ]);
     await ok(['systemctl', 'daemon-reload']);
     try {
       await ok(['vm-state', 'create', 'one']);
@@ -194,7 +209,15 @@ describe('--json and --dry-run against the real pool', () => {
     await ok(['vm-state', 'snapshot', 'slot1', 's1']);
     await ok(['systemctl', 'start', 'microvm@slot1.service']);
     const before = await worldSnapshot();
-    for (const args of [['create', 'n'], ['snapshot', 'slot1', 's2'], ['assign', 'slot2', 'n'], ['clone', 'src', 'c'], ['delete', 'src'], ['migrate', 'n', 'slot3'], ['restore', 's1', 'r']]) {
+    for (const args of [
+      ['create', 'n'],
+      ['snapshot', 'slot1', 's2'],
+      ['assign', 'slot2', 'n'],
+      ['clone', 'src', 'c'],
+      ['delete', 'src'],
+      ['migrate', 'n', 'slot3'],
+      ['restore', 's1', 'r'],
+    ]) {
       const r = await vm(['--json', '--dry-run', ...args]);
       if (args[0] === 'delete') {
         expect(r.code).toBe(5); // assigned: refused even in a dry run
@@ -256,26 +279,30 @@ describe('crash safety: kill -9 at random points', () => {
   it.each([
     ['assign', (i: number) => ['assign', 'slot1', `s${i % 3}`]],
     ['migrate', (i: number) => ['migrate', `s${i % 3}`, 'slot1']],
-  ] as const)('%s killed 30 times: the file always parses to the old or new content, the link names a real state', async (_name, args) => {
-    for (const s of ['s0', 's1', 's2']) await ok(['vm-state', 'create', s]);
-    await ok(['vm-state', 'assign', 'slot1', 's2']);
-    for (let i = 0; i < 30; i++) {
-      const before = await parseAssignments();
-      const argv = args(i);
-      const want = argv[0] === 'assign' ? argv[2] : argv[1];
-      const delayMs = 20 + Math.floor(Math.random() * 300);
-      await sh(['timeout', '-s', 'KILL', `${delayMs / 1000}`, 'vm-state', '--wait', '30', ...argv]);
-      const after = await parseAssignments(); // JSON.parse throws on a torn file
-      expect([before.slot1, want]).toContain(after.slot1);
-      const link = await readLinkIn('/var/lib/microvms/slot1/data.img');
-      expect(['s0', 's1', 's2'].map((s) => `${STATES}/${s}/data.img`)).toContain(link);
-      // and the tool still works afterwards: no stale lock, no dead end
-      expect((await vm(['--wait', '30', 'list', '--json'])).code).toBe(0);
-    }
-    // a final uninterrupted run converges
-    await ok(['vm-state', '--wait', '30', ...args(0)]);
-    expect((await parseAssignments()).slot1).toBe('s0');
-  }, 300_000);
+  ] as const)(
+    '%s killed 30 times: the file always parses to the old or new content, the link names a real state',
+    async (_name, args) => {
+      for (const s of ['s0', 's1', 's2']) await ok(['vm-state', 'create', s]);
+      await ok(['vm-state', 'assign', 'slot1', 's2']);
+      for (let i = 0; i < 30; i++) {
+        const before = await parseAssignments();
+        const argv = args(i);
+        const want = argv[0] === 'assign' ? argv[2] : argv[1];
+        const delayMs = 20 + Math.floor(Math.random() * 300);
+        await sh(['timeout', '-s', 'KILL', `${delayMs / 1000}`, 'vm-state', '--wait', '30', ...argv]);
+        const after = await parseAssignments(); // JSON.parse throws on a torn file
+        expect([before.slot1, want]).toContain(after.slot1);
+        const link = await readLinkIn('/var/lib/microvms/slot1/data.img');
+        expect(['s0', 's1', 's2'].map((s) => `${STATES}/${s}/data.img`)).toContain(link);
+        // and the tool still works afterwards: no stale lock, no dead end
+        expect((await vm(['--wait', '30', 'list', '--json'])).code).toBe(0);
+      }
+      // a final uninterrupted run converges
+      await ok(['vm-state', '--wait', '30', ...args(0)]);
+      expect((await parseAssignments()).slot1).toBe('s0');
+    },
+    300_000,
+  );
 });
 
 describe('--json for real: every command validates against its schema', () => {
@@ -302,7 +329,12 @@ describe('--json for real: every command validates against its schema', () => {
     expect(JSON.parse(pre.stdout).ok).toBe(true);
     const doc = await vm(['--json', 'doctor']);
     expect(doc.code, doc.stderr).toBe(0);
-    for (const [args, code] of [[['create', 'j'], 4], [['delete', 'nope', '--yes'], 3], [['delete', 'jc', '--yes'], 5], [['snapshot', 'slot9', 'x'], 2]] as const) {
+    for (const [args, code] of [
+      [['create', 'j'], 4],
+      [['delete', 'nope', '--yes'], 3],
+      [['delete', 'jc', '--yes'], 5],
+      [['snapshot', 'slot9', 'x'], 2],
+    ] as const) {
       const r = await vm(['--json', ...args]);
       expect(r.code).toBe(code);
       expect(r.stdout).toBe('');

@@ -63,9 +63,22 @@ describe('snapshots and show', () => {
     const d = ShowOut.parse(JSON.parse(await ok(['vm-state', '--json', 'show', 'dev'])));
     const size = Number((await ok(['stat', '-c', '%s', `${STATES}/dev/data.img`])).trim());
     expect(d).toMatchObject({
-      name: 'dev', kind: 'dataset', dataset: `${P}/dev`, mountpoint: `${STATES}/dev`, mounted: true, origin: null,
+      name: 'dev',
+      kind: 'dataset',
+      dataset: `${P}/dev`,
+      mountpoint: `${STATES}/dev`,
+      mounted: true,
+      origin: null,
       clones: [{ dataset: `${P}/kid`, state: 'kid', snapshot: 's2' }],
-      slots: [{ name: 'slot1', explicit: true, running: true, activeState: 'active', disk: { kind: 'symlink', resolves: true, pointsHere: true } }],
+      slots: [
+        {
+          name: 'slot1',
+          explicit: true,
+          running: true,
+          activeState: 'active',
+          disk: { kind: 'symlink', resolves: true, pointsHere: true },
+        },
+      ],
       image: { path: `${STATES}/dev/data.img`, exists: true, size },
     });
     expect(d.snapshots.map((s) => s.name)).toEqual(['s1', 's2']);
@@ -167,7 +180,11 @@ describe('snapshot --stop', () => {
     await devWithHistory();
     // The snapshot name gets taken while the slot stops, so vm-state's own zfs snapshot fails.
     await ok(['mkdir', '-p', '/run/systemd/system/microvm@slot1.service.d']);
-    await ok(['sh', '-c', `printf "[Service]\\nExecStopPost=/sbin/zfs snapshot ${P}/dev@clean\\n" > /run/systemd/system/microvm@slot1.service.d/race.conf`]);
+    await ok([
+      'sh',
+      '-c',
+      `printf "[Service]\\nExecStopPost=/sbin/zfs snapshot ${P}/dev@clean\\n" > /run/systemd/system/microvm@slot1.service.d/race.conf`,
+    ]);
     await ok(['systemctl', 'daemon-reload']);
     try {
       await ok(['systemctl', 'start', 'microvm@slot1.service']);
@@ -246,7 +263,10 @@ describe('clone --full', () => {
     await ok(['vm-state', 'clone', 'copy', 'again', '--full']);
     await ok(['vm-state', 'assign', 'slot1', 'again']);
     expect((await vm(['delete', 'copy', '--yes'])).code).toBe(0);
-    expect((await ok(['zfs', 'list', '-H', '-t', 'all', '-o', 'name,origin', '-r', P])).trim().split('\n')).toEqual([`${P}\t-`, `${P}/again\t-`]);
+    expect((await ok(['zfs', 'list', '-H', '-t', 'all', '-o', 'name,origin', '-r', P])).trim().split('\n')).toEqual([
+      `${P}\t-`,
+      `${P}/again\t-`,
+    ]);
     expect((await read('again')).trim()).toBe('three');
   });
 });
@@ -301,20 +321,28 @@ describe('adopt', () => {
 
   /** Every entry with type, mode, owner, size, link target, and every file's sha256: what "not a byte lost" means. */
   const inventory = (dir: string) =>
-    ok(['sh', '-c', `cd ${dir} && find . -printf '%p %y %m %n %u:%g %s %l\\n' | sort && find . -type f -print0 | sort -z | xargs -0 sha256sum`]);
+    ok([
+      'sh',
+      '-c',
+      `cd ${dir} && find . -printf '%p %y %m %n %u:%g %s %l\\n' | sort && find . -type f -print0 | sort -z | xargs -0 sha256sum`,
+    ]);
 
   it('turns a plain-directory state into a dataset without losing a byte; --cleanup deletes the kept original', async () => {
     const dir = `${STATES}/slot4`;
-    await ok(['sh', '-c', [
-      `mkdir -p ${dir}/sub/deeper`,
-      `truncate -s 64M ${dir}/data.img`,
-      `head -c 100000 /dev/urandom | dd of=${dir}/data.img bs=4096 seek=1000 conv=notrunc status=none`,
-      `head -c 5000 /dev/urandom > '${dir}/sub/with space.bin'`,
-      `: > ${dir}/sub/empty`,
-      `echo secret > ${dir}/sub/deeper/key && chmod 0640 ${dir}/sub/deeper/key`,
-      `ln -s ../data.img ${dir}/sub/link && ln ${dir}/sub/empty ${dir}/sub/hard`,
-      `chown -R microvm:kvm ${dir} && chmod 0750 ${dir}/sub && sync`,
-    ].join(' && ')]);
+    await ok([
+      'sh',
+      '-c',
+      [
+        `mkdir -p ${dir}/sub/deeper`,
+        `truncate -s 64M ${dir}/data.img`,
+        `head -c 100000 /dev/urandom | dd of=${dir}/data.img bs=4096 seek=1000 conv=notrunc status=none`,
+        `head -c 5000 /dev/urandom > '${dir}/sub/with space.bin'`,
+        `: > ${dir}/sub/empty`,
+        `echo secret > ${dir}/sub/deeper/key && chmod 0640 ${dir}/sub/deeper/key`,
+        `ln -s ../data.img ${dir}/sub/link && ln ${dir}/sub/empty ${dir}/sub/hard`,
+        `chown -R microvm:kvm ${dir} && chmod 0750 ${dir}/sub && sync`,
+      ].join(' && '),
+    ]);
     await ok(['vm-state', 'assign', 'slot4', 'slot4']);
     const before = await inventory(dir);
 

@@ -9,7 +9,10 @@ export interface CliRun {
 }
 
 /** Runs the real program in-process with a given runner, environment, euid and standard input. */
-export async function runCli(argv: string[], opts: { runner: Runner; env: Record<string, string>; euid?: number; stdin?: string }): Promise<CliRun> {
+export async function runCli(
+  argv: string[],
+  opts: { runner: Runner; env: Record<string, string>; euid?: number; stdin?: string },
+): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const streams = {

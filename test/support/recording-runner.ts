@@ -67,4 +67,5 @@ export class RecordingRunner implements Runner {
   }
 }
 
-export const isRead = (argv: readonly string[]) => (argv[0] === 'zfs' && argv[1] === 'get') || (argv[0] === 'systemctl' && argv[1] === 'show');
+export const isRead = (argv: readonly string[]) =>
+  (argv[0] === 'zfs' && argv[1] === 'get') || (argv[0] === 'systemctl' && argv[1] === 'show');

@@ -18,16 +18,40 @@ export function zfsGetText(parent: string, statesDir: string, states: StateSpec[
   const add = (name: string, props: Record<string, string | number>) => {
     for (const [k, v] of Object.entries(props)) rows.push(`${name}\t${k}\t${v}`);
   };
-  add(parent, { type: 'filesystem', used: 1000, available: 9000, referenced: 100, origin: '-', mountpoint: statesDir, mounted: 'yes', creation: t0 });
+  add(parent, {
+    type: 'filesystem',
+    used: 1000,
+    available: 9000,
+    referenced: 100,
+    origin: '-',
+    mountpoint: statesDir,
+    mounted: 'yes',
+    creation: t0,
+  });
   let t = t0;
   for (const s of states) {
     const ds = `${parent}/${s.name}`;
     add(ds, {
-      type: 'filesystem', used: 2048, available: 9000, referenced: 1024, origin: s.origin ?? '-',
-      mountpoint: `${statesDir}/${s.name}`, mounted: s.mounted === false ? 'no' : 'yes', creation: ++t,
+      type: 'filesystem',
+      used: 2048,
+      available: 9000,
+      referenced: 1024,
+      origin: s.origin ?? '-',
+      mountpoint: `${statesDir}/${s.name}`,
+      mounted: s.mounted === false ? 'no' : 'yes',
+      creation: ++t,
     });
     for (const snap of s.snapshots ?? []) {
-      add(`${ds}@${snap}`, { type: 'snapshot', used: 0, available: '-', referenced: 1024, origin: '-', mountpoint: '-', mounted: '-', creation: ++t });
+      add(`${ds}@${snap}`, {
+        type: 'snapshot',
+        used: 0,
+        available: '-',
+        referenced: 1024,
+        origin: '-',
+        mountpoint: '-',
+        mounted: '-',
+        creation: ++t,
+      });
     }
   }
   return `${rows.join('\n')}\n`;
@@ -37,7 +61,14 @@ export function systemctlShowText(units: string[], running: readonly string[]): 
   return units
     .map((u) => {
       const on = running.includes(u);
-      return [`Id=${u}`, 'LoadState=loaded', `ActiveState=${on ? 'active' : 'inactive'}`, `SubState=${on ? 'running' : 'dead'}`, `MainPID=${on ? 4242 : 0}`, 'Result=success'].join('\n');
+      return [
+        `Id=${u}`,
+        'LoadState=loaded',
+        `ActiveState=${on ? 'active' : 'inactive'}`,
+        `SubState=${on ? 'running' : 'dead'}`,
+        `MainPID=${on ? 4242 : 0}`,
+        'Result=success',
+      ].join('\n');
     })
     .join('\n\n');
 }
@@ -75,7 +106,9 @@ export function makeWorld(opts: { states?: StateSpec[]; running?: string[]; assi
       }
       return undefined;
     })
-    .respond((argv) => (argv[0] === 'zfs' && argv[1] === 'get' && argv.includes('-r') ? { stdout: zfsGetText(parent, config.statesDir, states) } : undefined))
+    .respond((argv) =>
+      argv[0] === 'zfs' && argv[1] === 'get' && argv.includes('-r') ? { stdout: zfsGetText(parent, config.statesDir, states) } : undefined,
+    )
     .respond((argv) => {
       if (argv[0] !== 'systemctl' || argv[1] !== 'show') return undefined;
       const units = argv.slice(argv.indexOf('--') + 1);

@@ -15,7 +15,14 @@ describe('list', () => {
     expect(r.code).toBe(0);
     expect(w.runner.calls).toEqual([
       ['zfs', 'get', '-H', '-p', '-o', 'name,property,value', 'type,used,available,referenced,origin,mountpoint,mounted,creation', '-r', P],
-      ['systemctl', 'show', '-p', 'Id,LoadState,ActiveState,SubState,MainPID,Result', '--', ...[1, 2, 3, 4, 5].map((i) => `microvm@slot${i}.service`)],
+      [
+        'systemctl',
+        'show',
+        '-p',
+        'Id,LoadState,ActiveState,SubState,MainPID,Result',
+        '--',
+        ...[1, 2, 3, 4, 5].map((i) => `microvm@slot${i}.service`),
+      ],
     ]);
     expect(r.stdout).toContain('States and assignments');
     expect(r.stdout).toMatch(/slot2\s+dev/);
@@ -32,7 +39,13 @@ describe('list', () => {
   });
 
   it('is the default command, and --json follows its schema', async () => {
-    const w = makeWorld({ states: [{ name: 'a', snapshots: ['s1'] }, { name: 'b', origin: `${P}/a@s1` }], running: ['slot1'] });
+    const w = makeWorld({
+      states: [
+        { name: 'a', snapshots: ['s1'] },
+        { name: 'b', origin: `${P}/a@s1` },
+      ],
+      running: ['slot1'],
+    });
     const r = await runCli(['--json'], w);
     const doc = ListOut.parse(JSON.parse(r.stdout));
     expect(doc.slots).toHaveLength(5);
@@ -215,7 +228,12 @@ describe('clone and restore', () => {
   });
 
   it('restore: finds the snapshot by name; refuses when ambiguous; state@snap picks one', async () => {
-    const w = makeWorld({ states: [{ name: 'a', snapshots: ['s1', 'only'] }, { name: 'b', snapshots: ['s1'] }] });
+    const w = makeWorld({
+      states: [
+        { name: 'a', snapshots: ['s1', 'only'] },
+        { name: 'b', snapshots: ['s1'] },
+      ],
+    });
     const amb = await runCli(['restore', 's1', 'new'], w);
     expect(amb.code).toBe(2);
     expect(amb.stderr).toMatch(/ambiguous: a@s1, b@s1/);
@@ -271,7 +289,12 @@ describe('delete', () => {
   });
 
   it('refuses (exit 5, before anything runs) when promoting would clash with a snapshot name of the clone', async () => {
-    const w = makeWorld({ states: [{ name: 'a', snapshots: ['daily'] }, { name: 'b', origin: `${P}/a@daily`, snapshots: ['daily'] }] });
+    const w = makeWorld({
+      states: [
+        { name: 'a', snapshots: ['daily'] },
+        { name: 'b', origin: `${P}/a@daily`, snapshots: ['daily'] },
+      ],
+    });
     const r = await runCli(['delete', 'a', '--yes'], w);
     expect(r.code).toBe(5);
     expect(r.stderr).toMatch(/daily would move to .*b, which has snapshot\(s\) of the same name/);
@@ -279,7 +302,12 @@ describe('delete', () => {
   });
 
   it('removes the clone-for helper snapshot of a deleted clone', async () => {
-    const w = makeWorld({ states: [{ name: 'src', snapshots: ['clone-for-cp'] }, { name: 'cp', origin: `${P}/src@clone-for-cp` }] });
+    const w = makeWorld({
+      states: [
+        { name: 'src', snapshots: ['clone-for-cp'] },
+        { name: 'cp', origin: `${P}/src@clone-for-cp` },
+      ],
+    });
     const r = await runCli(['delete', 'cp', '--yes'], w);
     expect(r.code, r.stderr).toBe(0);
     expect(mutations(w)).toEqual([`zfs unmount ${P}/cp`, `zfs destroy ${P}/cp`, `zfs destroy ${P}/src@clone-for-cp`]);
@@ -294,7 +322,12 @@ describe('delete', () => {
   });
 
   it('once the state is destroyed, a failed tidy-up (its helper snapshot) is a warning, not a rollback', async () => {
-    const w = makeWorld({ states: [{ name: 'src', snapshots: ['clone-for-cp'] }, { name: 'cp', origin: `${P}/src@clone-for-cp` }] });
+    const w = makeWorld({
+      states: [
+        { name: 'src', snapshots: ['clone-for-cp'] },
+        { name: 'cp', origin: `${P}/src@clone-for-cp` },
+      ],
+    });
     w.runner.on((a) => a[1] === 'destroy' && a[2]!.endsWith('@clone-for-cp'), { exitCode: 1, stderr: 'dataset is busy (held)' });
     const { mkdirSync } = await import('node:fs');
     mkdirSync(join(w.config.statesDir, 'cp'), { recursive: true });
@@ -314,6 +347,15 @@ describe('delete', () => {
     expect(mutations(w).filter((c) => c.startsWith('zfs destroy'))).toHaveLength(3);
   });
 
+  it('rollback retries the I/O error zfs-fuse gives while an unmount settles', async () => {
+    const w = makeWorld({ states: [{ name: 'slot1', snapshots: ['s1'] }] });
+    let n = 0;
+    w.runner.respond((a) => (a[1] === 'rollback' && n++ === 0 ? { exitCode: 1, stderr: "cannot rollback 'x': I/O error" } : undefined));
+    const r = await runCli(['rollback', 'slot1', 's1', '--yes'], w);
+    expect(r.code, r.stderr).toBe(0);
+    expect(mutations(w).filter((c) => c.startsWith('zfs rollback'))).toHaveLength(2);
+  });
+
   it('a busy that persists is exit 6 with a clear message', async () => {
     const w = makeWorld({ states: [{ name: 'x' }] });
     w.runner.on((a) => a[1] === 'destroy', { exitCode: 1, stderr: "cannot destroy 'x': dataset is busy" });
@@ -331,7 +373,9 @@ describe('migrate', () => {
     w.runner.respond((a) => (a[1] === 'stop' ? ((stopped = true), {}) : undefined));
     w.runner.respond((a) =>
       a[1] === 'show' && stopped && a.length === 6
-        ? { stdout: `Id=${a[5]}\nLoadState=loaded\nActiveState=${a[5] === 'microvm@slot2.service' && !started ? 'inactive' : 'active'}\nSubState=x\nMainPID=${started ? 9 : 0}\nResult=success` }
+        ? {
+            stdout: `Id=${a[5]}\nLoadState=loaded\nActiveState=${a[5] === 'microvm@slot2.service' && !started ? 'inactive' : 'active'}\nSubState=x\nMainPID=${started ? 9 : 0}\nResult=success`,
+          }
         : undefined,
     );
     let started = false;
@@ -348,7 +392,9 @@ describe('migrate', () => {
     let started = false;
     w.runner.respond((a) => (a[1] === 'start' ? ((started = true), {}) : undefined));
     w.runner.respond((a) =>
-      a[1] === 'show' && started && a.length === 6 ? { stdout: 'LoadState=loaded\nActiveState=activating\nSubState=auto-restart\nMainPID=0\nResult=exit-code' } : undefined,
+      a[1] === 'show' && started && a.length === 6
+        ? { stdout: 'LoadState=loaded\nActiveState=activating\nSubState=auto-restart\nMainPID=0\nResult=exit-code' }
+        : undefined,
     );
     const r = await runCli(['migrate', 'dev', 'slot2'], w);
     expect(r.code).toBe(1);
@@ -399,7 +445,9 @@ describe('migrate', () => {
     mkdirSync(join(w.config.slotsDir, 'slot1'), { recursive: true });
     symlinkSync(`${w.config.statesDir}/old/data.img`, join(w.config.slotsDir, 'slot1', 'data.img'));
     const before = readFileSync(w.config.assignmentsFile, 'utf8');
-    w.runner.on((a) => a[1] === 'show' && a.length === 6, { stdout: 'LoadState=loaded\nActiveState=inactive\nSubState=dead\nMainPID=0\nResult=success' });
+    w.runner.on((a) => a[1] === 'show' && a.length === 6, {
+      stdout: 'LoadState=loaded\nActiveState=inactive\nSubState=dead\nMainPID=0\nResult=success',
+    });
     w.runner.on((a) => a[1] === 'start' && a[2] === 'microvm@slot1.service' && !a.includes('x'), { exitCode: 1, stderr: 'Job failed' });
     const r = await runCli(['migrate', 'new', 'slot1'], w);
     expect(r.code).toBe(1);
@@ -432,7 +480,10 @@ describe('--json and --dry-run', () => {
 
   it('--json --help describes every command, its arguments and options, and the exit codes', async () => {
     const w = makeWorld();
-    for (const argv of [['--json', '--help'], ['--json', 'help']]) {
+    for (const argv of [
+      ['--json', '--help'],
+      ['--json', 'help'],
+    ]) {
       const r = await runCli(argv, w);
       expect(r.code).toBe(0);
       const doc = HelpOut.parse(JSON.parse(r.stdout));

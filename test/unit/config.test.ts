@@ -15,9 +15,15 @@ describe('configuration', () => {
   it('defaults are the hypervisor layout', () => {
     const c = loadConfig({ config: file('{}') }, {});
     expect(c).toMatchObject({
-      pool: 'microvms', dataset: 'storage/states', statesDir: '/var/lib/microvms/states', slotsDir: '/var/lib/microvms',
-      assignmentsFile: '/etc/vm-state-assignments.json', slots: ['slot1', 'slot2', 'slot3', 'slot4', 'slot5'],
-      unitTemplate: 'microvm@%s.service', owner: 'microvm', group: 'kvm',
+      pool: 'microvms',
+      dataset: 'storage/states',
+      statesDir: '/var/lib/microvms/states',
+      slotsDir: '/var/lib/microvms',
+      assignmentsFile: '/etc/vm-state-assignments.json',
+      slots: ['slot1', 'slot2', 'slot3', 'slot4', 'slot5'],
+      unitTemplate: 'microvm@%s.service',
+      owner: 'microvm',
+      group: 'kvm',
     });
   });
 

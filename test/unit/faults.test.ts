@@ -26,7 +26,8 @@ function netEffect(calls: string[][], failedIndex: number, runningBefore: readon
     if (tool === 'systemctl' && verb === 'start') running.add(last);
     if (tool === 'systemctl' && verb === 'stop') running.delete(last);
   });
-  for (const u of new Set([...running, ...runningBefore])) if (running.has(u) !== runningBefore.includes(u)) bump(u, running.has(u) ? 1 : -1);
+  for (const u of new Set([...running, ...runningBefore]))
+    if (running.has(u) !== runningBefore.includes(u)) bump(u, running.has(u) ? 1 : -1);
   return [...effect].filter(([, n]) => n !== 0).map(([k, n]) => `${k}:${n}`);
 }
 
@@ -54,7 +55,11 @@ const CASES: Case[] = [
   { name: 'clone', argv: ['clone', 'src', 'n'], world: () => makeWorld({ states: [{ name: 'src' }] }) },
   { name: 'restore', argv: ['restore', 's1', 'n'], world: () => makeWorld({ states: [{ name: 'src', snapshots: ['s1'] }] }) },
   { name: 'snapshot', argv: ['snapshot', 'slot1', 'x'], world: () => makeWorld({ states: [{ name: 'slot1' }] }) },
-  { name: 'assign (creating the state)', argv: ['assign', 'slot2', 'n'], world: () => makeWorld({ assignments: { slot2: 'old' }, states: [{ name: 'old' }] }) },
+  {
+    name: 'assign (creating the state)',
+    argv: ['assign', 'slot2', 'n'],
+    world: () => makeWorld({ assignments: { slot2: 'old' }, states: [{ name: 'old' }] }),
+  },
   {
     name: 'migrate of a running slot',
     argv: ['migrate', 'new', 'slot1'],
@@ -98,7 +103,12 @@ describe.each(CASES)('fault injection: $name', ({ argv, world }) => {
 describe('fault injection: delete', () => {
   it('a failure part-way reports exactly what remains, and never touches the dependent clone', async () => {
     const world = () =>
-      makeWorld({ states: [{ name: 'base', snapshots: ['s1', 's2'] }, { name: 'kid', origin: 'microvms/storage/states/base@s1' }] });
+      makeWorld({
+        states: [
+          { name: 'base', snapshots: ['s1', 's2'] },
+          { name: 'kid', origin: 'microvms/storage/states/base@s1' },
+        ],
+      });
     const clean = world();
     expect((await runCli(['delete', 'base', '--yes'], clean)).code).toBe(0);
     const total = clean.runner.mutatingCalls.length;

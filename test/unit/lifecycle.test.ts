@@ -28,16 +28,40 @@ function withZfs(w: World, specs: Spec[]): void {
   const add = (name: string, props: Record<string, string | number>) => {
     for (const [k, v] of Object.entries(props)) rows.push(`${name}\t${k}\t${v}`);
   };
-  add(P, { type: 'filesystem', used: 1000, available: 9000, referenced: 100, origin: '-', mountpoint: w.config.statesDir, mounted: 'yes', creation: 1_700_000_000 });
+  add(P, {
+    type: 'filesystem',
+    used: 1000,
+    available: 9000,
+    referenced: 100,
+    origin: '-',
+    mountpoint: w.config.statesDir,
+    mounted: 'yes',
+    creation: 1_700_000_000,
+  });
   let t = 1_700_000_000;
   for (const s of specs) {
     mkdirSync(join(w.config.statesDir, s.name), { recursive: true });
     add(`${P}/${s.name}`, {
-      type: 'filesystem', used: 5000, available: 9000, referenced: 3000, origin: s.origin ?? '-',
-      mountpoint: `${w.config.statesDir}/${s.name}`, mounted: 'yes', creation: ++t,
+      type: 'filesystem',
+      used: 5000,
+      available: 9000,
+      referenced: 3000,
+      origin: s.origin ?? '-',
+      mountpoint: `${w.config.statesDir}/${s.name}`,
+      mounted: 'yes',
+      creation: ++t,
     });
     for (const x of s.snaps ?? []) {
-      add(`${P}/${s.name}@${x.name}`, { type: 'snapshot', used: x.used ?? 0, available: '-', referenced: 3000, origin: '-', mountpoint: '-', mounted: '-', creation: x.created ?? ++t });
+      add(`${P}/${s.name}@${x.name}`, {
+        type: 'snapshot',
+        used: x.used ?? 0,
+        available: '-',
+        referenced: 3000,
+        origin: '-',
+        mountpoint: '-',
+        mounted: '-',
+        creation: x.created ?? ++t,
+      });
     }
   }
   const text = `${rows.join('\n')}\n`;
@@ -55,8 +79,20 @@ describe('snapshots', () => {
   it('every snapshot, newest last across states, with the states cloned from it; one zfs and one systemctl call', async () => {
     const w = makeWorld();
     withZfs(w, [
-      { name: 'a', snaps: [{ name: 'a1', created: 100, used: 10 }, { name: 'a2', created: 300, used: 20 }] },
-      { name: 'b', snaps: [{ name: 'b1', created: 200 }, { name: 'b2', created: 300 }] },
+      {
+        name: 'a',
+        snaps: [
+          { name: 'a1', created: 100, used: 10 },
+          { name: 'a2', created: 300, used: 20 },
+        ],
+      },
+      {
+        name: 'b',
+        snaps: [
+          { name: 'b1', created: 200 },
+          { name: 'b2', created: 300 },
+        ],
+      },
       { name: 'c', origin: `${P}/a@a1` },
       { name: 'd', origin: `${P}/a@a1` },
     ]);
@@ -65,13 +101,23 @@ describe('snapshots', () => {
     const doc = SnapshotsOut.parse(JSON.parse(r.stdout));
     expect(doc.state).toBeNull();
     expect(doc.snapshots.map((s) => `${s.state}@${s.name}`)).toEqual(['a@a1', 'b@b1', 'a@a2', 'b@b2']);
-    expect(doc.snapshots[0]).toMatchObject({ used: 10, referenced: 3000, created: new Date(100_000).toISOString(), clones: [`${P}/c`, `${P}/d`], clonedStates: ['c', 'd'] });
+    expect(doc.snapshots[0]).toMatchObject({
+      used: 10,
+      referenced: 3000,
+      created: new Date(100_000).toISOString(),
+      clones: [`${P}/c`, `${P}/d`],
+      clonedStates: ['c', 'd'],
+    });
     expect(w.runner.calls.map((c) => c.slice(0, 2).join(' '))).toEqual(['zfs get', 'systemctl show']);
   });
 
   it('of one state; a table for people; unknown state exit 3; bad name exit 2 before anything runs', async () => {
     const w = makeWorld();
-    withZfs(w, [{ name: 'a', snaps: [{ name: 'a1', used: 2048 }] }, { name: 'b', snaps: [{ name: 'b1' }] }, { name: 'k', origin: `${P}/a@a1` }]);
+    withZfs(w, [
+      { name: 'a', snaps: [{ name: 'a1', used: 2048 }] },
+      { name: 'b', snaps: [{ name: 'b1' }] },
+      { name: 'k', origin: `${P}/a@a1` },
+    ]);
     const doc = SnapshotsOut.parse(JSON.parse((await runCli(['--json', 'snapshots', 'a'], w)).stdout));
     expect(doc.snapshots.map((s) => s.name)).toEqual(['a1']);
     const human = await runCli(['snapshots', 'a'], w);
@@ -97,7 +143,13 @@ describe('snapshot delete', () => {
   });
 
   it('refuses with exit 5 and names the states cloned from it', async () => {
-    const w = makeWorld({ states: [{ name: 'dev', snapshots: ['s1'] }, { name: 'c1', origin: `${P}/dev@s1` }, { name: 'c2', origin: `${P}/dev@s1` }] });
+    const w = makeWorld({
+      states: [
+        { name: 'dev', snapshots: ['s1'] },
+        { name: 'c1', origin: `${P}/dev@s1` },
+        { name: 'c2', origin: `${P}/dev@s1` },
+      ],
+    });
     const r = await runCli(['snapshot', 'delete', 'dev@s1'], w);
     expect(r.code).toBe(5);
     expect(r.stderr).toContain('dependent clones: c1, c2');
@@ -114,7 +166,11 @@ describe('snapshot delete', () => {
     expect(human.stdout).toContain('reclaiming 84.0K (86016 bytes)');
     expect(human.stdout).toContain(`1. zfs destroy ${P}/dev@s1`);
     const doc = ResultOut.parse(JSON.parse((await runCli(['--json', '--dry-run', 'snapshot', 'delete', 'dev@s1'], w)).stdout));
-    expect(doc).toMatchObject({ command: 'snapshot delete', dryRun: true, steps: [{ kind: 'zfs', argv: ['zfs', 'destroy', `${P}/dev@s1`], frees: 86016 }] });
+    expect(doc).toMatchObject({
+      command: 'snapshot delete',
+      dryRun: true,
+      steps: [{ kind: 'zfs', argv: ['zfs', 'destroy', `${P}/dev@s1`], frees: 86016 }],
+    });
     expect(mutations(w)).toEqual([]);
   });
 
@@ -144,9 +200,16 @@ describe('show', () => {
     expect(r.code, r.stderr).toBe(0);
     const d = ShowOut.parse(JSON.parse(r.stdout));
     expect(d).toMatchObject({
-      name: 'dev', kind: 'dataset', dataset: `${P}/dev`, mountpoint: `${w.config.statesDir}/dev`, mounted: true,
-      used: 5000, available: 9000, referenced: 3000,
-      origin: `${P}/base@clone-for-dev`, originState: 'base',
+      name: 'dev',
+      kind: 'dataset',
+      dataset: `${P}/dev`,
+      mountpoint: `${w.config.statesDir}/dev`,
+      mounted: true,
+      used: 5000,
+      available: 9000,
+      referenced: 3000,
+      origin: `${P}/base@clone-for-dev`,
+      originState: 'base',
       clones: [{ dataset: `${P}/kid`, state: 'kid', snapshot: 's1' }],
       slots: [{ name: 'slot2', explicit: true, running: true, disk: { kind: 'symlink', resolves: true, pointsHere: true } }],
       image: { path: `${w.config.statesDir}/dev/data.img`, exists: true, size: 5000 },
@@ -191,7 +254,13 @@ describe('rollback', () => {
     const w = makeWorld({ states: [{ name: 'dev', snapshots: ['s1'] }], running: ['slot1'], assignments: { slot1: 'dev' } });
     const r = await runCli(['rollback', 'slot1', 'dev@s1', '--yes'], w);
     expect(r.code, r.stderr).toBe(0);
-    expect(mutations(w)).toEqual(['systemctl stop microvm@slot1.service', `zfs unmount ${P}/dev`, `zfs rollback ${P}/dev@s1`, `zfs mount ${P}/dev`, 'systemctl start microvm@slot1.service']);
+    expect(mutations(w)).toEqual([
+      'systemctl stop microvm@slot1.service',
+      `zfs unmount ${P}/dev`,
+      `zfs rollback ${P}/dev@s1`,
+      `zfs mount ${P}/dev`,
+      'systemctl start microvm@slot1.service',
+    ]);
     expect(w.running.has('microvm@slot1.service')).toBe(true);
   });
 
@@ -199,7 +268,7 @@ describe('rollback', () => {
     const w = makeWorld({ states: [{ name: 'dev', snapshots: ['s1', 's2', 's3'] }], assignments: { slot1: 'dev' } });
     const r = await runCli(['rollback', 'slot1', 's1', '--yes'], w);
     expect(r.code).toBe(5);
-    expect(r.stderr).toContain('Newer snapshots of \'dev\' exist: s2, s3');
+    expect(r.stderr).toContain("Newer snapshots of 'dev' exist: s2, s3");
     expect(r.stderr).toContain('--destroy-newer');
     expect(mutations(w)).toEqual([]);
     const d = await runCli(['rollback', 'slot1', 's1', '--yes', '--destroy-newer'], w);
@@ -208,7 +277,13 @@ describe('rollback', () => {
   });
 
   it('refuses, even with --destroy-newer, when a state was cloned from a newer snapshot', async () => {
-    const w = makeWorld({ states: [{ name: 'dev', snapshots: ['s1', 's2'] }, { name: 'kid', origin: `${P}/dev@s2` }], assignments: { slot1: 'dev' } });
+    const w = makeWorld({
+      states: [
+        { name: 'dev', snapshots: ['s1', 's2'] },
+        { name: 'kid', origin: `${P}/dev@s2` },
+      ],
+      assignments: { slot1: 'dev' },
+    });
     const r = await runCli(['rollback', 'slot1', 's1', '--yes', '--destroy-newer'], w);
     expect(r.code).toBe(5);
     expect(r.stderr).toMatch(/dev@s2.*dependent clones: kid/);
@@ -216,7 +291,14 @@ describe('rollback', () => {
   });
 
   it('a snapshot of another state is exit 2, a missing one exit 3; another running slot on the state is exit 5', async () => {
-    const w = makeWorld({ states: [{ name: 'dev', snapshots: ['s1'] }, { name: 'qa', snapshots: ['s1'] }], running: ['slot2'], assignments: { slot1: 'dev', slot2: 'dev' } });
+    const w = makeWorld({
+      states: [
+        { name: 'dev', snapshots: ['s1'] },
+        { name: 'qa', snapshots: ['s1'] },
+      ],
+      running: ['slot2'],
+      assignments: { slot1: 'dev', slot2: 'dev' },
+    });
     expect((await runCli(['rollback', 'slot1', 'qa@s1', '--yes'], w)).code).toBe(2);
     expect((await runCli(['rollback', 'slot1', 'nope', '--yes'], w)).code).toBe(3);
     const shared = await runCli(['rollback', 'slot1', 's1', '--yes'], w);
@@ -232,7 +314,11 @@ describe('rollback', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`Rolled back: zfs mount ${P}/dev; systemctl start microvm@slot1.service`);
     expect(mutations(w)).toEqual([
-      'systemctl stop microvm@slot1.service', `zfs unmount ${P}/dev`, `zfs rollback ${P}/dev@s1`, `zfs mount ${P}/dev`, 'systemctl start microvm@slot1.service',
+      'systemctl stop microvm@slot1.service',
+      `zfs unmount ${P}/dev`,
+      `zfs rollback ${P}/dev@s1`,
+      `zfs mount ${P}/dev`,
+      'systemctl start microvm@slot1.service',
     ]);
     expect(w.running.has('microvm@slot1.service')).toBe(true);
   });
@@ -251,7 +337,11 @@ describe('snapshot --stop', () => {
     const w = makeWorld({ states: [{ name: 'dev' }], running: ['slot1'], assignments: { slot1: 'dev' } });
     const r = await runCli(['snapshot', 'slot1', 'clean', '--stop'], w);
     expect(r.code, r.stderr).toBe(0);
-    expect(mutations(w)).toEqual(['systemctl stop microvm@slot1.service', `zfs snapshot ${P}/dev@clean`, 'systemctl start microvm@slot1.service']);
+    expect(mutations(w)).toEqual([
+      'systemctl stop microvm@slot1.service',
+      `zfs snapshot ${P}/dev@clean`,
+      'systemctl start microvm@slot1.service',
+    ]);
     expect(r.stderr).not.toContain('crash-consistent');
     expect(w.running.has('microvm@slot1.service')).toBe(true);
   });
@@ -268,7 +358,11 @@ describe('snapshot --stop', () => {
     const r = await runCli(['snapshot', 'slot1', 'clean', '--stop'], w);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('out of space');
-    expect(mutations(w)).toEqual(['systemctl stop microvm@slot1.service', `zfs snapshot ${P}/dev@clean`, 'systemctl start microvm@slot1.service']);
+    expect(mutations(w)).toEqual([
+      'systemctl stop microvm@slot1.service',
+      `zfs snapshot ${P}/dev@clean`,
+      'systemctl start microvm@slot1.service',
+    ]);
     expect(w.running.has('microvm@slot1.service')).toBe(true);
   });
 
@@ -278,7 +372,13 @@ describe('snapshot --stop', () => {
     const r = await runCli(['snapshot', 'slot1', 'clean', '--stop'], w);
     expect(r.code).toBe(1);
     // the failed start is followed by a stop that cancels a Restart= loop, then the retry
-    expect(mutations(w)).toEqual(['systemctl stop microvm@slot1.service', `zfs snapshot ${P}/dev@clean`, 'systemctl start microvm@slot1.service', 'systemctl stop microvm@slot1.service', 'systemctl start microvm@slot1.service']);
+    expect(mutations(w)).toEqual([
+      'systemctl stop microvm@slot1.service',
+      `zfs snapshot ${P}/dev@clean`,
+      'systemctl start microvm@slot1.service',
+      'systemctl stop microvm@slot1.service',
+      'systemctl start microvm@slot1.service',
+    ]);
     expect(mutations(w).some((c) => c.startsWith('zfs destroy'))).toBe(false);
   });
 });
@@ -299,7 +399,13 @@ describe('prune', () => {
           { name: 'a4', created: now - 1 * day, used: 400 },
         ],
       },
-      { name: 'b', snaps: [{ name: 'b1', created: now - 50 * day }, { name: 'b2', created: now - 2 * day }] },
+      {
+        name: 'b',
+        snaps: [
+          { name: 'b1', created: now - 50 * day },
+          { name: 'b2', created: now - 2 * day },
+        ],
+      },
       { name: 'k', origin: `${P}/a@clone-for-k` },
     ]);
     return w;
@@ -338,7 +444,15 @@ describe('prune', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('Nothing to prune');
     const calls = w.runner.calls.length;
-    for (const bad of [[], ['--keep', '-1'], ['--keep', 'x'], ['--older-than', '7'], ['--older-than', 'd7'], ['--older-than', '7days'], ['../a', '--keep', '1']]) {
+    for (const bad of [
+      [],
+      ['--keep', '-1'],
+      ['--keep', 'x'],
+      ['--older-than', '7'],
+      ['--older-than', 'd7'],
+      ['--older-than', '7days'],
+      ['../a', '--keep', '1'],
+    ]) {
       const b = await runCli(['prune', ...bad], w);
       expect(b.code, bad.join(' ')).toBe(2);
     }
@@ -373,7 +487,16 @@ describe('clone --full', () => {
     const r = await runCli(['clone', 'src', 'dst', '--full'], w);
     expect(r.code, r.stderr).toBe(0);
     expect(mutations(w)).toEqual(steps(w));
-    expect(w.runner.calls.find((c) => c.includes('|'))).toEqual(['zfs', 'send', `${P}/src@full-for-dst`, '|', 'zfs', 'receive', '-u', `${P}/dst`]);
+    expect(w.runner.calls.find((c) => c.includes('|'))).toEqual([
+      'zfs',
+      'send',
+      `${P}/src@full-for-dst`,
+      '|',
+      'zfs',
+      'receive',
+      '-u',
+      `${P}/dst`,
+    ]);
   });
 
   it('a failed receive removes the helper snapshot; a later failure destroys the copy too', async () => {
@@ -411,9 +534,10 @@ describe('clone --full', () => {
         if (i === n) return;
         if (c[1] === 'snapshot') alive.add(c[2]!);
         if (c.includes('receive')) alive.add(c.at(-1)!).add(`${c.at(-1)}@full-for-dst`);
-        if (c[1] === 'destroy') for (const x of [...alive]) if (x === c.at(-1) || (c[2] === '-r' && x.startsWith(`${c.at(-1)}@`))) alive.delete(x);
+        if (c[1] === 'destroy')
+          for (const x of [...alive]) if (x === c.at(-1) || (c[2] === '-r' && x.startsWith(`${c.at(-1)}@`))) alive.delete(x);
       });
-      expect([...alive], `call ${n}: ${mutations(w).join("; ")}`).toEqual([]);
+      expect([...alive], `call ${n}: ${mutations(w).join('; ')}`).toEqual([]);
     }
   });
 
@@ -450,7 +574,12 @@ describe('rename', () => {
   });
 
   it('a state used by name gets an explicit assignment; its clone helper snapshot is renamed along', async () => {
-    const w = makeWorld({ states: [{ name: 'base', snapshots: ['clone-for-slot3'] }, { name: 'slot3', origin: `${P}/base@clone-for-slot3` }] });
+    const w = makeWorld({
+      states: [
+        { name: 'base', snapshots: ['clone-for-slot3'] },
+        { name: 'slot3', origin: `${P}/base@clone-for-slot3` },
+      ],
+    });
     const r = await runCli(['rename', 'slot3', 'web'], w);
     expect(r.code, r.stderr).toBe(0);
     expect(mutations(w)).toContain(`zfs rename ${P}/base@clone-for-slot3 ${P}/base@clone-for-web`);
@@ -501,7 +630,11 @@ describe('rename', () => {
     writeFileSync(join(w.config.slotsDir, 'slot1'), 'not a directory');
     const r = await runCli(['rename', 'old', 'new'], w);
     expect(r.code).not.toBe(0);
-    expect(mutations(w).slice(-3)).toEqual([`zfs set mountpoint=${w.config.statesDir}/old ${P}/new`, `zfs rename ${P}/new ${P}/old`, `zfs mount ${P}/old`]);
+    expect(mutations(w).slice(-3)).toEqual([
+      `zfs set mountpoint=${w.config.statesDir}/old ${P}/new`,
+      `zfs rename ${P}/new ${P}/old`,
+      `zfs mount ${P}/old`,
+    ]);
     expect(JSON.parse(readFileSync(w.config.assignmentsFile, 'utf8'))).toEqual({ slot1: 'old' });
   });
 });
@@ -521,7 +654,14 @@ describe('help', () => {
   it('lists the new commands and snapshot delete', async () => {
     const w = makeWorld();
     const h = await runCli(['--help'], w);
-    for (const c of ['snapshots [state]', 'show <state>', 'rollback [options] <slot> <snapshot>', 'prune [options] [state]', 'rename <old> <new>']) expect(h.stdout).toContain(c);
+    for (const c of [
+      'snapshots [state]',
+      'show <state>',
+      'rollback [options] <slot> <snapshot>',
+      'prune [options] [state]',
+      'rename <old> <new>',
+    ])
+      expect(h.stdout).toContain(c);
     const s = await runCli(['snapshot', '--help'], w);
     expect(s.stdout).toContain('--stop');
     expect(s.stdout).toContain('delete <snapshot>');
@@ -587,7 +727,11 @@ describe('adopt', () => {
     w.runner.failAt(5, 'cannot mount: injected');
     const r = await runCli(['adopt', 'web'], w);
     expect(r.code).toBe(1);
-    expect(mutations(w).slice(-3)).toEqual([`zfs set mountpoint=${join(w.config.statesDir, '.adopt-web')} ${P}/web`, `zfs mount ${P}/web`, `zfs destroy ${P}/web`]);
+    expect(mutations(w).slice(-3)).toEqual([
+      `zfs set mountpoint=${join(w.config.statesDir, '.adopt-web')} ${P}/web`,
+      `zfs mount ${P}/web`,
+      `zfs destroy ${P}/web`,
+    ]);
     expect(readFileSync(join(dir, 'data.img'))).toEqual(Buffer.from([1, 2, 3, 0, 0, 0, 9]));
     expect(existsSync(backup)).toBe(false);
     expect(r.stderr).not.toContain('Could NOT');

@@ -3,7 +3,6 @@ import { VmStateError } from '../../src/core/errors.js';
 import { nameProblem, parseSnapshotRef, validateName, validateSlot } from '../../src/core/names.js';
 import { BAD_NAMES } from '../support/bad-names.js';
 
-
 describe('state and snapshot names', () => {
   it.each(BAD_NAMES.map((n) => [JSON.stringify(n), n]))('rejects %s', (_label, name) => {
     expect(nameProblem(name)).toBeDefined();

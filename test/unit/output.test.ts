@@ -5,7 +5,10 @@ const capture = (tty: boolean) => {
   const s = { out: '', err: '' };
   return {
     s,
-    io: { stdout: { write: (x: string) => ((s.out += x), true), isTTY: tty }, stderr: { write: (x: string) => ((s.err += x), true), isTTY: tty } },
+    io: {
+      stdout: { write: (x: string) => ((s.out += x), true), isTTY: tty },
+      stderr: { write: (x: string) => ((s.err += x), true), isTTY: tty },
+    },
   };
 };
 

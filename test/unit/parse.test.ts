@@ -17,7 +17,15 @@ describe('zfs get parser', () => {
     const states = parseZfsGet(text, P, D);
     expect([...states.keys()]).toEqual(['a', 'b']);
     const a = states.get('a')!;
-    expect(a).toMatchObject({ kind: 'dataset', dataset: `${P}/a`, mountpoint: `${D}/a`, mounted: true, used: 2048, available: 9000, origin: null });
+    expect(a).toMatchObject({
+      kind: 'dataset',
+      dataset: `${P}/a`,
+      mountpoint: `${D}/a`,
+      mounted: true,
+      used: 2048,
+      available: 9000,
+      origin: null,
+    });
     expect(a.snapshots.map((s) => s.name)).toEqual(['s1', 's2']);
     expect(a.snapshots[0]!.clones).toEqual([`${P}/b`]);
     expect(a.snapshots[1]!.clones).toEqual([]);
@@ -56,7 +64,8 @@ describe('zfs get parser', () => {
 
 describe('systemctl show parser', () => {
   it('reads one block per unit, in order', () => {
-    const text = 'Id=microvm@slot1.service\nLoadState=loaded\nActiveState=active\nSubState=running\nMainPID=77\nResult=success\n\nId=microvm@slot2.service\nLoadState=loaded\nActiveState=inactive\nSubState=dead\nMainPID=0\nResult=success\n';
+    const text =
+      'Id=microvm@slot1.service\nLoadState=loaded\nActiveState=active\nSubState=running\nMainPID=77\nResult=success\n\nId=microvm@slot2.service\nLoadState=loaded\nActiveState=inactive\nSubState=dead\nMainPID=0\nResult=success\n';
     const [u1, u2] = parseSystemctlShow(text, ['microvm@slot1.service', 'microvm@slot2.service']);
     expect(u1).toMatchObject({ activeState: 'active', mainPid: 77, loadState: 'loaded' });
     expect(u2).toMatchObject({ activeState: 'inactive', mainPid: 0 });

@@ -29,14 +29,20 @@ describe('preflight, the start guard', () => {
 
   it('refuses while the states dataset is not mounted', async () => {
     const w = makeWorld({ states: [{ name: 'dev' }], assignments: { slot1: 'dev' } });
-    w.runner.on((a) => a[1] === 'get', { stdout: zfsGetText(P, w.config.statesDir, [{ name: 'dev' }]).replace(`${P}\tmounted\tyes`, `${P}\tmounted\tno`) });
+    w.runner.on((a) => a[1] === 'get', {
+      stdout: zfsGetText(P, w.config.statesDir, [{ name: 'dev' }]).replace(`${P}\tmounted\tyes`, `${P}\tmounted\tno`),
+    });
     const r = await runCli(['preflight', 'slot1'], w);
     expect(r.code).toBe(5);
     expect(r.stderr).toContain('is not mounted; refusing');
   });
 
   it('refuses a state whose dataset is not mounted, a missing state, and a state another running slot holds', async () => {
-    const w = makeWorld({ states: [{ name: 'dev', mounted: false }, { name: 'qa' }], running: ['slot3'], assignments: { slot1: 'dev', slot2: 'nope', slot3: 'qa', slot4: 'qa' } });
+    const w = makeWorld({
+      states: [{ name: 'dev', mounted: false }, { name: 'qa' }],
+      running: ['slot3'],
+      assignments: { slot1: 'dev', slot2: 'nope', slot3: 'qa', slot4: 'qa' },
+    });
     expect((await runCli(['preflight', 'slot1'], w)).code).toBe(5);
     expect((await runCli(['preflight', 'slot2'], w)).code).toBe(3);
     const r = await runCli(['preflight', 'slot4'], w);

@@ -30,7 +30,9 @@ export function planAdopt(c: Config, name: string, opts: { cleanup?: boolean } =
       }
       const dataset = requireDataset(facts, name);
       if (!dataset.mounted) {
-        throw new VmStateError('conflict', `State '${name}' (${dataset.dataset}) is not mounted; not deleting its original copy`, { hint: `Mount it: zfs mount ${dataset.dataset}` });
+        throw new VmStateError('conflict', `State '${name}' (${dataset.dataset}) is not mounted; not deleting its original copy`, {
+          hint: `Mount it: zfs mount ${dataset.dataset}`,
+        });
       }
       return {
         summary: `Delete ${backup}, the directory state '${name}' was adopted from`,
@@ -47,9 +49,13 @@ export function planAdopt(c: Config, name: string, opts: { cleanup?: boolean } =
     if (state.kind === 'dataset') throw new VmStateError('exists', `State '${name}' is already a ZFS dataset (${state.dataset})`);
     const running = runningOn(facts, name);
     if (running.length > 0) {
-      throw new VmStateError('conflict', `State '${name}' is in use by running slot ${running.map((s) => s.name).join(', ')}; its image would be copied mid-write`, {
-        hint: `Stop it first: systemctl stop ${running.map((s) => s.unit.unit).join(' ')}`,
-      });
+      throw new VmStateError(
+        'conflict',
+        `State '${name}' is in use by running slot ${running.map((s) => s.name).join(', ')}; its image would be copied mid-write`,
+        {
+          hint: `Stop it first: systemctl stop ${running.map((s) => s.unit.unit).join(' ')}`,
+        },
+      );
     }
     const dataset = datasetOf(c, name);
     const work = adoptWorkDir(c, name);
@@ -57,7 +63,12 @@ export function planAdopt(c: Config, name: string, opts: { cleanup?: boolean } =
     return {
       summary: `Adopt the directory ${dir} as dataset ${dataset}`,
       steps: [
-        { kind: 'zfs', argv: ['zfs', 'create', '-o', `mountpoint=${work}`, dataset], undo: ['zfs', 'destroy', dataset], toleratesNotMounted: true },
+        {
+          kind: 'zfs',
+          argv: ['zfs', 'create', '-o', `mountpoint=${work}`, dataset],
+          undo: ['zfs', 'destroy', dataset],
+          toleratesNotMounted: true,
+        },
         { kind: 'ensure-mounted', dataset },
         { kind: 'copy-tree', from: dir, to: work },
         { kind: 'unmount', dataset },

@@ -26,19 +26,19 @@ export function planClone(c: Config, src: string, dst: string): Decide {
   validateName('state', src);
   validateName('state', dst);
   return (facts) => {
-  const source = requireDataset(facts, src, 'Source state');
-  requireAbsent(facts, dst);
-  const helper = `${source.dataset}@${cloneHelperName(dst)}`;
-  if (source.snapshots.some((s) => s.fullName === helper)) {
-    throw new VmStateError('exists', `Snapshot ${helper} already exists (left from an earlier clone)`, {
-      hint: `Remove it with: zfs destroy ${helper}`,
-    });
-  }
-  return {
-    summary: `Clone state '${src}' to '${dst}'`,
-    steps: [{ kind: 'zfs', argv: ['zfs', 'snapshot', helper], undo: ['zfs', 'destroy', helper] }, ...cloneSteps(c, helper, dst)],
-    warnings: [],
-    notes: [`State '${src}' cloned to '${dst}' (from snapshot ${helper})`, `Assign it to a slot with: vm-state assign <slot> ${dst}`],
-  };
+    const source = requireDataset(facts, src, 'Source state');
+    requireAbsent(facts, dst);
+    const helper = `${source.dataset}@${cloneHelperName(dst)}`;
+    if (source.snapshots.some((s) => s.fullName === helper)) {
+      throw new VmStateError('exists', `Snapshot ${helper} already exists (left from an earlier clone)`, {
+        hint: `Remove it with: zfs destroy ${helper}`,
+      });
+    }
+    return {
+      summary: `Clone state '${src}' to '${dst}'`,
+      steps: [{ kind: 'zfs', argv: ['zfs', 'snapshot', helper], undo: ['zfs', 'destroy', helper] }, ...cloneSteps(c, helper, dst)],
+      warnings: [],
+      notes: [`State '${src}' cloned to '${dst}' (from snapshot ${helper})`, `Assign it to a slot with: vm-state assign <slot> ${dst}`],
+    };
   };
 }

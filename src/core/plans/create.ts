@@ -10,7 +10,12 @@ export function newStateSteps(c: Config, name: string): Step[] {
   const dataset = datasetOf(c, name);
   const mountpoint = mountpointOf(c, name);
   return [
-    { kind: 'zfs', argv: ['zfs', 'create', '-o', `mountpoint=${mountpoint}`, dataset], undo: ['zfs', 'destroy', dataset], toleratesNotMounted: true },
+    {
+      kind: 'zfs',
+      argv: ['zfs', 'create', '-o', `mountpoint=${mountpoint}`, dataset],
+      undo: ['zfs', 'destroy', dataset],
+      toleratesNotMounted: true,
+    },
     { kind: 'ensure-mounted', dataset },
     { kind: 'own', path: mountpoint, owner: c.owner, group: c.group, mode: 0o755 },
   ];
@@ -19,13 +24,13 @@ export function newStateSteps(c: Config, name: string): Step[] {
 export function planCreate(c: Config, name: string): Decide {
   validateName('state', name);
   return (facts) => {
-  requireParent(facts, c);
-  requireAbsent(facts, name);
-  return {
-    summary: `Create state '${name}'`,
-    steps: newStateSteps(c, name),
-    warnings: [],
-    notes: [`State '${name}' created at ${mountpointOf(c, name)}`, `Assign it to a slot with: vm-state assign <slot> ${name}`],
-  };
+    requireParent(facts, c);
+    requireAbsent(facts, name);
+    return {
+      summary: `Create state '${name}'`,
+      steps: newStateSteps(c, name),
+      warnings: [],
+      notes: [`State '${name}' created at ${mountpointOf(c, name)}`, `Assign it to a slot with: vm-state assign <slot> ${name}`],
+    };
   };
 }

@@ -18,68 +18,76 @@ const stateOfDataset = (dataset: string) => dataset.slice(dataset.lastIndexOf('/
 export function planDelete(c: Config, name: string): Decide {
   validateName('state', name);
   return (facts) => {
-  const state = requireDataset(facts, name);
-  const running = runningOn(facts, name).filter((s) => s.state !== name);
-  if (running.length > 0) {
-    throw new VmStateError('conflict', `State '${name}' is still in use by running slot ${running.map((s) => s.name).join(', ')} (reassigned, not yet restarted)`, {
-      hint: `Restart it first: systemctl restart ${running[0]!.unit.unit}`,
-    });
-  }
-  const users = slotsUsing(facts, name);
-  if (users.length > 0) {
-    const slot = users[0]!.name;
-    throw new VmStateError('conflict', `State '${name}' is assigned to ${users.map((u) => u.name).join(', ')}`, {
-      hint: `Reassign first with: vm-state assign ${slot} <other-state>`,
-    });
-  }
-
-  const steps: Step[] = [];
-  const notes: string[] = [];
-  const lastWithClones = state.snapshots.findLastIndex((s) => s.clones.length > 0);
-  let doomed: SnapshotFact[] = state.snapshots;
-  let promoted: string | undefined;
-
-  if (lastWithClones >= 0) {
-    const pivot = state.snapshots[lastWithClones]!;
-    const heir = [...pivot.clones].sort()[0]!;
-    promoted = heir;
-    const moved = state.snapshots.slice(0, lastWithClones + 1);
-    doomed = state.snapshots.slice(lastWithClones + 1);
-    // zfs promote refuses when the heir already has a snapshot of a name that would move to it.
-    const heirSnaps = new Set(facts.states.get(stateOfDataset(heir))?.snapshots.map((x) => x.name) ?? []);
-    const clash = moved.filter((x) => heirSnaps.has(x.name)).map((x) => x.name);
-    if (clash.length > 0) {
-      throw new VmStateError('conflict', `Cannot delete '${name}': its snapshot(s) ${clash.join(', ')} would move to ${heir}, which has snapshot(s) of the same name`, {
-        hint: `Rename them on ${heir} first, e.g. zfs rename ${heir}@${clash[0]} ${heir}@${clash[0]}-own`,
+    const state = requireDataset(facts, name);
+    const running = runningOn(facts, name).filter((s) => s.state !== name);
+    if (running.length > 0) {
+      throw new VmStateError(
+        'conflict',
+        `State '${name}' is still in use by running slot ${running.map((s) => s.name).join(', ')} (reassigned, not yet restarted)`,
+        {
+          hint: `Restart it first: systemctl restart ${running[0]!.unit.unit}`,
+        },
+      );
+    }
+    const users = slotsUsing(facts, name);
+    if (users.length > 0) {
+      const slot = users[0]!.name;
+      throw new VmStateError('conflict', `State '${name}' is assigned to ${users.map((u) => u.name).join(', ')}`, {
+        hint: `Reassign first with: vm-state assign ${slot} <other-state>`,
       });
     }
-    steps.push({ kind: 'zfs', argv: ['zfs', 'promote', heir], undo: ['zfs', 'promote', state.dataset] });
-    notes.push(
-      `State '${stateOfDataset(heir)}' was cloned from '${name}': promoted it, so snapshot(s) ` +
-        `${moved.map((s) => s.name).join(', ')} moved to ${heir} and stay available there`,
-    );
-  }
 
-  // Unmount first: a busy mount then fails the command before anything is destroyed.
-  steps.push({ kind: 'unmount', dataset: state.dataset });
-  for (const snap of doomed) steps.push({ kind: 'zfs', argv: ['zfs', 'destroy', snap.fullName], retryBusy: true });
-  steps.push({ kind: 'zfs', argv: ['zfs', 'destroy', state.dataset], retryBusy: true });
-  // zfs-fuse leaves the empty mountpoint behind; list would show it as a plain-directory state.
-  steps.push({ kind: 'rmdir', path: state.mountpoint });
+    const steps: Step[] = [];
+    const notes: string[] = [];
+    const lastWithClones = state.snapshots.findLastIndex((s) => s.clones.length > 0);
+    let doomed: SnapshotFact[] = state.snapshots;
+    let promoted: string | undefined;
 
-  // The helper snapshot `clone` left on the source for this state is no use to anyone once it is gone.
-  const origin = state.origin ? facts.states.get(stateOfDataset(state.origin.split('@')[0]!)) : undefined;
-  const helper = origin?.snapshots.find((s) => s.fullName === state.origin);
-  if (!promoted && helper && helper.name === cloneHelperName(name) && helper.clones.length === 1) {
-    steps.push({ kind: 'zfs', argv: ['zfs', 'destroy', helper.fullName], retryBusy: true, cleanup: true });
-    notes.push(`Removed the helper snapshot ${helper.fullName}`);
-  }
+    if (lastWithClones >= 0) {
+      const pivot = state.snapshots[lastWithClones]!;
+      const heir = [...pivot.clones].sort()[0]!;
+      promoted = heir;
+      const moved = state.snapshots.slice(0, lastWithClones + 1);
+      doomed = state.snapshots.slice(lastWithClones + 1);
+      // zfs promote refuses when the heir already has a snapshot of a name that would move to it.
+      const heirSnaps = new Set(facts.states.get(stateOfDataset(heir))?.snapshots.map((x) => x.name) ?? []);
+      const clash = moved.filter((x) => heirSnaps.has(x.name)).map((x) => x.name);
+      if (clash.length > 0) {
+        throw new VmStateError(
+          'conflict',
+          `Cannot delete '${name}': its snapshot(s) ${clash.join(', ')} would move to ${heir}, which has snapshot(s) of the same name`,
+          {
+            hint: `Rename them on ${heir} first, e.g. zfs rename ${heir}@${clash[0]} ${heir}@${clash[0]}-own`,
+          },
+        );
+      }
+      steps.push({ kind: 'zfs', argv: ['zfs', 'promote', heir], undo: ['zfs', 'promote', state.dataset] });
+      notes.push(
+        `State '${stateOfDataset(heir)}' was cloned from '${name}': promoted it, so snapshot(s) ` +
+          `${moved.map((s) => s.name).join(', ')} moved to ${heir} and stay available there`,
+      );
+    }
 
-  return {
-    summary: `Delete state '${name}' (${state.dataset}) and ${doomed.length} snapshot(s)`,
-    steps,
-    warnings: [`This will permanently delete state '${name}' and all its data!`],
-    notes: [...notes, `State '${name}' deleted`],
-  };
+    // Unmount first: a busy mount then fails the command before anything is destroyed.
+    steps.push({ kind: 'unmount', dataset: state.dataset });
+    for (const snap of doomed) steps.push({ kind: 'zfs', argv: ['zfs', 'destroy', snap.fullName], retryBusy: true });
+    steps.push({ kind: 'zfs', argv: ['zfs', 'destroy', state.dataset], retryBusy: true });
+    // zfs-fuse leaves the empty mountpoint behind; list would show it as a plain-directory state.
+    steps.push({ kind: 'rmdir', path: state.mountpoint });
+
+    // The helper snapshot `clone` left on the source for this state is no use to anyone once it is gone.
+    const origin = state.origin ? facts.states.get(stateOfDataset(state.origin.split('@')[0]!)) : undefined;
+    const helper = origin?.snapshots.find((s) => s.fullName === state.origin);
+    if (!promoted && helper && helper.name === cloneHelperName(name) && helper.clones.length === 1) {
+      steps.push({ kind: 'zfs', argv: ['zfs', 'destroy', helper.fullName], retryBusy: true, cleanup: true });
+      notes.push(`Removed the helper snapshot ${helper.fullName}`);
+    }
+
+    return {
+      summary: `Delete state '${name}' (${state.dataset}) and ${doomed.length} snapshot(s)`,
+      steps,
+      warnings: [`This will permanently delete state '${name}' and all its data!`],
+      notes: [...notes, `State '${name}' deleted`],
+    };
   };
 }

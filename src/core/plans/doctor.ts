@@ -27,7 +27,9 @@ export function diagnose(facts: Facts, c: Config, health: AssignmentsHealth): Di
   const steps: Step[] = [];
 
   if (health.broken) {
-    findings.push(`${health.broken}; recovered the assignments from ${health.recoveredFrom === 'backup' ? `${c.assignmentsFile}.bak` : health.recoveredFrom === 'links' ? 'the slot links' : `the slot links and ${c.assignmentsFile}.bak`}: ${JSON.stringify(facts.assignments)}`);
+    findings.push(
+      `${health.broken}; recovered the assignments from ${health.recoveredFrom === 'backup' ? `${c.assignmentsFile}.bak` : health.recoveredFrom === 'links' ? 'the slot links' : `the slot links and ${c.assignmentsFile}.bak`}: ${JSON.stringify(facts.assignments)}`,
+    );
     steps.push({ kind: 'write-assignments', file: c.assignmentsFile, assignments: facts.assignments });
   }
 
@@ -36,7 +38,8 @@ export function diagnose(facts: Facts, c: Config, health: AssignmentsHealth): Di
     const want = stateImageOf(c, slot.state, state);
     if (!state) {
       // An unused slot without a state of its own name is normal; an explicit or running one is not.
-      if (slot.explicit || isRunning(slot.unit)) findings.push(`${slot.name} is assigned state '${slot.state}', which does not exist (vm-state assign ${slot.name} <state>)`);
+      if (slot.explicit || isRunning(slot.unit))
+        findings.push(`${slot.name} is assigned state '${slot.state}', which does not exist (vm-state assign ${slot.name} <state>)`);
       continue;
     }
     if (state.kind === 'dataset' && !state.mounted) {
@@ -45,7 +48,9 @@ export function diagnose(facts: Facts, c: Config, health: AssignmentsHealth): Di
     }
     if (slot.link.kind === 'file') continue; // a real image the operator put there: never touched by a repair
     if (slot.link.target !== want && (slot.explicit || slot.link.kind === 'symlink')) {
-      findings.push(`${diskLinkOf(c, slot.name)} ${slot.link.kind === 'missing' ? 'is missing' : `points at ${slot.link.target}`}; ${slot.name} runs '${slot.state}' (${want})`);
+      findings.push(
+        `${diskLinkOf(c, slot.name)} ${slot.link.kind === 'missing' ? 'is missing' : `points at ${slot.link.target}`}; ${slot.name} runs '${slot.state}' (${want})`,
+      );
       steps.push({ kind: 'link', path: diskLinkOf(c, slot.name), target: want });
     }
   }
@@ -55,7 +60,9 @@ export function diagnose(facts: Facts, c: Config, health: AssignmentsHealth): Di
     const running = runningOn(facts, slot.state);
     if (running.length > 1 && !reported.has(slot.state)) {
       reported.add(slot.state);
-      findings.push(`State '${slot.state}' is RUNNING on ${running.map((s) => s.name).join(' and ')}: stop all but one now (two VMs on one image corrupt it)`);
+      findings.push(
+        `State '${slot.state}' is RUNNING on ${running.map((s) => s.name).join(' and ')}: stop all but one now (two VMs on one image corrupt it)`,
+      );
     }
   }
 

@@ -27,7 +27,9 @@ export function planFullClone(c: Config, src: string, dst: string): Decide {
     const name = fullCopyHelperName(dst);
     const helper = `${source.dataset}@${name}`;
     if (source.snapshots.some((s) => s.fullName === helper)) {
-      throw new VmStateError('exists', `Snapshot ${helper} already exists (left from an earlier copy)`, { hint: `Remove it with: vm-state snapshot delete ${src}@${name}` });
+      throw new VmStateError('exists', `Snapshot ${helper} already exists (left from an earlier copy)`, {
+        hint: `Remove it with: vm-state snapshot delete ${src}@${name}`,
+      });
     }
     const dataset = datasetOf(c, dst);
     const mountpoint = mountpointOf(c, dst);
@@ -43,8 +45,13 @@ export function planFullClone(c: Config, src: string, dst: string): Decide {
         { kind: 'zfs', argv: ['zfs', 'destroy', `${dataset}@${name}`], retryBusy: true, cleanup: true },
         { kind: 'zfs', argv: ['zfs', 'destroy', helper], retryBusy: true, cleanup: true },
       ],
-      warnings: running.length ? [`'${src}' is running on ${running.map((s) => s.name).join(', ')}: the copy will be crash-consistent`] : [],
-      notes: [`State '${src}' copied to '${dst}' (independent: no origin, no shared snapshots)`, `Assign it to a slot with: vm-state assign <slot> ${dst}`],
+      warnings: running.length
+        ? [`'${src}' is running on ${running.map((s) => s.name).join(', ')}: the copy will be crash-consistent`]
+        : [],
+      notes: [
+        `State '${src}' copied to '${dst}' (independent: no origin, no shared snapshots)`,
+        `Assign it to a slot with: vm-state assign <slot> ${dst}`,
+      ],
     };
   };
 }

@@ -11,15 +11,19 @@ export function planMigrate(c: Config, state: string, slot: string): Decide {
   validateSlot(slot, c.slots);
   const assign = planAssign(c, slot, state);
   return (facts) => {
-  requireNotRunningElsewhere(facts, state, slot);
-  const s = slotFact(facts, slot);
-  const assignPlan = assign(facts);
-  const running = isRunning(s.unit);
-  return {
-    summary: `Migrate state '${state}' to ${slot}`,
-    steps: [...(running ? [{ kind: 'stop' as const, unit: s.unit.unit }] : []), ...assignPlan.steps, { kind: 'start', unit: s.unit.unit, slot, state }],
-    warnings: assignPlan.warnings.filter((w) => !w.includes('will take effect after restart')),
-    notes: [`Migration complete. ${slot} is now running state '${state}'`],
-  };
+    requireNotRunningElsewhere(facts, state, slot);
+    const s = slotFact(facts, slot);
+    const assignPlan = assign(facts);
+    const running = isRunning(s.unit);
+    return {
+      summary: `Migrate state '${state}' to ${slot}`,
+      steps: [
+        ...(running ? [{ kind: 'stop' as const, unit: s.unit.unit }] : []),
+        ...assignPlan.steps,
+        { kind: 'start', unit: s.unit.unit, slot, state },
+      ],
+      warnings: assignPlan.warnings.filter((w) => !w.includes('will take effect after restart')),
+      notes: [`Migration complete. ${slot} is now running state '${state}'`],
+    };
   };
 }

@@ -16,9 +16,13 @@ export function checkPreflight(c: Config, slot: string): (facts: Facts) => strin
   validateSlot(slot, c.slots);
   return (facts) => {
     if (!facts.parentExists || !facts.parentMounted) {
-      throw new VmStateError('conflict', `The states dataset ${facts.parent} is ${facts.parentExists ? 'not mounted' : 'missing'}; refusing to start ${slot}`, {
-        hint: 'Import the pool and mount it (zpool import; zfs mount -a), then start the slot',
-      });
+      throw new VmStateError(
+        'conflict',
+        `The states dataset ${facts.parent} is ${facts.parentExists ? 'not mounted' : 'missing'}; refusing to start ${slot}`,
+        {
+          hint: 'Import the pool and mount it (zpool import; zfs mount -a), then start the slot',
+        },
+      );
     }
     const s = slotFact(facts, slot);
     const state = facts.states.get(s.state);
@@ -28,16 +32,24 @@ export function checkPreflight(c: Config, slot: string): (facts: Facts) => strin
       });
     }
     if (state.kind === 'dataset' && !state.mounted) {
-      throw new VmStateError('conflict', `State '${s.state}' (${state.dataset}) is not mounted at ${state.mountpoint}; refusing to start ${slot}`, {
-        hint: `Mount it: zfs mount ${state.dataset}`,
-      });
+      throw new VmStateError(
+        'conflict',
+        `State '${s.state}' (${state.dataset}) is not mounted at ${state.mountpoint}; refusing to start ${slot}`,
+        {
+          hint: `Mount it: zfs mount ${state.dataset}`,
+        },
+      );
     }
     // The VM opens whatever the link names: it must lie on the state's own mounted filesystem
     // (not, say, in the directory an adopt is copying away from, nor in another state).
     if (s.link.kind === 'symlink' && !s.link.target?.startsWith(`${state.mountpoint}/`)) {
-      throw new VmStateError('conflict', `${slot}'s disk link points at ${s.link.target}, outside state '${s.state}' at ${state.mountpoint}; refusing to start`, {
-        hint: 'See what is going on with: vm-state doctor',
-      });
+      throw new VmStateError(
+        'conflict',
+        `${slot}'s disk link points at ${s.link.target}, outside state '${s.state}' at ${state.mountpoint}; refusing to start`,
+        {
+          hint: 'See what is going on with: vm-state doctor',
+        },
+      );
     }
     requireNotRunningElsewhere(facts, s.state, slot);
     return `${slot} may start: state '${s.state}' is ${state.kind === 'dataset' ? 'mounted' : 'a directory'} and no other running slot uses it`;

@@ -18,7 +18,9 @@ export function parseDuration(text: string): number {
     end = re.lastIndex;
   }
   if (text.length === 0 || end !== text.length || !Number.isSafeInteger(ms)) {
-    throw new VmStateError('usage', `Invalid duration ${shown(text)}`, { hint: 'Use a number and a unit: 30m, 12h, 7d, 2w, or combined: 1d12h' });
+    throw new VmStateError('usage', `Invalid duration ${shown(text)}`, {
+      hint: 'Use a number and a unit: 30m, 12h, 7d, 2w, or combined: 1d12h',
+    });
   }
   return ms;
 }
@@ -58,7 +60,9 @@ export function choosePrune(states: StateFact[], keep: number | undefined, older
 export function planPrune(_c: Config, req: PruneRequest, now: Date = new Date()): Decide {
   if (req.state !== undefined) validateName('state', req.state);
   if (req.keep === undefined && req.olderThan === undefined) {
-    throw new VmStateError('usage', 'Say what to keep: --keep N and/or --older-than DURATION', { hint: 'e.g.: vm-state prune dev --keep 5, vm-state prune --older-than 30d' });
+    throw new VmStateError('usage', 'Say what to keep: --keep N and/or --older-than DURATION', {
+      hint: 'e.g.: vm-state prune dev --keep 5, vm-state prune --older-than 30d',
+    });
   }
   let keep: number | undefined;
   if (req.keep !== undefined) {
@@ -68,20 +72,34 @@ export function planPrune(_c: Config, req: PruneRequest, now: Date = new Date())
   const olderThan = req.olderThan === undefined ? undefined : parseDuration(req.olderThan);
   const scope = req.state;
   return (facts) => {
-    const states = scope === undefined ? [...facts.states.values()].filter((s) => s.kind === 'dataset').sort((a, b) => a.name.localeCompare(b.name)) : [requireDataset(facts, scope)];
+    const states =
+      scope === undefined
+        ? [...facts.states.values()].filter((s) => s.kind === 'dataset').sort((a, b) => a.name.localeCompare(b.name))
+        : [requireDataset(facts, scope)];
     const { doomed, spared } = choosePrune(states, keep, olderThan, now);
     const steps: Step[] = doomed.map((s) => ({ kind: 'zfs', argv: ['zfs', 'destroy', s.fullName], retryBusy: true, frees: s.used }));
     const frees = doomed.reduce((n, s) => n + s.used, 0);
-    const policy = [keep === undefined ? '' : `keep the newest ${keep}`, req.olderThan === undefined ? '' : `delete those older than ${req.olderThan}`].filter(Boolean).join(', ');
+    const policy = [
+      keep === undefined ? '' : `keep the newest ${keep}`,
+      req.olderThan === undefined ? '' : `delete those older than ${req.olderThan}`,
+    ]
+      .filter(Boolean)
+      .join(', ');
     const where = scope === undefined ? 'every state' : `state '${scope}'`;
-    const warnings = spared.map((s) => `Keeping ${s.state}@${s.name}: ${s.clones.map((d) => d.slice(d.lastIndexOf('/') + 1)).join(', ')} cloned from it`);
+    const warnings = spared.map(
+      (s) => `Keeping ${s.state}@${s.name}: ${s.clones.map((d) => d.slice(d.lastIndexOf('/') + 1)).join(', ')} cloned from it`,
+    );
     return {
       summary: doomed.length
         ? `Prune ${doomed.length} snapshot(s) of ${where} (${policy}): ${doomed.map((s) => `${s.state}@${s.name}`).join(', ')}; reclaims at least ${bytesText(frees)}`
         : `Prune snapshots of ${where} (${policy}): nothing to delete`,
       steps,
       warnings,
-      notes: [doomed.length ? `Deleted ${doomed.length} snapshot(s): ${doomed.map((s) => `${s.state}@${s.name}`).join(', ')}` : 'Nothing to prune'],
+      notes: [
+        doomed.length
+          ? `Deleted ${doomed.length} snapshot(s): ${doomed.map((s) => `${s.state}@${s.name}`).join(', ')}`
+          : 'Nothing to prune',
+      ],
     };
   };
 }

@@ -34,7 +34,11 @@ export function planRename(c: Config, from: string, to: string): Decide {
     const steps: Step[] = [
       { kind: 'unmount', dataset: state.dataset },
       { kind: 'zfs', argv: ['zfs', 'rename', state.dataset, dataset], undo: ['zfs', 'rename', dataset, state.dataset], retryBusy: true },
-      { kind: 'zfs', argv: ['zfs', 'set', `mountpoint=${mountpoint}`, dataset], undo: ['zfs', 'set', `mountpoint=${state.mountpoint}`, dataset] },
+      {
+        kind: 'zfs',
+        argv: ['zfs', 'set', `mountpoint=${mountpoint}`, dataset],
+        undo: ['zfs', 'set', `mountpoint=${state.mountpoint}`, dataset],
+      },
       { kind: 'ensure-mounted', dataset },
       { kind: 'rmdir', path: state.mountpoint },
     ];
@@ -59,7 +63,9 @@ export function planRename(c: Config, from: string, to: string): Decide {
       steps.push({ kind: 'write-assignments', file: c.assignmentsFile, assignments });
       for (const u of users) {
         if (u.link.kind === 'file' || u.link.kind === 'other') {
-          warnings.push(`${u.link.path} is not a symlink (${u.link.kind}); left as it is: point it at the state with vm-state assign ${u.name} ${to}`);
+          warnings.push(
+            `${u.link.path} is not a symlink (${u.link.kind}); left as it is: point it at the state with vm-state assign ${u.name} ${to}`,
+          );
           continue;
         }
         steps.push({ kind: 'link', path: diskLinkOf(c, u.name), target: `${mountpoint}/data.img` });

@@ -24,15 +24,21 @@ export function planRollback(c: Config, slot: string, ref: string, opts: { destr
     const state = requireDataset(facts, s.state, `State '${s.state}' (assigned to ${slot}) - state`);
     const at = state.snapshots.findIndex((x) => x.name === want.snapshot);
     if (at < 0) {
-      throw new VmStateError('not-found', `Snapshot '${state.name}@${want.snapshot}' not found`, { hint: `See the snapshots with: vm-state snapshots ${state.name}` });
+      throw new VmStateError('not-found', `Snapshot '${state.name}@${want.snapshot}' not found`, {
+        hint: `See the snapshots with: vm-state snapshots ${state.name}`,
+      });
     }
     const target = state.snapshots[at]!;
     const newer = state.snapshots.slice(at + 1);
     if (newer.length > 0 && !opts.destroyNewer) {
-      throw new VmStateError('conflict', `Newer snapshots of '${state.name}' exist: ${newer.map((x) => x.name).join(', ')}; rolling back to '${target.name}' destroys them`, {
-        hint: `Add --destroy-newer to destroy them, or keep them and restore the snapshot into a new state: vm-state restore ${state.name}@${target.name} <new>`,
-        details: { newer: newer.map((x) => x.fullName) },
-      });
+      throw new VmStateError(
+        'conflict',
+        `Newer snapshots of '${state.name}' exist: ${newer.map((x) => x.name).join(', ')}; rolling back to '${target.name}' destroys them`,
+        {
+          hint: `Add --destroy-newer to destroy them, or keep them and restore the snapshot into a new state: vm-state restore ${state.name}@${target.name} <new>`,
+          details: { newer: newer.map((x) => x.fullName) },
+        },
+      );
     }
     for (const n of newer) requireNoClones(n, `Newer snapshot '${state.name}@${n.name}' (destroyed by the rollback)`);
     requireNotRunningElsewhere(facts, state.name, slot);
@@ -53,7 +59,9 @@ export function planRollback(c: Config, slot: string, ref: string, opts: { destr
       { kind: 'ensure-mounted', dataset: state.dataset },
       ...(running ? [{ kind: 'start' as const, unit, slot, state: state.name }] : []),
     ];
-    const warnings = [`This discards every change to state '${state.name}' since snapshot '${target.name}' (${target.created.toISOString()})`];
+    const warnings = [
+      `This discards every change to state '${state.name}' since snapshot '${target.name}' (${target.created.toISOString()})`,
+    ];
     if (newer.length > 0) warnings.push(`and destroys the newer snapshot(s): ${newer.map((x) => x.name).join(', ')}`);
     if (running) warnings.push(`${slot} is running: it will be stopped, and started again afterwards`);
     return {

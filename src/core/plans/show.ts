@@ -43,7 +43,10 @@ function requireState(facts: Facts, name: string) {
 export function viewSnapshots(_c: Config, state?: string): (facts: Facts) => z.input<typeof SnapshotsOut> {
   if (state !== undefined) validateName('state', state);
   return (facts) => {
-    const snaps = state === undefined ? [...facts.states.values()].sort((a, b) => a.name.localeCompare(b.name)).flatMap((s) => s.snapshots) : requireState(facts, state).snapshots;
+    const snaps =
+      state === undefined
+        ? [...facts.states.values()].sort((a, b) => a.name.localeCompare(b.name)).flatMap((s) => s.snapshots)
+        : requireState(facts, state).snapshots;
     const ordered = snaps.map((s, i) => ({ s, i })).sort((a, b) => a.s.created.getTime() - b.s.created.getTime() || a.i - b.i);
     return { state: state ?? null, snapshots: ordered.map(({ s }) => snapshotEntry(facts, s)) };
   };
@@ -61,7 +64,9 @@ export function viewShow(c: Config, name: string): (facts: Facts, readImage: (pa
   return (facts, readImage) => {
     const s = requireState(facts, name);
     const image = stateImageOf(c, name, s);
-    const clones = s.snapshots.flatMap((snap) => snap.clones.map((d) => ({ dataset: d, state: stateOfDataset(facts, d), snapshot: snap.name })));
+    const clones = s.snapshots.flatMap((snap) =>
+      snap.clones.map((d) => ({ dataset: d, state: stateOfDataset(facts, d), snapshot: snap.name })),
+    );
     const origin = s.origin;
     return {
       ...stateFields(s),

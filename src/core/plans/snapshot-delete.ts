@@ -13,7 +13,9 @@ export function findSnapshot(facts: Facts, state: string, name: string): Snapsho
   const s = requireDataset(facts, state);
   const snap = s.snapshots.find((x) => x.name === name);
   if (!snap) {
-    throw new VmStateError('not-found', `Snapshot '${state}@${name}' not found`, { hint: `See the snapshots with: vm-state snapshots ${state}` });
+    throw new VmStateError('not-found', `Snapshot '${state}@${name}' not found`, {
+      hint: `See the snapshots with: vm-state snapshots ${state}`,
+    });
   }
   return snap;
 }
