@@ -113,6 +113,12 @@ export class SlotManager {
       await runChecked(this.runner, ['systemctl', 'start', unit]);
     } catch (e) {
       await this.runner.run(['systemctl', 'stop', unit]); // cancel a Restart= loop: the caller decides what runs next
+      if (e instanceof Error && /attempted too often/.test(e.message)) {
+        throw new VmStateError('failed', e.message, {
+          hint: `systemd's start rate limit: wait, or clear it with systemctl reset-failed ${unit}`,
+          cause: e,
+        });
+      }
       throw e;
     }
     const u = await this.unit(unit);
