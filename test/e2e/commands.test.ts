@@ -299,7 +299,7 @@ describe('crash safety: kill -9 at random points', () => {
       }
       // a final uninterrupted run converges (after clearing systemd's start rate limit, which
       // 30 starts in a few seconds trip on the stand-in unit)
-      await ok(['systemctl', 'reset-failed', 'microvm@slot1.service']);
+      await sh(['systemctl', 'reset-failed', 'microvm@slot1.service']);
       await ok(['vm-state', '--wait', '30', ...args(0)]);
       expect((await parseAssignments()).slot1).toBe('s0');
     },
