@@ -70,6 +70,14 @@ export async function runMutation(
           progress.start(`waiting for ${step.unit} to stop`);
         }
         if (step.kind === 'start') out.info(`Starting ${step.unit}...`);
+        if (step.kind === 'pipe') {
+          out.info(`Copying: ${step.argv.join(' ')} | ${step.into.join(' ')}...`);
+          progress.start('copying');
+        }
+        if (step.kind === 'copy-tree') {
+          out.info(`Copying ${step.from} to ${step.to}, then comparing every file...`);
+          progress.start('copying and comparing');
+        }
         if (process.env.VM_STATE_VERBOSE === '1') out.info(`  ${describeStep(step)}`);
       },
       stepDone: () => progress.stop(),
