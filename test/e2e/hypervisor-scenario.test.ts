@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activeState, datasetExists, ok, P, resetLab, sh, vm } from './lab.js';
 
 /**
@@ -6,8 +6,18 @@ import { activeState, datasetExists, ok, P, resetLab, sh, vm } from './lab.js';
  * step, against zfs-fuse and systemd in the lab. Each step depends on the one
  * before, as in the original.
  */
-describe.sequential('the hypervisor NixOS test scenario', () => {
-  beforeAll(resetLab);
+describe.sequential('the hypervisor NixOS test scenario, with the start guard as the Nix module installs it', () => {
+  beforeAll(async () => {
+    await resetLab();
+    // As nix/module.nix does: ExecStartPre=+vm-state preflight %i on every microvm@ unit.
+    await ok(['mkdir', '-p', '/run/systemd/system/microvm@.service.d']);
+    await ok(['sh', '-c', 'printf "[Service]\\nExecStartPre=+/usr/local/bin/vm-state preflight %%i\\n" > /run/systemd/system/microvm@.service.d/guard.conf']);
+    await ok(['systemctl', 'daemon-reload']);
+  });
+  afterAll(async () => {
+    await ok(['rm', '-rf', '/run/systemd/system/microvm@.service.d']);
+    await ok(['systemctl', 'daemon-reload']);
+  });
 
   it('help and --help', async () => {
     expect((await vm(['help'])).code).toBe(0);
