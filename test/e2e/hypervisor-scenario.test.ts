@@ -11,7 +11,11 @@ describe.sequential('the hypervisor NixOS test scenario, with the start guard as
     await resetLab();
     // As nix/module.nix does: ExecStartPre=+vm-state preflight %i on every microvm@ unit.
     await ok(['mkdir', '-p', '/run/systemd/system/microvm@.service.d']);
-    await ok(['sh', '-c', 'printf "[Service]\\nExecStartPre=+/usr/local/bin/vm-state preflight %%i\\n" > /run/systemd/system/microvm@.service.d/guard.conf']);
+    await ok([
+      'sh',
+      '-c',
+      'printf "[Service]\\nExecStartPre=+/usr/local/bin/vm-state preflight %%i\\n" > /run/systemd/system/microvm@.service.d/guard.conf',
+    ]);
     await ok(['systemctl', 'daemon-reload']);
   });
   afterAll(async () => {
