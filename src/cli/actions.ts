@@ -11,6 +11,7 @@ import { diskLinkOf } from '../core/layout.js';
 import { describeStep } from '../core/plan.js';
 import { diagnose, type AssignmentsHealth } from '../core/plans/doctor.js';
 import { readAssignments, recoverAssignments } from '../io/assignments-file.js';
+import { leftoverTemps } from '../io/leftovers.js';
 import { readLink } from '../io/slot-manager.js';
 import { runMutation } from './run-plan.js';
 import type { Context } from './context.js';
@@ -79,14 +80,15 @@ export async function preflight(ctx: Context, slot: string): Promise<void> {
 async function doctorFacts(ctx: Context): Promise<{ facts: Facts; health: AssignmentsHealth }> {
   const system = new System(ctx.runner, ctx.config);
   const c = ctx.config;
+  const leftovers = leftoverTemps(c);
   try {
     readAssignments(c.assignmentsFile);
-    return { facts: await system.facts(), health: {} };
+    return { facts: await system.facts(), health: { leftovers } };
   } catch (e) {
     if (!(e instanceof VmStateError)) throw e;
     const links = Object.fromEntries(c.slots.map((s) => [s, readLink(diskLinkOf(c, s)).target]));
     const recovered = recoverAssignments(c.assignmentsFile, c.statesDir, links);
-    return { facts: await system.facts(recovered.assignments), health: { broken: e.message, recoveredFrom: recovered.from } };
+    return { facts: await system.facts(recovered.assignments), health: { broken: e.message, recoveredFrom: recovered.from, leftovers } };
   }
 }
 

@@ -29,6 +29,8 @@ export type Step =
   | { kind: 'copy-tree'; from: string; to: string }
   /** Rename a file or directory (undo: rename it back). */
   | { kind: 'move'; from: string; to: string }
+  /** Delete a temporary file an interrupted run left behind (doctor). */
+  | { kind: 'remove-file'; path: string }
   /** Delete a directory tree: only ever a verified copy's leftover original. */
   | { kind: 'remove-tree'; path: string }
   /** Mount the dataset if `zfs create`/`zfs clone` left it unmounted. */
@@ -58,6 +60,8 @@ export interface Plan {
 /** The exact commands and file changes a step performs, for --dry-run. */
 export function describeStep(step: Step): string {
   switch (step.kind) {
+    case 'remove-file':
+      return `rm ${step.path}`;
     case 'zfs':
       return step.argv.join(' ');
     case 'pipe':

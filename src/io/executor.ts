@@ -125,6 +125,9 @@ export class Executor {
             moveEntry(step.to, step.from);
           },
         };
+      case 'remove-file':
+        rmSync(step.path, { force: true });
+        return undefined;
       case 'remove-tree':
         if (!existsSync(step.path)) throw new VmStateError('not-found', `${step.path} does not exist`);
         rmSync(step.path, { recursive: true });

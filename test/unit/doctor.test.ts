@@ -80,4 +80,24 @@ describe('doctor', () => {
     expect(JSON.parse(readFileSync(w.config.assignmentsFile, 'utf8'))).toEqual({ slot2: 'other' });
     expect(readlinkSync(join(w.config.slotsDir, 'slot2', 'data.img'))).toBe(`${w.config.statesDir}/other/data.img`);
   });
+
+  it('removes temporary files that runs killed mid-write left behind, and only those of dead processes', async () => {
+    const w = makeWorld({ states: [{ name: 'dev' }], assignments: { slot1: 'dev' } });
+    linkSlot(w, 'slot1', 'dev');
+    const dir = join(w.config.assignmentsFile, '..');
+    const dead = join(dir, '.assignments.json.4194999.tmp');
+    const live = join(dir, `.assignments.json.${process.pid}.tmp`);
+    const link = join(w.config.slotsDir, 'slot1', 'data.img.vm-state-4194998.tmp');
+    writeFileSync(dead, '{');
+    writeFileSync(live, '{');
+    symlinkSync('/nowhere', link);
+    const check = await runCli(['doctor'], w);
+    expect(check.code).toBe(1);
+    expect(check.stderr).toContain('left by an interrupted run');
+    expect((await runCli(['doctor', '--repair'], w)).code).toBe(0);
+    expect(existsSync(dead)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+    expect(() => readlinkSync(link)).toThrow();
+    expect((await runCli(['doctor'], w)).code).toBe(0);
+  });
 });

@@ -9,6 +9,8 @@ export interface AssignmentsHealth {
   broken?: string;
   /** Where the assignments used instead came from. */
   recoveredFrom?: 'backup' | 'links' | 'links and backup';
+  /** Temporary files of runs that were killed mid-write. */
+  leftovers?: string[];
 }
 
 export interface Diagnosis {
@@ -53,6 +55,11 @@ export function diagnose(facts: Facts, c: Config, health: AssignmentsHealth): Di
       );
       steps.push({ kind: 'link', path: diskLinkOf(c, slot.name), target: want });
     }
+  }
+
+  for (const path of health.leftovers ?? []) {
+    findings.push(`${path} was left by an interrupted run`);
+    steps.push({ kind: 'remove-file', path });
   }
 
   const reported = new Set<string>();
