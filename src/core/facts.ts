@@ -80,9 +80,13 @@ export function allSnapshots(facts: Facts): SnapshotFact[] {
   return [...facts.states.values()].flatMap((s) => s.snapshots);
 }
 
-/** Running slots whose VM has `state`'s image open (the state they started on, else their assignment). */
+/**
+ * Running slots that may have `state`'s image open. A running slot holds the
+ * state it started on (as recorded) and, to be safe when a start went around
+ * both vm-state and the start guard, also the state it is assigned.
+ */
 export function runningOn(facts: Facts, state: string): SlotFact[] {
-  return facts.slots.filter((s) => isRunning(s.unit) && (s.startedOn ?? s.state) === state);
+  return facts.slots.filter((s) => isRunning(s.unit) && (s.state === state || s.startedOn === state));
 }
 
 /** Slots whose state (explicit or implicit) is `state`. */

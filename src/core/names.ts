@@ -11,16 +11,28 @@ const COMPONENT = /^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/;
 export type NameKind = 'state' | 'snapshot';
 
 /**
- * ZFS rejects full names of 256 characters or more. The longest name vm-state
- * builds is `<parent>/<state>@clone-for-<state>`: with names of at most 100
- * characters and a parent of at most 40 (checked in the config schema), it fits.
+ * New names are at most 100 characters, so that the longest name vm-state
+ * builds, `<parent>/<state>@clone-for-<state>`, fits ZFS's 255 under the usual
+ * parent; `requireZfsFits` checks the full names all the same. Names of things
+ * that already exist (in the assignments file, in a snapshot reference) may be
+ * as long as ZFS allows: the old script made such names.
  */
 export const MAX_NAME = 100;
-export const MAX_PARENT = 40;
+export const MAX_EXISTING = 255;
 
-export function nameProblem(name: string): string | undefined {
+/** A full dataset or snapshot name vm-state is about to create must fit ZFS's limit. */
+export function requireZfsFits(fullName: string): string {
+  if (fullName.length > MAX_EXISTING) {
+    throw new VmStateError('invalid-name', `The ZFS name ${shown(fullName)} would be ${fullName.length} characters long (ZFS allows 255)`, {
+      hint: 'Use shorter names',
+    });
+  }
+  return fullName;
+}
+
+export function nameProblem(name: string, max = MAX_NAME): string | undefined {
   if (name.length === 0) return 'is empty';
-  if (name.length > MAX_NAME) return `is ${name.length} characters long (at most ${MAX_NAME})`;
+  if (name.length > max) return `is ${name.length} characters long (at most ${max})`;
   if (name.startsWith('-')) return "starts with '-' (it would be read as an option)";
   if (name.startsWith('.')) return "starts with '.'";
   if (name.includes('..')) return "contains '..'";
@@ -36,8 +48,8 @@ export function shown(value: string): string {
   return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
 }
 
-export function validateName(kind: NameKind, name: string): string {
-  const problem = nameProblem(name);
+export function validateName(kind: NameKind, name: string, max = MAX_NAME): string {
+  const problem = nameProblem(name, max);
   if (problem) {
     throw new VmStateError('invalid-name', `Invalid ${kind} name ${shown(name)}: it ${problem}`, {
       hint: 'Names use letters, digits and _ . : - and start with a letter, digit or _',
@@ -56,9 +68,9 @@ export function validateSlot(slot: string, slots: readonly string[]): string {
 /** `snap` or `state@snap`, as `restore` accepts. */
 export function parseSnapshotRef(ref: string): { state?: string; snapshot: string } {
   const at = ref.indexOf('@');
-  if (at === -1) return { snapshot: validateName('snapshot', ref) };
+  if (at === -1) return { snapshot: validateName('snapshot', ref, MAX_EXISTING) };
   return {
-    state: validateName('state', ref.slice(0, at)),
-    snapshot: validateName('snapshot', ref.slice(at + 1)),
+    state: validateName('state', ref.slice(0, at), MAX_EXISTING),
+    snapshot: validateName('snapshot', ref.slice(at + 1), MAX_EXISTING),
   };
 }

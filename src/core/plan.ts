@@ -29,12 +29,14 @@ export type Step =
   | { kind: 'copy-tree'; from: string; to: string }
   /** Rename a file or directory (undo: rename it back). */
   | { kind: 'move'; from: string; to: string }
+  /** Note that `slot`'s VM runs `state` (before reassigning a running slot that has no record yet). */
+  | { kind: 'record'; slot: string; state: string }
   /** Delete a temporary file an interrupted run left behind (doctor). */
   | { kind: 'remove-file'; path: string }
   /** Delete a directory tree: only ever a verified copy's leftover original. */
   | { kind: 'remove-tree'; path: string }
   /** Mount the dataset if `zfs create`/`zfs clone` left it unmounted. */
-  | { kind: 'ensure-mounted'; dataset: string }
+  | { kind: 'ensure-mounted'; dataset: string; cleanup?: boolean }
   /** Unmount before destroy/rename, so a busy mount is handled before the irreversible step. */
   | { kind: 'unmount'; dataset: string }
   | { kind: 'mkdir'; path: string }
@@ -60,6 +62,8 @@ export interface Plan {
 /** The exact commands and file changes a step performs, for --dry-run. */
 export function describeStep(step: Step): string {
   switch (step.kind) {
+    case 'record':
+      return `note that ${step.slot} runs '${step.state}' until it restarts`;
     case 'remove-file':
       return `rm ${step.path}`;
     case 'zfs':

@@ -25,7 +25,8 @@ const isIrreversible = (step: Step) =>
   (step.kind === 'zfs' && !step.undo && (step.argv[1] === 'destroy' || step.argv[1] === 'rollback')) || step.kind === 'remove-tree';
 
 /** Tidying after the work is done: a failure is a warning, not a reason to undo the work. */
-const isCleanup = (step: Step) => step.kind === 'rmdir' || (step.kind === 'zfs' && step.cleanup === true);
+const isCleanup = (step: Step) =>
+  step.kind === 'rmdir' || ((step.kind === 'zfs' || step.kind === 'ensure-mounted') && step.cleanup === true);
 
 /**
  * Runs a plan's steps in order. If one fails, undoes the steps that ran,
@@ -44,7 +45,8 @@ export class Executor {
     for (const [i, step] of plan.steps.entries()) {
       this.hooks.step?.(step, i, plan.steps.length);
       try {
-        if (this.hooks.interrupted?.()) throw new VmStateError('aborted', 'Interrupted');
+        // Tidying up after the work is done is finished even when interrupted.
+        if (this.hooks.interrupted?.() && !isCleanup(step)) throw new VmStateError('aborted', 'Interrupted');
         const undo = await this.perform(step);
         if (undo) undos.push(undo);
         else if (isIrreversible(step)) {
@@ -125,6 +127,9 @@ export class Executor {
             moveEntry(step.to, step.from);
           },
         };
+      case 'record':
+        this.slots.recordStart(step.slot, step.state);
+        return undefined;
       case 'remove-file':
         rmSync(step.path, { force: true });
         return undefined;

@@ -61,6 +61,9 @@ export class ExecaRunner implements Runner {
       input: opts.input,
       stdin: opts.input === undefined ? 'ignore' : undefined,
       stripFinalNewline: false,
+      // Its own process group: a Ctrl-C at the terminal reaches vm-state, which finishes
+      // the step (a VM's stop can take minutes) and undoes, instead of killing the step.
+      detached: true,
     });
     if (r.failed && r.exitCode === undefined) {
       // Could not start it at all (ENOENT, timeout): report it like a failed run.
@@ -78,7 +81,13 @@ export class ExecaRunner implements Runner {
     if (!pFile || !cFile) throw new Error('empty argv');
     this.spawned += 2;
     if (this.trace) process.stderr.write(`+ ${producer.join(' ')} | ${consumer.join(' ')}\n`);
-    const common = { env: { LC_ALL: 'C', LANG: 'C' }, reject: false, timeout: opts.timeout, stripFinalNewline: false } as const;
+    const common = {
+      env: { LC_ALL: 'C', LANG: 'C' },
+      reject: false,
+      timeout: opts.timeout,
+      stripFinalNewline: false,
+      detached: true,
+    } as const;
     // The producer's stdout is not buffered: it goes to the consumer's stdin and nowhere else.
     const source = execa(pFile, pArgs, { ...common, stdin: 'ignore', buffer: { stdout: false }, encoding: 'buffer' });
     const sink = execa(cFile, cArgs, common);

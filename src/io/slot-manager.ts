@@ -123,8 +123,10 @@ export class SlotManager {
     }
     const u = await this.unit(unit);
     // With Restart=always (microvm.nix), a VM that dies at once reads activating/auto-restart: not started.
-    const up = u.activeState === 'active' || (u.activeState === 'activating' && u.subState !== 'auto-restart');
-    if (!up || u.subState === 'auto-restart') {
+    // (systemd ≥ 254 also has auto-restart-queued.)
+    const restarting = u.subState.startsWith('auto-restart');
+    const up = (u.activeState === 'active' || u.activeState === 'activating') && !restarting;
+    if (!up) {
       await this.runner.run(['systemctl', 'stop', unit]); // cancel the pending automatic restart
       throw new VmStateError('failed', `${unit} did not start: ${u.activeState}/${u.subState} (Result=${u.result})`, {
         hint: `See: journalctl -u ${unit}`,

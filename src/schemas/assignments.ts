@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { nameProblem } from '../core/names.js';
+import { MAX_EXISTING, nameProblem } from '../core/names.js';
 
 /** The assignments file: `{"slot1": "dev-env"}`. Slots absent from it run the state of their own name. */
 export const AssignmentsSchema = z.record(
-  z.string().refine((s) => nameProblem(s) === undefined, { message: 'is not a valid slot name' }),
-  z.string().refine((s) => nameProblem(s) === undefined, { message: 'is not a valid state name' }),
+  z.string().refine((s) => nameProblem(s, MAX_EXISTING) === undefined, { message: 'is not a valid slot name' }),
+  z.string().refine((s) => nameProblem(s, MAX_EXISTING) === undefined, { message: 'is not a valid state name' }),
 );
 
 export type Assignments = z.infer<typeof AssignmentsSchema>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_PARENT, nameProblem } from '../core/names.js';
+import { nameProblem } from '../core/names.js';
 
 const absolutePath = z
   .string()
@@ -32,11 +32,7 @@ export const ConfigSchema = z
     /** Runtime records (which state each slot's VM started on); a tmpfs, emptied at boot. */
     runDir: absolutePath.default('/run/vm-state'),
   })
-  .strict()
-  .refine((c) => `${c.pool}/${c.dataset}`.length <= MAX_PARENT, {
-    message: `pool/dataset must be at most ${MAX_PARENT} characters, so that every state and snapshot name fits ZFS's limit`,
-    path: ['dataset'],
-  });
+  .strict();
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;

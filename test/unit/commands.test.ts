@@ -73,6 +73,17 @@ describe('create', () => {
     expect(r.stdout).toContain("State 'dev' created");
   });
 
+  it('a name that would not fit ZFS (a long parent) is refused before anything runs; existing long names still work', async () => {
+    const w = makeWorld({ states: [{ name: 'dev' }] });
+    const longParent = ['--dataset', `${'d'.repeat(60)}/${'e'.repeat(60)}/${'f'.repeat(60)}`];
+    const r = await runCli([...longParent, 'create', 'y'.repeat(100)], w);
+    expect(r.code).toBe(2);
+    expect(mutations(w)).toEqual([]);
+    // an assignments file the old script wrote with a 150-character state name is still read
+    writeFileSync(w.config.assignmentsFile, JSON.stringify({ slot1: 'z'.repeat(150) }));
+    expect((await runCli(['list'], w)).code).toBe(0);
+  });
+
   it('where the microvm user or kvm group does not exist, skips the chown with a warning', async () => {
     const w = makeWorld();
     const r = await runCli(['--owner', 'no-such-user', 'create', 'dev'], w);
@@ -429,6 +440,14 @@ describe('migrate', () => {
     expect(existsSync(w.config.assignmentsFile)).toBe(false);
     expect(mutations(w)).toEqual(['systemctl stop microvm@slot2.service', 'systemctl start microvm@slot2.service']);
     expect(process.listenerCount('SIGTERM')).toBeLessThanOrEqual(listeners); // ours are gone again
+  });
+
+  it('reassigning a running slot with no record (started before this version) records what it runs first', async () => {
+    const w = makeWorld({ states: [{ name: 'old' }, { name: 'dev' }], running: ['slot1'], assignments: { slot1: 'old' } });
+    expect((await runCli(['assign', 'slot1', 'dev'], w)).code).toBe(0);
+    const m = await runCli(['migrate', 'old', 'slot2'], w);
+    expect(m.code).toBe(5);
+    expect(m.stderr).toContain('in use by running slot slot1');
   });
 
   it('refuses a state that another running slot uses (exit 5), touching nothing', async () => {

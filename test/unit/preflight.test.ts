@@ -27,14 +27,16 @@ describe('preflight, the start guard', () => {
     expect(r.stderr).toContain('is missing; refusing to start slot1');
   });
 
-  it('refuses while the states dataset is not mounted', async () => {
+  it('with the states dataset unmounted: refuses a plain-directory state, allows a dataset mounted on its own', async () => {
     const w = makeWorld({ states: [{ name: 'dev' }], assignments: { slot1: 'dev' } });
+    mkdirSync(join(w.config.statesDir, 'slot2'));
     w.runner.on((a) => a[1] === 'get', {
       stdout: zfsGetText(P, w.config.statesDir, [{ name: 'dev' }]).replace(`${P}\tmounted\tyes`, `${P}\tmounted\tno`),
     });
-    const r = await runCli(['preflight', 'slot1'], w);
+    const r = await runCli(['preflight', 'slot2'], w);
     expect(r.code).toBe(5);
     expect(r.stderr).toContain('is not mounted; refusing');
+    expect((await runCli(['preflight', 'slot1'], w)).code).toBe(0); // canmount=off parents are a valid layout
   });
 
   it('refuses a state whose dataset is not mounted, a missing state, and a state another running slot holds', async () => {

@@ -1,7 +1,7 @@
 import type { Config } from '../../schemas/config.js';
 import { isRunning, slotsUsing, type Facts } from '../facts.js';
 import { diskLinkOf, slotDirOf, stateImageOf } from '../layout.js';
-import { validateName, validateSlot } from '../names.js';
+import { MAX_EXISTING, validateName, validateSlot } from '../names.js';
 import type { Decide, Plan, Step } from '../plan.js';
 import { newStateSteps } from './create.js';
 import { requireParent, slotFact } from './guards.js';
@@ -12,7 +12,7 @@ import { requireParent, slotFact } from './guards.js';
  */
 export function planAssign(c: Config, slot: string, state: string): Decide {
   validateSlot(slot, c.slots);
-  validateName('state', state);
+  validateName('state', state, MAX_EXISTING);
   return (facts) => {
     const s = slotFact(facts, slot);
     const existing = facts.states.get(state);
@@ -33,6 +33,8 @@ export function planAssign(c: Config, slot: string, state: string): Decide {
       );
     }
     const running = isRunning(s.unit);
+    // Its VM keeps the current state's image open until it restarts: make sure that is on record.
+    if (running && !s.startedOn && s.state !== state) steps.push({ kind: 'record', slot, state: s.state });
     if (running) warnings.push(`${slot} is currently running. Assignment will take effect after restart.`);
 
     const link = diskLinkOf(c, slot);

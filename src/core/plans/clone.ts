@@ -2,13 +2,13 @@ import type { Config } from '../../schemas/config.js';
 import { VmStateError } from '../errors.js';
 import type { Facts } from '../facts.js';
 import { cloneHelperName, datasetOf, mountpointOf } from '../layout.js';
-import { validateName } from '../names.js';
+import { MAX_EXISTING, validateName, requireZfsFits } from '../names.js';
 import type { Decide, Plan, Step } from '../plan.js';
 import { requireAbsent, requireDataset } from './guards.js';
 
 /** `zfs clone` of a snapshot into a new state, mounted and owned; no promote, so the source stays independent. */
 export function cloneSteps(c: Config, snapshot: string, dst: string): Step[] {
-  const dataset = datasetOf(c, dst);
+  const dataset = requireZfsFits(datasetOf(c, dst));
   const mountpoint = mountpointOf(c, dst);
   return [
     {
@@ -23,12 +23,12 @@ export function cloneSteps(c: Config, snapshot: string, dst: string): Step[] {
 }
 
 export function planClone(c: Config, src: string, dst: string): Decide {
-  validateName('state', src);
+  validateName('state', src, MAX_EXISTING);
   validateName('state', dst);
   return (facts) => {
     const source = requireDataset(facts, src, 'Source state');
     requireAbsent(facts, dst);
-    const helper = `${source.dataset}@${cloneHelperName(dst)}`;
+    const helper = requireZfsFits(`${source.dataset}@${cloneHelperName(dst)}`);
     if (source.snapshots.some((s) => s.fullName === helper)) {
       throw new VmStateError('exists', `Snapshot ${helper} already exists (left from an earlier clone)`, {
         hint: `Remove it with: zfs destroy ${helper}`,

@@ -1,13 +1,13 @@
 import type { Config } from '../../schemas/config.js';
 import type { Facts } from '../facts.js';
 import { datasetOf, mountpointOf } from '../layout.js';
-import { validateName } from '../names.js';
+import { validateName, requireZfsFits } from '../names.js';
 import type { Decide, Plan, Step } from '../plan.js';
 import { requireAbsent, requireParent } from './guards.js';
 
 /** The steps that make a new, empty, mounted state owned by the VM user. */
 export function newStateSteps(c: Config, name: string): Step[] {
-  const dataset = datasetOf(c, name);
+  const dataset = requireZfsFits(datasetOf(c, name));
   const mountpoint = mountpointOf(c, name);
   return [
     {

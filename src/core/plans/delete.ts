@@ -2,7 +2,7 @@ import type { Config } from '../../schemas/config.js';
 import { VmStateError } from '../errors.js';
 import { runningOn, slotsUsing, type Facts, type SnapshotFact } from '../facts.js';
 import { cloneHelperName } from '../layout.js';
-import { validateName } from '../names.js';
+import { MAX_EXISTING, validateName } from '../names.js';
 import type { Decide, Plan, Step } from '../plan.js';
 import { requireDataset } from './guards.js';
 
@@ -16,7 +16,7 @@ const stateOfDataset = (dataset: string) => dataset.slice(dataset.lastIndexOf('/
  * What is left on the state is destroyed, snapshot by snapshot, then the state.
  */
 export function planDelete(c: Config, name: string): Decide {
-  validateName('state', name);
+  validateName('state', name, MAX_EXISTING);
   return (facts) => {
     const state = requireDataset(facts, name);
     const running = runningOn(facts, name).filter((s) => s.state !== name);

@@ -46,7 +46,8 @@ export function diagnose(facts: Facts, c: Config, health: AssignmentsHealth): Di
     }
     if (state.kind === 'dataset' && !state.mounted) {
       findings.push(`State '${state.name}' (${state.dataset}) is not mounted`);
-      steps.push({ kind: 'ensure-mounted', dataset: state.dataset });
+      // Best effort: one state that will not mount must not keep the others' repairs from happening.
+      steps.push({ kind: 'ensure-mounted', dataset: state.dataset, cleanup: true });
     }
     if (slot.link.kind === 'file') continue; // a real image the operator put there: never touched by a repair
     if (slot.link.target !== want && (slot.explicit || slot.link.kind === 'symlink')) {

@@ -2,7 +2,7 @@ import type { Config } from '../../schemas/config.js';
 import { VmStateError } from '../errors.js';
 import { runningOn } from '../facts.js';
 import { datasetOf, mountpointOf } from '../layout.js';
-import { validateName } from '../names.js';
+import { MAX_EXISTING, validateName, requireZfsFits } from '../names.js';
 import type { Decide } from '../plan.js';
 import { requireAbsent, requireDataset, requireParent } from './guards.js';
 
@@ -18,20 +18,20 @@ export const fullCopyHelperName = (dst: string) => `full-for-${dst}`;
  * deleted on its own.
  */
 export function planFullClone(c: Config, src: string, dst: string): Decide {
-  validateName('state', src);
+  validateName('state', src, MAX_EXISTING);
   validateName('state', dst);
   return (facts) => {
     requireParent(facts, c);
     const source = requireDataset(facts, src, 'Source state');
     requireAbsent(facts, dst);
     const name = fullCopyHelperName(dst);
-    const helper = `${source.dataset}@${name}`;
+    const helper = requireZfsFits(`${source.dataset}@${name}`);
     if (source.snapshots.some((s) => s.fullName === helper)) {
       throw new VmStateError('exists', `Snapshot ${helper} already exists (left from an earlier copy)`, {
         hint: `Remove it with: vm-state snapshot delete ${src}@${name}`,
       });
     }
-    const dataset = datasetOf(c, dst);
+    const dataset = requireZfsFits(datasetOf(c, dst));
     const mountpoint = mountpointOf(c, dst);
     const running = runningOn(facts, src);
     return {

@@ -1,13 +1,13 @@
 import type { Config } from '../../schemas/config.js';
 import { isRunning, type Facts } from '../facts.js';
-import { validateName, validateSlot } from '../names.js';
+import { MAX_EXISTING, validateName, validateSlot } from '../names.js';
 import type { Decide, Plan } from '../plan.js';
 import { planAssign } from './assign.js';
 import { requireNotRunningElsewhere, slotFact } from './guards.js';
 
 /** Stop the slot if it runs, assign the state, start the slot. The executor undoes it all if a step fails. */
 export function planMigrate(c: Config, state: string, slot: string): Decide {
-  validateName('state', state);
+  validateName('state', state, MAX_EXISTING);
   validateSlot(slot, c.slots);
   const assign = planAssign(c, slot, state);
   return (facts) => {
@@ -19,7 +19,7 @@ export function planMigrate(c: Config, state: string, slot: string): Decide {
       summary: `Migrate state '${state}' to ${slot}`,
       steps: [
         ...(running ? [{ kind: 'stop' as const, unit: s.unit.unit }] : []),
-        ...assignPlan.steps,
+        ...assignPlan.steps.filter((x) => x.kind !== 'record'),
         { kind: 'start', unit: s.unit.unit, slot, state },
       ],
       warnings: assignPlan.warnings.filter((w) => !w.includes('will take effect after restart')),

@@ -15,17 +15,15 @@ import { requireNotRunningElsewhere, slotFact } from './guards.js';
 export function checkPreflight(c: Config, slot: string): (facts: Facts) => string {
   validateSlot(slot, c.slots);
   return (facts) => {
-    if (!facts.parentExists || !facts.parentMounted) {
-      throw new VmStateError(
-        'conflict',
-        `The states dataset ${facts.parent} is ${facts.parentExists ? 'not mounted' : 'missing'}; refusing to start ${slot}`,
-        {
-          hint: 'Import the pool and mount it (zpool import; zfs mount -a), then start the slot',
-        },
-      );
-    }
+    const unavailable = (why: string) =>
+      new VmStateError('conflict', `The states dataset ${facts.parent} is ${why}; refusing to start ${slot}`, {
+        hint: 'Import the pool and mount it (zpool import; zfs mount -a), then start the slot',
+      });
+    if (!facts.parentExists) throw unavailable('missing');
     const s = slotFact(facts, slot);
     const state = facts.states.get(s.state);
+    // A plain-directory state lives on the parent's filesystem: unmounted, that is the root filesystem.
+    if (state?.kind === 'directory' && !facts.parentMounted) throw unavailable('not mounted');
     if (!state) {
       throw new VmStateError('not-found', `${slot} is assigned state '${s.state}', which does not exist`, {
         hint: `Create or assign one: vm-state assign ${slot} <state>`,

@@ -2,7 +2,7 @@ import type { Config } from '../../schemas/config.js';
 import { bytesText } from '../bytes.js';
 import { VmStateError } from '../errors.js';
 import type { SnapshotFact, StateFact } from '../facts.js';
-import { shown, validateName } from '../names.js';
+import { shown, MAX_EXISTING, validateName } from '../names.js';
 import type { Decide, Step } from '../plan.js';
 import { requireDataset } from './guards.js';
 
@@ -58,7 +58,7 @@ export function choosePrune(states: StateFact[], keep: number | undefined, older
 }
 
 export function planPrune(_c: Config, req: PruneRequest, now: Date = new Date()): Decide {
-  if (req.state !== undefined) validateName('state', req.state);
+  if (req.state !== undefined) validateName('state', req.state, MAX_EXISTING);
   if (req.keep === undefined && req.olderThan === undefined) {
     throw new VmStateError('usage', 'Say what to keep: --keep N and/or --older-than DURATION', {
       hint: 'e.g.: vm-state prune dev --keep 5, vm-state prune --older-than 30d',

@@ -2,7 +2,7 @@ import type { Config } from '../../schemas/config.js';
 import { VmStateError } from '../errors.js';
 import { isRunning, runningOn, slotsUsing } from '../facts.js';
 import { cloneHelperName, datasetOf, diskLinkOf, mountpointOf } from '../layout.js';
-import { validateName } from '../names.js';
+import { MAX_EXISTING, validateName, requireZfsFits } from '../names.js';
 import type { Decide, Step } from '../plan.js';
 import { requireAbsent, requireDataset } from './guards.js';
 import { stateOfDataset } from './show.js';
@@ -15,7 +15,7 @@ import { stateOfDataset } from './show.js';
  * has an undo, so a failure puts it all back.
  */
 export function planRename(c: Config, from: string, to: string): Decide {
-  validateName('state', from);
+  validateName('state', from, MAX_EXISTING);
   validateName('state', to);
   if (from === to) throw new VmStateError('usage', `Old and new name are the same: '${from}'`);
   return (facts) => {
@@ -28,7 +28,7 @@ export function planRename(c: Config, from: string, to: string): Decide {
         hint: `Stop it first: systemctl stop ${running.map((s) => s.unit.unit).join(' ')}`,
       });
     }
-    const dataset = datasetOf(c, to);
+    const dataset = requireZfsFits(datasetOf(c, to));
     const mountpoint = mountpointOf(c, to);
     // Unmounted first: zfs-fuse refuses to rename a mounted clone ("dataset is busy").
     const steps: Step[] = [

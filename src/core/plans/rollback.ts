@@ -64,6 +64,9 @@ export function planRollback(c: Config, slot: string, ref: string, opts: { destr
     ];
     if (newer.length > 0) warnings.push(`and destroys the newer snapshot(s): ${newer.map((x) => x.name).join(', ')}`);
     if (running) warnings.push(`${slot} is running: it will be stopped, and started again afterwards`);
+    if (running && s.startedOn && s.startedOn !== s.state) {
+      warnings.push(`${slot} runs '${s.startedOn}' but is assigned '${s.state}': it will come back on '${s.state}'`);
+    }
     return {
       summary: `Roll back state '${state.name}' (${slot}) to snapshot '${target.name}'`,
       steps,

@@ -4,7 +4,7 @@ import type { ShowOut, SnapshotEntryOut, SnapshotsOut } from '../../schemas/outp
 import { VmStateError } from '../errors.js';
 import { isRunning, slotsUsing, stateFields, type Facts, type SnapshotFact } from '../facts.js';
 import { stateImageOf } from '../layout.js';
-import { validateName } from '../names.js';
+import { MAX_EXISTING, validateName } from '../names.js';
 
 /** The read-only views `snapshots` and `show`: pure functions of the facts, like the planners. */
 
@@ -41,7 +41,7 @@ function requireState(facts: Facts, name: string) {
  * seconds) decides, ties keep that order.
  */
 export function viewSnapshots(_c: Config, state?: string): (facts: Facts) => z.input<typeof SnapshotsOut> {
-  if (state !== undefined) validateName('state', state);
+  if (state !== undefined) validateName('state', state, MAX_EXISTING);
   return (facts) => {
     const snaps =
       state === undefined
@@ -60,7 +60,7 @@ export interface ImageInfo {
 
 /** Everything about one state; `readImage` is how its data.img is looked at (the one I/O, injected). */
 export function viewShow(c: Config, name: string): (facts: Facts, readImage: (path: string) => ImageInfo) => z.input<typeof ShowOut> {
-  validateName('state', name);
+  validateName('state', name, MAX_EXISTING);
   return (facts, readImage) => {
     const s = requireState(facts, name);
     const image = stateImageOf(c, name, s);

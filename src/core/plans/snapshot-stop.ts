@@ -19,6 +19,10 @@ export function planSnapshotStopped(c: Config, slot: string, snap: string): Deci
     // Another running slot on this state would write during the snapshot (and block the restart): refuse.
     requireNotRunningElsewhere(facts, state, slot);
     if (!isRunning(s.unit)) return { ...plan, notes: [...plan.notes, `${slot} was not running; left it stopped`] };
+    const switching =
+      s.startedOn && s.startedOn !== s.state
+        ? [`${slot} runs '${s.startedOn}' but is assigned '${s.state}': it will come back on '${s.state}'`]
+        : [];
     const unit = s.unit.unit;
     // No undo for the snapshot: if the start fails, the snapshot is still a good one.
     const snapshotSteps: Step[] = plan.steps.map((st) => {
@@ -29,7 +33,7 @@ export function planSnapshotStopped(c: Config, slot: string, snap: string): Deci
     return {
       summary: `${plan.summary}, with ${slot} stopped`,
       steps: [{ kind: 'stop', unit }, ...snapshotSteps, { kind: 'start', unit, slot, state }],
-      warnings: [`${slot} will be stopped for the snapshot and started again`],
+      warnings: [`${slot} will be stopped for the snapshot and started again`, ...switching],
       notes: [...plan.notes, `${slot} is running again`],
     };
   };

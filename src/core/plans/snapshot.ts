@@ -1,7 +1,7 @@
 import type { Config } from '../../schemas/config.js';
 import { VmStateError } from '../errors.js';
 import { runningOn, type Facts } from '../facts.js';
-import { validateName, validateSlot } from '../names.js';
+import { validateName, validateSlot, requireZfsFits } from '../names.js';
 import type { Decide, Plan } from '../plan.js';
 import { requireDataset, slotFact } from './guards.js';
 
@@ -14,7 +14,7 @@ export function planSnapshot(c: Config, slot: string, snap: string): Decide {
     if (state.snapshots.some((x) => x.name === snap)) {
       throw new VmStateError('exists', `Snapshot ${state.dataset}@${snap} already exists`, { hint: 'Pick another snapshot name' });
     }
-    const full = `${state.dataset}@${snap}`;
+    const full = requireZfsFits(`${state.dataset}@${snap}`);
     // Whichever slot runs the state, a snapshot taken under it is only crash-consistent.
     const runners = runningOn(facts, state.name);
     const warnings = runners.map((o) => `${o.name} is running - snapshot will be crash-consistent`);
