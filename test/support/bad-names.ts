@@ -23,7 +23,7 @@ export const BAD_NAMES = [
   'new\nline',
   'nul\0byte',
   'x'.repeat(300),
-  'x'.repeat(101),
+  'x'.repeat(256),
   'slot1 ; rm -rf /',
   '$(reboot)',
   '`id`',

@@ -19,6 +19,12 @@ describe('state and snapshot names', () => {
     expect(validateName('snapshot', name)).toBe(name);
   });
 
+  it('a new name is at most 100 characters; a reference to an existing one may be as long as ZFS allows', () => {
+    expect(() => validateName('state', 'x'.repeat(101))).toThrow(/at most 100/);
+    expect(validateName('state', 'x'.repeat(200), 255)).toHaveLength(200);
+    expect(parseSnapshotRef(`${'a'.repeat(120)}@${'b'.repeat(120)}`).snapshot).toHaveLength(120);
+  });
+
   it('accepts only configured slots', () => {
     expect(validateSlot('slot1', ['slot1', 'slot2'])).toBe('slot1');
     for (const bad of ['slot9', 'slot1 ; rm', 'SLOT1', '', '../slot1']) {

@@ -20,6 +20,7 @@ export function planAssign(c: Config, slot: string, state: string): Decide {
     const steps: Step[] = [];
 
     if (!existing) {
+      validateName('state', state); // a new state: the limit for new names
       requireParent(facts, c);
       warnings.push(`State '${state}' doesn't exist yet. Creating it...`);
       steps.push(...newStateSteps(c, state));
