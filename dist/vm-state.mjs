@@ -190,6 +190,7 @@ EXAMPLES:
   vm-state restore dev-env@before-update rec2   # when several states have that snapshot
   echo DELETE | vm-state delete test-env        # or: vm-state delete test-env --yes
   vm-state --dry-run --json migrate dev-env slot2   # the exact steps, as JSON
+  vm-state --json --help                        # this command line, as data for programs
 
 ARCHITECTURE:
   Slots are fixed network identities: slot1 = 10.1.0.2, ..., slot5 = 10.5.0.2,
