@@ -5,7 +5,7 @@ import { checkPreflight } from '../core/plans/preflight.js';
 import { loadConfig, type ConfigOverrides } from '../io/config.js';
 import { ExecaRunner, type Runner } from '../io/runner.js';
 import { System } from '../io/system.js';
-import { DoctorOut, ListOut, OUTPUT_SCHEMAS } from '../schemas/output.js';
+import { DoctorOut, ListOut, OUTPUT_SCHEMAS, PreflightOut } from '../schemas/output.js';
 import type { Facts } from '../core/facts.js';
 import { diskLinkOf } from '../core/layout.js';
 import { describeStep } from '../core/plan.js';
@@ -72,7 +72,7 @@ export async function preflight(ctx: Context, slot: string): Promise<void> {
   // Run by systemd as ExecStartPre, the unit reads `activating`: note which state this VM starts on.
   const s = facts.slots.find((x) => x.name === slot)!;
   if (s.unit.activeState === 'activating') system.slots.recordStart(slot, s.state);
-  if (ctx.out.json) ctx.out.raw({ ok: true, slot, message });
+  if (ctx.out.json) ctx.out.document(PreflightOut, { ok: true, slot, message });
   else ctx.out.ok(message);
 }
 

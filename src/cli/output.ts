@@ -87,11 +87,6 @@ export class Output {
     };
   }
 
-  /** A JSON document with no schema of its own (preflight). */
-  raw(value: unknown): void {
-    this.io.stdout.write(`${JSON.stringify(value)}\n`);
-  }
-
   error(err: VmStateError): void {
     if (this.opts.json) {
       const doc = ErrorOut.parse({

@@ -160,7 +160,11 @@ export const HelpOut = z.object({
   exitCodes: z.record(z.string(), z.number().int()),
 });
 
+/** `preflight` when the slot may start (a refusal is an error document). */
+export const PreflightOut = z.object({ ok: z.literal(true), slot: z.string(), message: z.string() });
+
 export const OUTPUT_SCHEMAS = {
+  preflight: PreflightOut,
   help: HelpOut,
   doctor: DoctorOut,
   list: ListOut,

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ListOut, ResultOut, ErrorOut } from '../../src/schemas/output.js';
+import { ListOut, ResultOut, ErrorOut, PreflightOut } from '../../src/schemas/output.js';
 import { BAD_NAMES } from '../support/bad-names.js';
 import { activeState, assignments, datasetExists, ok, P, readLinkIn, resetLab, sh, STATES, vm, worldSnapshot, zfsProp } from './lab.js';
 
@@ -328,7 +328,7 @@ describe('--json for real: every command validates against its schema', () => {
     expect(await datasetExists(`${P}/jr`)).toBe(false);
     const pre = await vm(['--json', 'preflight', 'slot1']);
     expect(pre.code).toBe(0);
-    expect(JSON.parse(pre.stdout).ok).toBe(true);
+    expect(PreflightOut.parse(JSON.parse(pre.stdout)).slot).toBe('slot1');
     const doc = await vm(['--json', 'doctor']);
     expect(doc.code, doc.stderr).toBe(0);
     for (const [args, code] of [
