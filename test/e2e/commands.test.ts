@@ -102,6 +102,20 @@ describe('every command against the real zfs and systemd', () => {
     expect(r.stderr).toMatch(/not valid JSON/);
   });
 
+  it('doctor finds the torn file and repairs it from the real slot links', async () => {
+    await ok(['vm-state', 'assign', 'slot1', 'a1']);
+    await ok(['vm-state', 'assign', 'slot2', 'b2']);
+    await ok(['sh', '-c', 'printf \'{"slot1": "a\' > /etc/vm-state-assignments.json']);
+    const check = await vm(['doctor']);
+    expect(check.code).toBe(1);
+    expect(check.stderr).toContain('not valid JSON');
+    const fix = await vm(['doctor', '--repair']);
+    expect(fix.code, fix.stderr).toBe(0);
+    expect(await assignments()).toEqual({ slot1: 'a1', slot2: 'b2' });
+    expect((await ok(['cat', '/etc/vm-state-assignments.json.broken'])).trim()).toBe('{"slot1": "a');
+    expect((await vm(['doctor'])).code).toBe(0);
+  });
+
   it('snapshot of a running slot warns that it is crash-consistent, and makes it', async () => {
     await ok(['vm-state', 'create', 'slot1']);
     await ok(['systemctl', 'start', 'microvm@slot1.service']);
