@@ -171,6 +171,25 @@ describe('every command against the real zfs and systemd', () => {
     }
   });
 
+  it('SIGINT during a slow stop: the stop finishes, nothing else runs, the slot is started again on its state', async () => {
+    await ok(['vm-state', 'migrate', 'old', 'slot3']);
+    await ok(['mkdir', '-p', '/run/systemd/system/microvm@slot3.service.d']);
+    await ok(['sh', '-c', 'printf "[Service]\\nExecStop=/bin/sleep 2\\n" > /run/systemd/system/microvm@slot3.service.d/slow.conf']);
+    await ok(['systemctl', 'daemon-reload']);
+    try {
+      const r = await sh(['sh', '-c', 'vm-state migrate new slot3 & pid=$!; sleep 1; kill -INT $pid; wait $pid; echo "rc=$?"']);
+      expect(r.stdout).toContain('rc=2');
+      expect(r.stderr).toContain('SIGINT: finishing the current step');
+      expect(r.stderr).toMatch(/Interrupted\. Rolled back: systemctl start microvm@slot3\.service/);
+      expect(await activeState('slot3')).toBe('active');
+      expect(await assignments()).toEqual({ slot3: 'old' });
+      expect(await datasetExists(`${P}/new`)).toBe(false);
+    } finally {
+      await ok(['rm', '-rf', '/run/systemd/system/microvm@slot3.service.d']);
+      await ok(['systemctl', 'daemon-reload']);
+    }
+  });
+
   it('the start guard (preflight as ExecStartPre) refuses a second slot on one state', async () => {
     await ok(['mkdir', '-p', '/run/systemd/system/microvm@.service.d']);
     await ok([
