@@ -2,15 +2,7 @@ import { readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { slotDirOf } from '../core/layout.js';
 import type { Config } from '../schemas/config.js';
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
+import { isAlive } from './process.js';
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -24,7 +16,7 @@ function deadTemps(dir: string, pattern: RegExp): string[] {
   }
   return names.flatMap((n) => {
     const m = pattern.exec(n);
-    return m && !alive(Number(m[1])) ? [join(dir, n)] : [];
+    return m && !isAlive(Number(m[1])) ? [join(dir, n)] : [];
   });
 }
 

@@ -3,23 +3,14 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import { dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { VmStateError } from '../core/errors.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { isAlive } from './process.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 interface Holder {
   pid: number;
   command: string;
   since: string;
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
 
 /**
  * One exclusive lock for the whole run of a mutating command. proper-lockfile
@@ -56,7 +47,7 @@ export async function withLock<T>(lockPath: string, waitSeconds: number, command
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') throw e;
       const holder = readHolder(ownerFile);
-      if (holder && !alive(holder.pid)) {
+      if (holder && !isAlive(holder.pid)) {
         breakLock(lockPath, holder.pid);
         continue;
       }

@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync, readlinkSync, renameSync, statSync, symlinkSync, unlinkSync, existsSync } from 'node:fs';
+import { lstatSync, mkdirSync, readlinkSync, renameSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { VmStateError } from '../core/errors.js';
 import { nameProblem } from '../core/names.js';
@@ -10,8 +10,9 @@ import { readAssignments, snapshotFile, writeAssignments } from './assignments-f
 import { fsyncDir, writeFileAtomic } from './atomic-file.js';
 import { runChecked, type Runner } from './runner.js';
 import { parseSystemctlShow, systemctlShowArgv } from './systemd-parse.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pathTaken } from './paths.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * How long a stop may take. systemctl returns when the stop job ends, which
  * systemd bounds by the unit's TimeoutStopSec (150 s for microvm@) plus the
@@ -161,7 +162,7 @@ export class SlotManager {
 
   unlink(undo: LinkUndo): void {
     if (undo.previousTarget !== null) replaceSymlink(undo.path, undo.previousTarget);
-    else if (existsSync(undo.path) || isSymlink(undo.path)) unlinkSync(undo.path);
+    else if (pathTaken(undo.path)) unlinkSync(undo.path);
     if (undo.backup) renameSync(undo.backup, undo.path);
   }
 }
@@ -185,18 +186,10 @@ export function readLink(path: string): LinkFact {
   }
 }
 
-function isSymlink(path: string): boolean {
-  try {
-    return lstatSync(path).isSymbolicLink();
-  } catch {
-    return false;
-  }
-}
-
 function replaceSymlink(path: string, target: string): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.vm-state-${process.pid}.tmp`;
-  if (isSymlink(tmp)) unlinkSync(tmp);
+  if (pathTaken(tmp)) unlinkSync(tmp);
   symlinkSync(target, tmp);
   renameSync(tmp, path);
   fsyncDir(dirname(path));
@@ -204,6 +197,6 @@ function replaceSymlink(path: string, target: string): void {
 
 /** `data.img.backup`, or `data.img.backup.1`, … if an earlier backup is already there. */
 function freeName(base: string): string {
-  if (!existsSync(base) && !isSymlink(base)) return base;
-  for (let i = 1; ; i++) if (!existsSync(`${base}.${i}`) && !isSymlink(`${base}.${i}`)) return `${base}.${i}`;
+  if (!pathTaken(base)) return base;
+  for (let i = 1; ; i++) if (!pathTaken(`${base}.${i}`)) return `${base}.${i}`;
 }

@@ -7,9 +7,9 @@ import { parentDataset } from '../core/layout.js';
 import { CommandError, runChecked, type Runner } from './runner.js';
 import { copyTree } from './tree-copy.js';
 import { parseZfsGet, zfsGetArgv } from './zfs-parse.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const BUSY_RETRIES = 8;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** States and snapshots on ZFS: one read of everything, and the zfs commands of a plan. */
 export class StateStore {

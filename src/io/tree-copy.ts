@@ -1,8 +1,9 @@
-import { existsSync, lstatSync, readdirSync, readlinkSync, renameSync, rmdirSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, renameSync, rmdirSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VmStateError } from '../core/errors.js';
 import { runChecked, type Runner } from './runner.js';
+import { pathTaken } from './paths.js';
 
 /**
  * Removes `path` if it is an empty directory: zfs-fuse leaves a dataset's old
@@ -23,17 +24,9 @@ export function removeEmptyDir(path: string): 'removed' | 'missing' | 'not-empty
 
 /** Renames `from` to `to`, refusing to land on anything that exists (rename(2) would replace an empty directory). */
 export function moveEntry(from: string, to: string): void {
-  if (existsSync(to) || isLink(to)) throw new VmStateError('exists', `${to} already exists; not moving ${from} onto it`);
+  if (pathTaken(to)) throw new VmStateError('exists', `${to} already exists; not moving ${from} onto it`);
   renameSync(from, to);
 }
-
-const isLink = (p: string) => {
-  try {
-    return lstatSync(p).isSymbolicLink();
-  } catch {
-    return false;
-  }
-};
 
 /**
  * Copies the contents of `from` into the existing directory `to` with GNU cp

@@ -4,16 +4,24 @@ import { join } from 'node:path';
 import { ConfigSchema, type Config } from '../../src/schemas/config.js';
 import { RecordingRunner } from './recording-runner.js';
 
+/** A snapshot by name, or with its used bytes and creation time (seconds since the epoch) chosen. */
+export type SnapshotSpec = string | { name: string; used?: number; created?: number };
+
 export interface StateSpec {
   name: string;
-  snapshots?: string[];
+  snapshots?: SnapshotSpec[];
   /** pool/.../state@snap this state was cloned from */
   origin?: string;
   mounted?: boolean;
 }
 
 /** `zfs get -H -p -o name,property,value … -r parent` text as OpenZFS 2.x prints it. */
-export function zfsGetText(parent: string, statesDir: string, states: StateSpec[], t0 = 1_764_000_000): string {
+export function zfsGetText(
+  parent: string,
+  statesDir: string,
+  states: StateSpec[],
+  { t0 = 1_764_000_000, used = 2048, referenced = 1024 }: { t0?: number; used?: number; referenced?: number } = {},
+): string {
   const rows: string[] = [];
   const add = (name: string, props: Record<string, string | number>) => {
     for (const [k, v] of Object.entries(props)) rows.push(`${name}\t${k}\t${v}`);
@@ -33,24 +41,25 @@ export function zfsGetText(parent: string, statesDir: string, states: StateSpec[
     const ds = `${parent}/${s.name}`;
     add(ds, {
       type: 'filesystem',
-      used: 2048,
+      used,
       available: 9000,
-      referenced: 1024,
+      referenced,
       origin: s.origin ?? '-',
       mountpoint: `${statesDir}/${s.name}`,
       mounted: s.mounted === false ? 'no' : 'yes',
       creation: ++t,
     });
-    for (const snap of s.snapshots ?? []) {
-      add(`${ds}@${snap}`, {
+    for (const spec of s.snapshots ?? []) {
+      const snap = typeof spec === 'string' ? { name: spec } : spec;
+      add(`${ds}@${snap.name}`, {
         type: 'snapshot',
-        used: 0,
+        used: snap.used ?? 0,
         available: '-',
-        referenced: 1024,
+        referenced,
         origin: '-',
         mountpoint: '-',
         mounted: '-',
-        creation: ++t,
+        creation: snap.created ?? ++t,
       });
     }
   }

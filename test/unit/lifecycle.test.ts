@@ -4,67 +4,23 @@ import { describe, expect, it } from 'vitest';
 import { parseDuration } from '../../src/core/plans/prune.js';
 import { ErrorOut, ResultOut, ShowOut, SnapshotsOut } from '../../src/schemas/output.js';
 import { runCli } from '../support/cli.js';
-import { makeWorld } from '../support/world.js';
+import { makeWorld, zfsGetText, type SnapshotSpec } from '../support/world.js';
 
 const P = 'microvms/storage/states';
 type World = ReturnType<typeof makeWorld>;
 const mutations = (w: World) => w.runner.mutatingCalls.map((c) => c.join(' '));
 
-interface SnapSpec {
-  name: string;
-  used?: number;
-  /** seconds since the epoch */
-  created?: number;
-}
 interface Spec {
   name: string;
   origin?: string;
-  snaps?: SnapSpec[];
+  snaps?: SnapshotSpec[];
 }
 
 /** Answers `zfs get -r` with snapshots of chosen sizes and ages (the world's own answer has used 0, consecutive seconds). */
 function withZfs(w: World, specs: Spec[]): void {
-  const rows: string[] = [];
-  const add = (name: string, props: Record<string, string | number>) => {
-    for (const [k, v] of Object.entries(props)) rows.push(`${name}\t${k}\t${v}`);
-  };
-  add(P, {
-    type: 'filesystem',
-    used: 1000,
-    available: 9000,
-    referenced: 100,
-    origin: '-',
-    mountpoint: w.config.statesDir,
-    mounted: 'yes',
-    creation: 1_700_000_000,
-  });
-  let t = 1_700_000_000;
-  for (const s of specs) {
-    mkdirSync(join(w.config.statesDir, s.name), { recursive: true });
-    add(`${P}/${s.name}`, {
-      type: 'filesystem',
-      used: 5000,
-      available: 9000,
-      referenced: 3000,
-      origin: s.origin ?? '-',
-      mountpoint: `${w.config.statesDir}/${s.name}`,
-      mounted: 'yes',
-      creation: ++t,
-    });
-    for (const x of s.snaps ?? []) {
-      add(`${P}/${s.name}@${x.name}`, {
-        type: 'snapshot',
-        used: x.used ?? 0,
-        available: '-',
-        referenced: 3000,
-        origin: '-',
-        mountpoint: '-',
-        mounted: '-',
-        creation: x.created ?? ++t,
-      });
-    }
-  }
-  const text = `${rows.join('\n')}\n`;
+  for (const s of specs) mkdirSync(join(w.config.statesDir, s.name), { recursive: true });
+  const states = specs.map((s) => ({ name: s.name, origin: s.origin, snapshots: s.snaps }));
+  const text = zfsGetText(P, w.config.statesDir, states, { t0: 1_700_000_000, used: 5000, referenced: 3000 });
   w.runner.respond((a) => (a[0] === 'zfs' && a[1] === 'get' && a.includes('-r') ? { stdout: text } : undefined));
 }
 

@@ -1,8 +1,8 @@
 import type { Config } from '../../schemas/config.js';
-import { isRunning, slotsUsing, type Facts } from '../facts.js';
+import { isRunning, slotsUsing } from '../facts.js';
 import { diskLinkOf, slotDirOf, stateImageOf } from '../layout.js';
 import { MAX_EXISTING, validateName, validateSlot } from '../names.js';
-import type { Decide, Plan, Step } from '../plan.js';
+import type { Decide, Step } from '../plan.js';
 import { newStateSteps } from './create.js';
 import { requireParent, slotFact } from './guards.js';
 

@@ -1,9 +1,8 @@
 import type { Config } from '../../schemas/config.js';
 import { VmStateError } from '../errors.js';
-import type { Facts } from '../facts.js';
 import { cloneHelperName, datasetOf, mountpointOf } from '../layout.js';
 import { MAX_EXISTING, validateName, requireZfsFits } from '../names.js';
-import type { Decide, Plan, Step } from '../plan.js';
+import type { Decide, Step } from '../plan.js';
 import { requireAbsent, requireDataset } from './guards.js';
 
 /** `zfs clone` of a snapshot into a new state, mounted and owned; no promote, so the source stays independent. */

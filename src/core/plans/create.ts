@@ -1,8 +1,7 @@
 import type { Config } from '../../schemas/config.js';
-import type { Facts } from '../facts.js';
 import { datasetOf, mountpointOf } from '../layout.js';
 import { validateName, requireZfsFits } from '../names.js';
-import type { Decide, Plan, Step } from '../plan.js';
+import type { Decide, Step } from '../plan.js';
 import { requireAbsent, requireParent } from './guards.js';
 
 /** The steps that make a new, empty, mounted state owned by the VM user. */

@@ -1,9 +1,9 @@
 import type { Config } from '../../schemas/config.js';
 import { VmStateError } from '../errors.js';
-import { runningOn, slotsUsing, type Facts, type SnapshotFact } from '../facts.js';
+import { runningOn, slotsUsing, type SnapshotFact } from '../facts.js';
 import { cloneHelperName } from '../layout.js';
 import { MAX_EXISTING, validateName } from '../names.js';
-import type { Decide, Plan, Step } from '../plan.js';
+import type { Decide, Step } from '../plan.js';
 import { requireDataset } from './guards.js';
 
 const stateOfDataset = (dataset: string) => dataset.slice(dataset.lastIndexOf('/') + 1);

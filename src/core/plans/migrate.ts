@@ -1,7 +1,7 @@
 import type { Config } from '../../schemas/config.js';
-import { isRunning, type Facts } from '../facts.js';
+import { isRunning } from '../facts.js';
 import { MAX_EXISTING, validateName, validateSlot } from '../names.js';
-import type { Decide, Plan } from '../plan.js';
+import type { Decide } from '../plan.js';
 import { planAssign } from './assign.js';
 import { requireNotRunningElsewhere, slotFact } from './guards.js';
 

@@ -1,8 +1,8 @@
 import type { Config } from '../../schemas/config.js';
 import { VmStateError } from '../errors.js';
-import { allSnapshots, type Facts } from '../facts.js';
+import { allSnapshots } from '../facts.js';
 import { validateName, parseSnapshotRef } from '../names.js';
-import type { Decide, Plan } from '../plan.js';
+import type { Decide } from '../plan.js';
 import { cloneSteps } from './clone.js';
 import { requireAbsent, requireParent } from './guards.js';
 

@@ -1,8 +1,8 @@
 import type { Config } from '../../schemas/config.js';
 import { VmStateError } from '../errors.js';
-import { runningOn, type Facts } from '../facts.js';
+import { runningOn } from '../facts.js';
 import { validateName, validateSlot, requireZfsFits } from '../names.js';
-import type { Decide, Plan } from '../plan.js';
+import type { Decide } from '../plan.js';
 import { requireDataset, slotFact } from './guards.js';
 
 export function planSnapshot(c: Config, slot: string, snap: string): Decide {
