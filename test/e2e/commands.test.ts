@@ -1,7 +1,21 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ListOut, ResultOut, ErrorOut, PreflightOut } from '../../src/schemas/output.js';
 import { BAD_NAMES } from '../support/bad-names.js';
-import { activeState, assignments, datasetExists, ok, P, readLinkIn, resetLab, sh, STATES, vm, worldSnapshot, zfsProp } from './lab.js';
+import {
+  activeState,
+  assignments,
+  datasetExists,
+  ok,
+  P,
+  readLinkIn,
+  resetLab,
+  sh,
+  STATES,
+  vm,
+  worldSnapshot,
+  zfsProp,
+  withDropIn,
+} from './lab.js';
 
 const unitProp = async (slot: string, prop: string) =>
   (await ok(['systemctl', 'show', '-p', prop, '--value', `microvm@${slot}.service`])).trim();
@@ -149,15 +163,8 @@ describe('every command against the real zfs and systemd', () => {
 
   it('a failed start rolls migrate back: old assignment, old link, old state running', async () => {
     await ok(['vm-state', 'migrate', 'old', 'slot3']);
-    await ok(['mkdir', '-p', '/run/systemd/system/microvm@slot3.service.d']);
     // The unit refuses to start on the state 'new' only: the way back to 'old' must work.
-    await ok([
-      'sh',
-      '-c',
-      'printf "[Service]\\nExecStartPre=/bin/sh -c \\"! readlink /var/lib/microvms/slot3/data.img | grep -q /new/\\"\\n" > /run/systemd/system/microvm@slot3.service.d/fail.conf',
-    ]);
-    await ok(['systemctl', 'daemon-reload']);
-    try {
+    await withDropIn('microvm@slot3', 'ExecStartPre=/bin/sh -c "! readlink /var/lib/microvms/slot3/data.img | grep -q /new/"', async () => {
       const r = await vm(['migrate', 'new', 'slot3']);
       expect(r.code).not.toBe(0);
       expect(r.stderr).toContain('Rolled back');
@@ -165,18 +172,12 @@ describe('every command against the real zfs and systemd', () => {
       expect(await assignments()).toEqual({ slot3: 'old' });
       expect(await activeState('slot3')).toBe('active');
       expect(await readLinkIn('/var/lib/microvms/slot3/data.img')).toBe(`${STATES}/old/data.img`);
-    } finally {
-      await ok(['rm', '-rf', '/run/systemd/system/microvm@slot3.service.d']);
-      await ok(['systemctl', 'daemon-reload']);
-    }
+    });
   });
 
   it('SIGINT during a slow stop: the stop finishes, nothing else runs, the slot is started again on its state', async () => {
     await ok(['vm-state', 'migrate', 'old', 'slot3']);
-    await ok(['mkdir', '-p', '/run/systemd/system/microvm@slot3.service.d']);
-    await ok(['sh', '-c', 'printf "[Service]\\nExecStop=/bin/sleep 2\\n" > /run/systemd/system/microvm@slot3.service.d/slow.conf']);
-    await ok(['systemctl', 'daemon-reload']);
-    try {
+    await withDropIn('microvm@slot3', 'ExecStop=/bin/sleep 2', async () => {
       const r = await sh(['sh', '-c', 'vm-state migrate new slot3 & pid=$!; sleep 1; kill -INT $pid; wait $pid; echo "rc=$?"']);
       expect(r.stdout).toContain('rc=2');
       expect(r.stderr).toContain('SIGINT: finishing the current step');
@@ -184,21 +185,11 @@ describe('every command against the real zfs and systemd', () => {
       expect(await activeState('slot3')).toBe('active');
       expect(await assignments()).toEqual({ slot3: 'old' });
       expect(await datasetExists(`${P}/new`)).toBe(false);
-    } finally {
-      await ok(['rm', '-rf', '/run/systemd/system/microvm@slot3.service.d']);
-      await ok(['systemctl', 'daemon-reload']);
-    }
+    });
   });
 
   it('the start guard (preflight as ExecStartPre) refuses a second slot on one state', async () => {
-    await ok(['mkdir', '-p', '/run/systemd/system/microvm@.service.d']);
-    await ok([
-      'sh',
-      '-c',
-      'printf "[Service]\\nExecStartPre=/usr/local/bin/vm-state preflight %%i\\n" > /run/systemd/system/microvm@.service.d/guard.conf',
-    ]);
-    await ok(['systemctl', 'daemon-reload']);
-    try {
+    await withDropIn('microvm@', 'ExecStartPre=/usr/local/bin/vm-state preflight %i', async () => {
       await ok(['vm-state', 'create', 'one']);
       await ok(['vm-state', 'assign', 'slot1', 'one']);
       const warn = await vm(['assign', 'slot2', 'one']);
@@ -217,10 +208,7 @@ describe('every command against the real zfs and systemd', () => {
       await ok(['systemctl', 'stop', 'microvm@slot1.service']);
       await ok(['zfs', 'unmount', `${P}/one`]);
       expect((await sh(['systemctl', 'start', 'microvm@slot1.service'])).code).not.toBe(0);
-    } finally {
-      await ok(['rm', '-rf', '/run/systemd/system/microvm@.service.d']);
-      await ok(['systemctl', 'daemon-reload']);
-    }
+    });
   });
 
   it('a plain-directory state (as tmpfiles makes slot1..5) is listed as such and not snapshotted', async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { activeState, datasetExists, ok, P, resetLab, sh, vm } from './lab.js';
+import { activeState, datasetExists, ok, P, resetLab, sh, vm, addDropIn, removeDropIn } from './lab.js';
 
 /**
  * The hypervisor repository's own NixOS VM test (tests/vm-state.nix), step for
@@ -10,18 +10,9 @@ describe.sequential('the hypervisor NixOS test scenario, with the start guard as
   beforeAll(async () => {
     await resetLab();
     // As nix/module.nix does: ExecStartPre=+vm-state preflight %i on every microvm@ unit.
-    await ok(['mkdir', '-p', '/run/systemd/system/microvm@.service.d']);
-    await ok([
-      'sh',
-      '-c',
-      'printf "[Service]\\nExecStartPre=+/usr/local/bin/vm-state preflight %%i\\n" > /run/systemd/system/microvm@.service.d/guard.conf',
-    ]);
-    await ok(['systemctl', 'daemon-reload']);
+    await addDropIn('microvm@', 'ExecStartPre=+/usr/local/bin/vm-state preflight %i');
   });
-  afterAll(async () => {
-    await ok(['rm', '-rf', '/run/systemd/system/microvm@.service.d']);
-    await ok(['systemctl', 'daemon-reload']);
-  });
+  afterAll(() => removeDropIn('microvm@'));
 
   it('help and --help', async () => {
     expect((await vm(['help'])).code).toBe(0);

@@ -54,3 +54,27 @@ export async function resetLab(): Promise<void> {
   const r = await execa(`${LAB}reset`, [], { reject: false });
   if (r.exitCode !== 0) throw new Error(`lab/reset failed: ${r.stderr}`);
 }
+
+const dropInDir = (unit: string) => `/run/systemd/system/${unit}.service.d`;
+
+/** Adds `[Service]` lines to `unit` (`microvm@slot3`, or the template `microvm@`) as a runtime drop-in, and reloads. */
+export async function addDropIn(unit: string, serviceLines: string): Promise<void> {
+  await ok(['mkdir', '-p', dropInDir(unit)]);
+  await ok(['sh', '-c', `cat > ${dropInDir(unit)}/test.conf`], { input: `[Service]\n${serviceLines}\n` });
+  await ok(['systemctl', 'daemon-reload']);
+}
+
+export async function removeDropIn(unit: string): Promise<void> {
+  await ok(['rm', '-rf', dropInDir(unit)]);
+  await ok(['systemctl', 'daemon-reload']);
+}
+
+/** Runs `fn` with the drop-in in place, and removes it afterwards whatever happens. */
+export async function withDropIn(unit: string, serviceLines: string, fn: () => Promise<void>): Promise<void> {
+  await addDropIn(unit, serviceLines);
+  try {
+    await fn();
+  } finally {
+    await removeDropIn(unit);
+  }
+}

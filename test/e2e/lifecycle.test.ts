@@ -1,6 +1,20 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ErrorOut, ListOut, ResultOut, ShowOut, SnapshotsOut } from '../../src/schemas/output.js';
-import { activeState, assignments, datasetExists, ok, P, readLinkIn, resetLab, sh, STATES, vm, worldSnapshot, zfsProp } from './lab.js';
+import {
+  activeState,
+  assignments,
+  datasetExists,
+  ok,
+  P,
+  readLinkIn,
+  resetLab,
+  sh,
+  STATES,
+  vm,
+  worldSnapshot,
+  zfsProp,
+  withDropIn,
+} from './lab.js';
 
 /** snapshots, snapshot delete, show, rollback, snapshot --stop, prune, clone --full, rename: against the real zfs and systemd. */
 
@@ -179,24 +193,14 @@ describe('snapshot --stop', () => {
   it('starts the slot again when the snapshot fails', async () => {
     await devWithHistory();
     // The snapshot name gets taken while the slot stops, so vm-state's own zfs snapshot fails.
-    await ok(['mkdir', '-p', '/run/systemd/system/microvm@slot1.service.d']);
-    await ok([
-      'sh',
-      '-c',
-      `printf "[Service]\\nExecStopPost=/sbin/zfs snapshot ${P}/dev@clean\\n" > /run/systemd/system/microvm@slot1.service.d/race.conf`,
-    ]);
-    await ok(['systemctl', 'daemon-reload']);
-    try {
+    await withDropIn('microvm@slot1', `ExecStopPost=/sbin/zfs snapshot ${P}/dev@clean`, async () => {
       await ok(['systemctl', 'start', 'microvm@slot1.service']);
       const r = await vm(['snapshot', 'slot1', 'clean', '--stop']);
       expect(r.code).toBe(4);
       expect(r.stderr).toContain('already exists');
       expect(r.stderr).toContain('Rolled back: systemctl start microvm@slot1.service');
       expect(await activeState('slot1')).toBe('active');
-    } finally {
-      await ok(['rm', '-rf', '/run/systemd/system/microvm@slot1.service.d']);
-      await ok(['systemctl', 'daemon-reload']);
-    }
+    });
   });
 });
 
