@@ -130,6 +130,23 @@ describe('every command against the real zfs and systemd', () => {
     expect((await vm(['doctor'])).code).toBe(0);
   });
 
+  it('completion offers the real states and snapshots, from the bash script itself', async () => {
+    await ok(['vm-state', 'create', 'alpha']);
+    await ok(['vm-state', 'assign', 'slot1', 'alpha']);
+    await ok(['vm-state', 'snapshot', 'slot1', 'first']);
+    const complete = async (words: string) =>
+      (
+        await ok([
+          'bash',
+          '-c',
+          `source <(vm-state completion bash); COMP_WORDS=(${words}); COMP_CWORD=$((\${#COMP_WORDS[@]} - 1)); _vm_state_complete; echo "\${COMPREPLY[*]}"`,
+        ])
+      ).trim();
+    expect(await complete('vm-state delete al')).toBe('alpha');
+    expect(await complete('vm-state restore ""')).toBe('alpha@first first');
+    expect(await complete('vm-state migrate alpha sl')).toBe('slot1 slot2 slot3 slot4 slot5');
+  });
+
   it('snapshot of a running slot warns that it is crash-consistent, and makes it', async () => {
     await ok(['vm-state', 'create', 'slot1']);
     await ok(['systemctl', 'start', 'microvm@slot1.service']);
