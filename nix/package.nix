@@ -1,4 +1,5 @@
-# vm-state from the committed single-file bundle (dist/vm-state.mjs).
+# vm-state from the committed single-file bundle (dist/vm-state.cjs) and the
+# launcher that runs it through V8's code cache (bin/vm-state).
 # No buildNpmPackage: the lockfile has no `resolved` URLs on purpose, so npm
 # dependencies cannot be fetched by Nix; the bundle already contains them.
 {
@@ -27,10 +28,14 @@ stdenvNoCC.mkDerivation {
   pname = packageJson.name;
   inherit (packageJson) version;
 
-  # Only the bundle (the version is inlined in it), so edits elsewhere do not rebuild.
+  # Only the bundle (the version is inlined in it) and its launcher, so edits elsewhere do not rebuild.
   src = lib.fileset.toSource {
     root = ../.;
-    fileset = lib.fileset.unions [ ../dist/vm-state.mjs ];
+    fileset = lib.fileset.unions [
+      ../dist/vm-state.cjs
+      ../bin/vm-state
+      ../bin/package.json
+    ];
   };
 
   nativeBuildInputs = [ makeWrapper ];
@@ -41,9 +46,12 @@ stdenvNoCC.mkDerivation {
   installPhase = ''
     runHook preInstall
 
-    install -Dm644 dist/vm-state.mjs "$out/lib/vm-state/vm-state.mjs"
+    # The launcher finds the bundle at ../dist/ and is CommonJS by bin/package.json: keep that layout.
+    install -Dm644 dist/vm-state.cjs "$out/lib/vm-state/dist/vm-state.cjs"
+    install -Dm644 bin/vm-state "$out/lib/vm-state/bin/vm-state"
+    install -Dm644 bin/package.json "$out/lib/vm-state/bin/package.json"
     makeWrapper ${lib.getExe nodejs} "$out/bin/vm-state" \
-      --add-flags "$out/lib/vm-state/vm-state.mjs" \
+      --add-flags "$out/lib/vm-state/bin/vm-state" \
       --prefix PATH : ${lib.escapeShellArg binPath}
 
     runHook postInstall

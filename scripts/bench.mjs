@@ -59,7 +59,8 @@ const measure = (label, script) => {
   return median(xs);
 };
 const tRaw = measure('raw calls: zfs get -r + systemctl show (sequential)', raw);
-const tList = measure('vm-state list', 'vm-state list');
+const tList = measure('vm-state list (code cache written by the warm-up run)', 'vm-state list');
+measure('vm-state list, no code cache (VM_STATE_CACHE_DIR= )', 'VM_STATE_CACHE_DIR= vm-state list');
 const tJson = measure('vm-state list --json', 'vm-state list --json');
 const trace = execFileSync(LAB_EXEC, ['bash', '-c', 'VM_STATE_TRACE=1 vm-state list 2>&1 >/dev/null | grep -c "^+ "'], {
   encoding: 'utf8',
@@ -68,7 +69,7 @@ const snaps = execFileSync(LAB_EXEC, ['bash', '-c', `zfs list -H -t snapshot -o 
 
 const help = median(Array.from({ length: RUNS }, () => timeOnHost([`${ROOT}bin/vm-state`, '--help'])));
 const bare = median(Array.from({ length: RUNS }, () => timeOnHost(['node', '-e', '0'])));
-const helpKb = median(Array.from({ length: 5 }, () => peakKb(['node', `${ROOT}dist/vm-state.mjs`, '--help'])));
+const helpKb = median(Array.from({ length: 5 }, () => peakKb(['node', `${ROOT}bin/vm-state`, '--help'])));
 const bareKb = median(Array.from({ length: 5 }, () => peakKb(['node', '-e', '0'])));
 
 execFileSync(`${ROOT}lab/reset`, [], { stdio: 'inherit' });

@@ -6,4 +6,7 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
-process.exitCode = await main(process.argv.slice(2));
+// A promise chain, not top-level await: the bundle is a CommonJS script (see scripts/build.mjs).
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});
