@@ -1,4 +1,4 @@
-import { isRunning, stateFields, type Facts } from '../core/facts.js';
+import { isRunning, stateFields, statesByName, type Facts } from '../core/facts.js';
 import { describeStep, type Plan } from '../core/plan.js';
 import type { z } from 'zod';
 import type { ListOut, ResultOut } from '../schemas/output.js';
@@ -10,7 +10,7 @@ import type { Output } from './output.js';
 export function listDocument(facts: Facts): z.input<typeof ListOut> {
   const assigned = new Map<string, string[]>();
   for (const s of facts.slots) assigned.set(s.state, [...(assigned.get(s.state) ?? []), s.name]);
-  const states = [...facts.states.values()].sort((a, b) => a.name.localeCompare(b.name));
+  const states = statesByName(facts);
   return {
     parent: facts.parent,
     parentExists: facts.parentExists,

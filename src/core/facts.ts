@@ -1,4 +1,5 @@
 /** Typed facts read from the system before anything is decided. */
+import { compareNames } from './names.js';
 
 export interface SnapshotFact {
   /** Short name, after the '@'. */
@@ -75,6 +76,11 @@ export interface Facts {
 
 export const isRunning = (u: UnitFact) =>
   u.activeState === 'active' || u.activeState === 'activating' || u.activeState === 'reloading' || u.activeState === 'deactivating';
+
+/** States in name order. */
+export function statesByName(facts: Facts): StateFact[] {
+  return [...facts.states.values()].sort((a, b) => compareNames(a.name, b.name));
+}
 
 export function allSnapshots(facts: Facts): SnapshotFact[] {
   return [...facts.states.values()].flatMap((s) => s.snapshots);

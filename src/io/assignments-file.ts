@@ -3,7 +3,7 @@ import { VmStateError } from '../core/errors.js';
 import { AssignmentsSchema, type Assignments } from '../schemas/assignments.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { describeIssues } from './config.js';
-import { nameProblem } from '../core/names.js';
+import { compareNames, nameProblem } from '../core/names.js';
 
 /** Missing file: no explicit assignments. Anything unreadable is an error naming the file: never read as empty. */
 export function readAssignments(path: string): Assignments {
@@ -36,7 +36,7 @@ export function readAssignments(path: string): Assignments {
  * never replaces a good backup.
  */
 export function writeAssignments(path: string, assignments: Assignments): void {
-  const sorted = Object.fromEntries(Object.entries(assignments).sort(([a], [b]) => a.localeCompare(b)));
+  const sorted = Object.fromEntries(Object.entries(assignments).sort(([a], [b]) => compareNames(a, b)));
   const previous = snapshotFile(path);
   if (previous !== null) {
     let valid = true;

@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { VmStateError } from '../core/errors.js';
 import type { StateFact } from '../core/facts.js';
 import { nameProblem } from '../core/names.js';
@@ -22,7 +22,8 @@ export class StateStore {
   async read(): Promise<{ parentExists: boolean; parentMounted: boolean; states: Map<string, StateFact> }> {
     const parent = parentDataset(this.config);
     const argv = zfsGetArgv(parent);
-    const r = await this.runner.run(argv);
+    // The directory scan runs while zfs does (it costs ms on a FUSE mount).
+    const [r, directories] = await Promise.all([this.runner.run(argv), this.plainDirectories()]);
     let parentExists = true;
     let states = new Map<string, StateFact>();
     let parentMounted = false;
@@ -34,7 +35,7 @@ export class StateStore {
     } else {
       throw new CommandError(argv, r);
     }
-    for (const dir of this.plainDirectories()) {
+    for (const dir of directories) {
       if (!states.has(dir)) {
         states.set(dir, {
           name: dir,
@@ -55,11 +56,10 @@ export class StateStore {
   }
 
   /** Directories in statesDir: datasets' mountpoints and, on a fresh hypervisor, tmpfiles-made plain directories. */
-  private plainDirectories(): string[] {
+  private async plainDirectories(): Promise<string[]> {
     try {
-      return readdirSync(this.config.statesDir, { withFileTypes: true })
-        .filter((e) => e.isDirectory() && nameProblem(e.name) === undefined)
-        .map((e) => e.name);
+      const entries = await readdir(this.config.statesDir, { withFileTypes: true });
+      return entries.filter((e) => e.isDirectory() && nameProblem(e.name) === undefined).map((e) => e.name);
     } catch {
       return [];
     }

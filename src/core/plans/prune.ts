@@ -1,7 +1,7 @@
 import type { Config } from '../../schemas/config.js';
 import { bytesText } from '../bytes.js';
 import { VmStateError } from '../errors.js';
-import type { SnapshotFact, StateFact } from '../facts.js';
+import { statesByName, type SnapshotFact, type StateFact } from '../facts.js';
 import { shown, MAX_EXISTING, validateName } from '../names.js';
 import type { Decide, Step } from '../plan.js';
 import { requireDataset } from './guards.js';
@@ -72,10 +72,7 @@ export function planPrune(_c: Config, req: PruneRequest, now: Date = new Date())
   const olderThan = req.olderThan === undefined ? undefined : parseDuration(req.olderThan);
   const scope = req.state;
   return (facts) => {
-    const states =
-      scope === undefined
-        ? [...facts.states.values()].filter((s) => s.kind === 'dataset').sort((a, b) => a.name.localeCompare(b.name))
-        : [requireDataset(facts, scope)];
+    const states = scope === undefined ? statesByName(facts).filter((s) => s.kind === 'dataset') : [requireDataset(facts, scope)];
     const { doomed, spared } = choosePrune(states, keep, olderThan, now);
     const steps: Step[] = doomed.map((s) => ({ kind: 'zfs', argv: ['zfs', 'destroy', s.fullName], retryBusy: true, frees: s.used }));
     const frees = doomed.reduce((n, s) => n + s.used, 0);

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { Config } from '../../schemas/config.js';
 import type { ShowOut, SnapshotEntryOut, SnapshotsOut } from '../../schemas/output.js';
 import { VmStateError } from '../errors.js';
-import { isRunning, slotsUsing, stateFields, type Facts, type SnapshotFact } from '../facts.js';
+import { isRunning, slotsUsing, stateFields, statesByName, type Facts, type SnapshotFact } from '../facts.js';
 import { stateImageOf } from '../layout.js';
 import { MAX_EXISTING, validateName } from '../names.js';
 
@@ -43,10 +43,7 @@ function requireState(facts: Facts, name: string) {
 export function viewSnapshots(_c: Config, state?: string): (facts: Facts) => z.input<typeof SnapshotsOut> {
   if (state !== undefined) validateName('state', state, MAX_EXISTING);
   return (facts) => {
-    const snaps =
-      state === undefined
-        ? [...facts.states.values()].sort((a, b) => a.name.localeCompare(b.name)).flatMap((s) => s.snapshots)
-        : requireState(facts, state).snapshots;
+    const snaps = state === undefined ? statesByName(facts).flatMap((s) => s.snapshots) : requireState(facts, state).snapshots;
     const ordered = snaps.map((s, i) => ({ s, i })).sort((a, b) => a.s.created.getTime() - b.s.created.getTime() || a.i - b.i);
     return { state: state ?? null, snapshots: ordered.map(({ s }) => snapshotEntry(facts, s)) };
   };
