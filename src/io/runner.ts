@@ -1,5 +1,6 @@
 import { execa } from 'execa';
 import { CommandError } from './command-error.js';
+import { commandsRun } from './run-count.js';
 
 export { CommandError, classify, type FailureClass } from './command-error.js';
 
@@ -47,12 +48,11 @@ export async function runChecked(runner: Runner, argv: readonly string[], opts?:
  */
 export class ExecaRunner implements Runner {
   private readonly trace = process.env.VM_STATE_TRACE === '1';
-  spawned = 0;
 
   async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
     const [file, ...args] = argv;
     if (!file) throw new Error('empty argv');
-    this.spawned++;
+    commandsRun.count++;
     if (this.trace) process.stderr.write(`+ ${argv.join(' ')}  [${Math.round(process.uptime() * 1000)} ms]\n`);
     const r = await execa(file, args, {
       env: { LC_ALL: 'C', LANG: 'C' },
@@ -79,7 +79,7 @@ export class ExecaRunner implements Runner {
     const [pFile, ...pArgs] = producer;
     const [cFile, ...cArgs] = consumer;
     if (!pFile || !cFile) throw new Error('empty argv');
-    this.spawned += 2;
+    commandsRun.count += 2;
     if (this.trace) process.stderr.write(`+ ${producer.join(' ')} | ${consumer.join(' ')}\n`);
     const common = {
       env: { LC_ALL: 'C', LANG: 'C' },
