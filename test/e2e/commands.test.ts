@@ -381,4 +381,18 @@ describe('--json for real: every command validates against its schema', () => {
       expect(ErrorOut.parse(JSON.parse(r.stderr)).error.exitCode).toBe(code);
     }
   });
+
+  it("root's code cache: /var/cache/vm-state (0700, file 0600), written by a run that read the system, then taken back", async () => {
+    await ok(['rm', '-rf', '/var/cache/vm-state']);
+    const trace = { env: { VM_STATE_TRACE: '1' } };
+    const help = await sh(['vm-state', '--help'], trace);
+    expect(help.stderr).toMatch(/^# code cache: not written: this run read nothing$/m);
+    const first = await sh(['vm-state', 'list'], trace);
+    expect(first.stderr).toMatch(/^# code cache: wrote \/var\/cache\/vm-state\/vm-state-[0-9a-f]{16}-[0-9a-f]{8}\.v8$/m);
+    expect((await ok(['stat', '-c', '%U %a', '/var/cache/vm-state'])).trim()).toBe('root 700');
+    expect((await ok(['sh', '-c', 'stat -c "%U %a" /var/cache/vm-state/*'])).trim()).toBe('root 600');
+    const second = await sh(['vm-state', 'list'], trace);
+    expect(second.stderr).toMatch(/^# code cache: hit /m);
+    expect(second.stdout).toBe(first.stdout);
+  });
 });
