@@ -5,12 +5,9 @@
 //
 // A CommonJS script, not an ES module, because only a script can be loaded
 // through V8's code cache on Node 20 (vm.Script cachedData): bin/vm-state does
-// that, and saves the ~20 ms that compiling 460 KB costs on every run. The
-// first line carries a hash of the rest, the cache's key: V8 itself checks
-// only the source's length.
+// that, and saves the ~20 ms that compiling 460 KB costs on every run.
 import { build } from 'esbuild';
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
@@ -28,11 +25,9 @@ const englishOnlyZod = {
   },
 };
 
-const OUT = 'dist/vm-state.cjs';
-const result = await build({
+await build({
   entryPoints: ['src/entry.ts'],
-  outfile: OUT,
-  write: false,
+  outfile: 'dist/vm-state.cjs',
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -43,8 +38,3 @@ const result = await build({
   logLevel: 'warning',
   plugins: [englishOnlyZod],
 });
-
-const code = result.outputFiles[0].text;
-const key = createHash('sha256').update(code).digest('hex').slice(0, 16);
-mkdirSync('dist', { recursive: true });
-writeFileSync(OUT, `// vm-state build ${key}\n${code}`);
