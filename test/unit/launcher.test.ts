@@ -13,6 +13,7 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  truncateSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -98,9 +99,12 @@ describe('bin/vm-state code cache', () => {
   it('runs exactly like the bundle itself: output and exit code, with and without a cache', () => {
     for (const args of [LIST, ['no-such-command'], ['--json', 'list']]) {
       const direct = run(args, { VM_STATE_TRACE: '0' }, BUNDLE);
-      rmSync(dir, { recursive: true, force: true });
       for (const cached of [false, true]) {
-        if (cached) run(LIST);
+        rmSync(dir, { recursive: true, force: true });
+        if (cached) {
+          run(LIST);
+          expect(run(['--version']).cache).toEqual(['hit']);
+        }
         const r = run(args, { VM_STATE_TRACE: '0' });
         expect(r).toMatchObject({ status: direct.status, stdout: direct.stdout, stderr: direct.stderr });
       }
@@ -156,8 +160,28 @@ describe('bin/vm-state code cache', () => {
     expect(files()).toEqual([]);
   });
 
-  it('a directory other users can write is neither read nor written', () => {
+  it('a cache place that cannot be used at all (under a file, out of reach) changes nothing about the run', () => {
+    writeFileSync(join(sandbox, 'afile'), '');
+    const direct = run(LIST, { VM_STATE_TRACE: '0' }, BUNDLE);
+    for (const place of [join(sandbox, 'afile', 'cache'), join(sandbox, 'afile')]) {
+      const r = run(LIST, { VM_STATE_CACHE_DIR: place, VM_STATE_TRACE: '0' });
+      expect(r).toMatchObject({ status: 0, stdout: direct.stdout, stderr: direct.stderr });
+      expect(run(LIST, { VM_STATE_CACHE_DIR: place }).cache).toEqual(['not']);
+    }
+  });
+
+  it("a huge file in the cache's place is damage: not read, replaced", () => {
     run(LIST);
+    const file = join(dir, files()[0]!);
+    truncateSync(file, 3 * 1024 ** 3); // sparse: 3 GB that would not even fit a Buffer
+    expect(run(LIST)).toMatchObject({ status: 0, cache: ['damaged', 'wrote'] });
+    expect(statSync(file).size).toBeLessThan(4 * 1024 ** 2);
+  });
+
+  it('a directory other users can write (0770 or 0777) is neither read nor written', () => {
+    run(LIST);
+    chmodSync(dir, 0o770);
+    expect(run(LIST).trace).toEqual([`# code cache: not used: ${dir} is writable by another user`]);
     chmodSync(dir, 0o777);
     const [name] = files();
     const before = readFileSync(join(dir, name!));
@@ -177,7 +201,7 @@ describe('bin/vm-state code cache', () => {
     symlinkSync(real, dir);
     const r = run(LIST);
     expect(r).toMatchObject({ status: 0, cache: ['not'] });
-    expect(r.trace[0]).toContain(`${dir} is not a directory`);
+    expect(r.trace[0]).toBe(`# code cache: not used: ${dir} is a symbolic link`);
     expect(readdirSync(real).sort()).toEqual([
       'vm-state-0123456789abcdef-00000000.v8',
       'vm-state-assignments.json',
@@ -194,7 +218,13 @@ describe('bin/vm-state code cache', () => {
     symlinkSync(target, join(dir, name!));
     const r = run(LIST);
     expect(r).toMatchObject({ status: 0, cache: ['not'] });
-    expect(r.trace[0]).toContain('is a link');
+    expect(r.trace[0]).toBe(`# code cache: not used: ${join(dir, name!)} is a symbolic link`);
+  });
+
+  it.runIf(process.getuid?.() === 0)('a cache directory owned by another user is not used: they could plant code', () => {
+    run(LIST);
+    chownSync(dir, 65534, 65534);
+    expect(run(LIST)).toMatchObject({ status: 0, trace: [`# code cache: not used: ${dir} is owned by uid 65534`] });
   });
 
   it.runIf(process.getuid?.() === 0)('a cache file owned by another user is not used', () => {
