@@ -154,7 +154,7 @@ GFS4: `),console.error(e)});ie[Ee]||(cT=global[Ee]||[],lT(ie,cT),ie.close=(funct
 `)}warn(t){this.opts.json||this.io.stderr.write(`${this.c.yellow("[WARN]")} ${t}
 `)}text(t){this.opts.json||this.io.stdout.write(t.endsWith(`
 `)?t:`${t}
-`)}document(t,n){this.io.stdout.write(`${JSON.stringify(t.parse(n),null,2)}
+`)}document(t,n){this.io.stdout.write(`${JSON.stringify(t.parse(n,{jitless:!0}),null,2)}
 `)}progress(){let t=!!this.io.stderr.isTTY&&!this.opts.json&&!this.opts.quiet,n,r=()=>{n&&(clearInterval(n),this.io.stderr.write("\r\x1B[K")),n=void 0};return{start:o=>{if(!t)return;r();let i=Date.now();n=setInterval(()=>this.io.stderr.write(`\r  ${o}: ${Math.round((Date.now()-i)/1e3)}s`),1e3),n.unref()},stop:r}}error(t){if(this.opts.json){let n=Vl.parse({error:{code:t.code,exitCode:t.exitCode,message:t.message,hint:t.hint,details:t.details}});this.io.stderr.write(`${JSON.stringify(n)}
 `);return}this.io.stderr.write(`${this.c.red("[ERROR]")} ${t.message}
 `),t.hint&&this.io.stderr.write(`        ${t.hint}
