@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LAB_EXEC = `${ROOT}lab/exec`;
-const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+const RUNS = Number(process.env.BENCH_RUNS ?? 21);
 const P = 'microvms/storage/states';
 const UNITS = [1, 2, 3, 4, 5].map((i) => `microvm@slot${i}.service`);
 
@@ -58,17 +58,19 @@ execFileSync(
 execFileSync(LAB_EXEC, ['systemctl', 'start', 'microvm@slot1.service']);
 
 const raw = `zfs get -H -p -o name,property,value type,used,available,referenced,origin,mountpoint,mounted,creation -r ${P}; systemctl show -p Id,LoadState,ActiveState,SubState,MainPID,Result -- ${UNITS.join(' ')}`;
-const rows = [];
-const measure = (label, script) => {
-  timeInLab(script); // warm-up
-  const xs = Array.from({ length: RUNS }, () => timeInLab(script));
-  rows.push([label, median(xs)]);
-  return median(xs);
-};
-const tRaw = measure('raw calls: zfs get -r + systemctl show (sequential)', raw);
-const tList = measure('vm-state list (code cache written by the warm-up run)', 'vm-state list');
-measure('vm-state list, no code cache (VM_STATE_CACHE_DIR= )', 'VM_STATE_CACHE_DIR= vm-state list');
-const tJson = measure('vm-state list --json', 'vm-state list --json');
+// Interleaved, one of each per round: the lab's speed drifts over a run, and
+// timing each variant in a block of its own turned that drift into the ratio.
+const variants = [
+  ['raw calls: zfs get -r + systemctl show (sequential)', raw],
+  ['vm-state list (code cache written by the warm-up run)', 'vm-state list'],
+  ['vm-state list, no code cache (VM_STATE_CACHE_DIR= )', 'VM_STATE_CACHE_DIR= vm-state list'],
+  ['vm-state list --json', 'vm-state list --json'],
+];
+for (const [, script] of variants) timeInLab(script); // warm-up
+const samples = variants.map(() => []);
+for (let i = 0; i < RUNS; i++) variants.forEach(([, script], k) => samples[k].push(timeInLab(script)));
+const rows = variants.map(([label], k) => [label, median(samples[k])]);
+const [tRaw, tList, , tJson] = rows.map(([, ms]) => ms);
 const trace = execFileSync(LAB_EXEC, ['bash', '-c', 'VM_STATE_TRACE=1 vm-state list 2>&1 >/dev/null | grep -c "^+ "'], {
   encoding: 'utf8',
 }).trim();
