@@ -49,6 +49,7 @@ export function listDocument(facts: Facts): z.input<typeof ListOut> {
 /** How a slot's data.img looks to an operator. */
 function diskText(disk: { kind: string; resolves: boolean }, stateMounted: boolean, c: Output['c']): string {
   if (disk.kind === 'missing') return c.dim('no data.img');
+  if (disk.kind === 'file') return c.yellow('a regular file, not the state (run vm-state doctor)');
   if (disk.resolves) return 'ok';
   if (disk.kind !== 'symlink') return c.yellow(disk.kind);
   // A new state has no image until the VM first starts; a link into an unmounted state is the danger.

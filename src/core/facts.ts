@@ -95,6 +95,11 @@ export function runningOn(facts: Facts, state: string): SlotFact[] {
   return facts.slots.filter((s) => isRunning(s.unit) && (s.state === state || s.startedOn === state));
 }
 
+/** Slots whose disk link leads into `state`'s mountpoint, whatever they are assigned. */
+export function slotsLinkedInto(facts: Facts, state: StateFact): SlotFact[] {
+  return facts.slots.filter((s) => s.link.target?.startsWith(`${state.mountpoint}/`));
+}
+
 /** Slots whose state (explicit or implicit) is `state`. */
 export function slotsUsing(facts: Facts, state: string): SlotFact[] {
   return facts.slots.filter((s) => s.state === state);

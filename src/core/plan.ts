@@ -45,7 +45,8 @@ export type Step =
   | { kind: 'link'; path: string; target: string }
   /** Replace the assignments file with `assignments` (atomically). */
   | { kind: 'write-assignments'; file: string; assignments: Record<string, string> }
-  | { kind: 'stop'; unit: string }
+  /** Stop a unit; undone by starting it again, recorded as running `state` when slot and state are given. */
+  | { kind: 'stop'; unit: string; slot?: string; state?: string }
   /** Start the unit; with `slot` and `state`, record which state its VM runs (see SlotManager.recordStart). */
   | { kind: 'start'; unit: string; slot?: string; state?: string };
 

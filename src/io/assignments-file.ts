@@ -16,7 +16,7 @@ export function readAssignments(path: string): Assignments {
   }
   const broken = (problem: string) =>
     new VmStateError('config', `Assignments file ${path} is invalid: ${problem}`, {
-      hint: `Inspect it and its previous version ${path}.bak; fix it by hand or restore the backup (cp ${path}.bak ${path})`,
+      hint: `Rebuild it from the slot links with: vm-state doctor --repair (${path}.bak is the version before the last change, not a copy of this one)`,
     });
   let json: unknown;
   try {

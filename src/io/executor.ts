@@ -46,7 +46,7 @@ export class Executor {
       this.hooks.step?.(step, i, plan.steps.length);
       try {
         // Tidying up after the work is done is finished even when interrupted.
-        if (this.hooks.interrupted?.() && !isCleanup(step)) throw new VmStateError('aborted', 'Interrupted');
+        if (this.hooks.interrupted?.() && !isCleanup(step)) throw new VmStateError('failed', 'Interrupted');
         const undo = await this.perform(step);
         if (undo) undos.push(undo);
         else if (isIrreversible(step)) {
@@ -105,7 +105,7 @@ export class Executor {
               : undefined,
         });
         const undo = step.undo;
-        return undo ? { what: undo.join(' '), run: () => this.store.zfs(undo, { retryBusy: true }) } : undefined;
+        return undo ? { what: undo.join(' '), run: () => this.undoZfs(undo) } : undefined;
       }
       case 'pipe': {
         await this.store.pipe(step.argv, step.into);
@@ -161,13 +161,26 @@ export class Executor {
       case 'stop': {
         const warning = await this.slots.stop(step.unit);
         if (warning) this.hooks.warn(warning);
-        return { what: `systemctl start ${step.unit}`, run: () => this.slots.start(step.unit) };
+        return {
+          what: `systemctl start ${step.unit}`,
+          run: async () => {
+            // Started again on the state it ran: recorded, as every start vm-state makes.
+            if (step.slot && step.state) this.slots.recordStart(step.slot, step.state);
+            await this.slots.start(step.unit);
+          },
+        };
       }
       case 'start':
         if (step.slot && step.state) this.slots.recordStart(step.slot, step.state);
         await this.slots.start(step.unit);
         return { what: `systemctl stop ${step.unit}`, run: async () => void (await this.slots.stop(step.unit)) };
     }
+  }
+
+  /** An undo's zfs command. A filesystem is renamed back unmounted: undoing a `set mountpoint` may have mounted it again. */
+  private async undoZfs(argv: string[]): Promise<void> {
+    if (argv[1] === 'rename' && !argv[2]?.includes('@')) await this.store.unmount(argv[2]!);
+    await this.store.zfs(argv, { retryBusy: true });
   }
 
   private own(path: string, owner: string, group: string, mode: number): void {

@@ -35,8 +35,11 @@ export class StateStore {
     } else {
       throw new CommandError(argv, r);
     }
+    // A dataset's mountpoint is never a plain-directory state, even when it is not mounted
+    // (a rename that did not finish leaves one named after the old state).
+    const mountpoints = new Set([...states.values()].map((s) => s.mountpoint));
     for (const dir of directories) {
-      if (!states.has(dir)) {
+      if (!states.has(dir) && !mountpoints.has(`${this.config.statesDir}/${dir}`)) {
         states.set(dir, {
           name: dir,
           kind: 'directory',

@@ -318,6 +318,39 @@ describe('rename', () => {
     ErrorOut.parse(JSON.parse(taken.stderr));
     expect(await worldSnapshot()).toBe(before);
   });
+  it('a failure after the rename and the new mountpoint (the link cannot be made) is undone on the real zfs: name, mountpoint, data', async () => {
+    await devWithHistory();
+    // slot1's directory becomes a file: the last step, the link, fails.
+    await ok(['sh', '-c', 'rm -rf /var/lib/microvms/slot1 && echo not-a-dir > /var/lib/microvms/slot1']);
+    const r = await vm(['rename', 'dev', 'prod']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).not.toContain('Could NOT');
+    expect(await datasetExists(`${P}/prod`)).toBe(false);
+    expect(await zfsProp(`${P}/dev`, 'mountpoint')).toBe(`${STATES}/dev`);
+    expect(await zfsProp(`${P}/dev`, 'mounted')).toBe('yes');
+    expect((await read('dev')).trim()).toBe('three');
+    expect(await assignments()).toEqual({ slot1: 'dev' });
+  });
+
+  it('killed right after zfs rename: the start guard refuses, doctor says how to undo it, delete refuses; undone, all is well', async () => {
+    await devWithHistory();
+    // What a kill -9 between the steps leaves: renamed, still with the old mountpoint, unmounted, the old directory there.
+    await ok(['sh', '-c', `zfs unmount ${P}/dev && zfs rename ${P}/dev ${P}/prod && mkdir -p ${STATES}/dev`]);
+    expect(await zfsProp(`${P}/prod`, 'mountpoint')).toBe(`${STATES}/dev`);
+    const start = await vm(['preflight', 'slot1']);
+    expect(start.code, start.stdout).toBe(3);
+    const doctor = await vm(['doctor']);
+    expect(doctor.code).toBe(1);
+    expect(doctor.stderr).toContain('a rename that did not finish');
+    expect(doctor.stderr).toContain(`zfs rename ${P}/prod ${P}/dev`);
+    const del = await vm(['--yes', 'delete', 'prod']);
+    expect(del.code).toBe(5);
+    expect(await datasetExists(`${P}/prod`)).toBe(true);
+    await ok(['sh', '-c', `zfs unmount ${P}/prod; zfs rename ${P}/prod ${P}/dev && zfs mount ${P}/dev`]);
+    expect((await vm(['doctor'])).code).toBe(0);
+    expect((await read('dev')).trim()).toBe('three');
+    expect((await vm(['preflight', 'slot1'])).code).toBe(0);
+  });
 });
 
 describe('adopt', () => {
@@ -330,6 +363,23 @@ describe('adopt', () => {
       '-c',
       `cd ${dir} && find . -printf '%p %y %m %n %u:%g %s %l\\n' | sort && find . -type f -print0 | sort -z | xargs -0 sha256sum`,
     ]);
+
+  it('killed mid-copy: doctor reports the unfinished adopt, --repair never relinks into the unchecked copy, the guard refuses', async () => {
+    const dir = `${STATES}/slot4`;
+    await ok(['sh', '-c', `mkdir -p ${dir} && echo original > ${dir}/data.img && sync`]);
+    await ok(['vm-state', 'assign', 'slot4', 'slot4']);
+    // What a kill -9 during the copy leaves: the dataset at its work mountpoint, holding part of a copy.
+    await ok(['sh', '-c', `zfs create -o mountpoint=${STATES}/.adopt-slot4 ${P}/slot4 && echo ori > ${STATES}/.adopt-slot4/data.img`]);
+    const doctor = await vm(['doctor']);
+    expect(doctor.code).toBe(1);
+    expect(doctor.stderr).toContain('an adopt that did not finish');
+    await vm(['doctor', '--repair']);
+    expect(await readLinkIn('/var/lib/microvms/slot4/data.img')).toBe(`${dir}/data.img`);
+    expect((await ok(['cat', `${dir}/data.img`])).trim()).toBe('original');
+    const start = await vm(['preflight', 'slot4']);
+    expect(start.code).toBe(5);
+    expect(start.stderr).toContain('refusing to start slot4');
+  });
 
   it('turns a plain-directory state into a dataset without losing a byte; --cleanup deletes the kept original', async () => {
     const dir = `${STATES}/slot4`;

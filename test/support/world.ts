@@ -13,6 +13,8 @@ export interface StateSpec {
   /** pool/.../state@snap this state was cloned from */
   origin?: string;
   mounted?: boolean;
+  /** Where it is mounted; default statesDir/<name>. */
+  mountpoint?: string;
 }
 
 /** `zfs get -H -p -o name,property,value … -r parent` text as OpenZFS 2.x prints it. */
@@ -45,7 +47,7 @@ export function zfsGetText(
       available: 9000,
       referenced,
       origin: s.origin ?? '-',
-      mountpoint: `${statesDir}/${s.name}`,
+      mountpoint: s.mountpoint ?? `${statesDir}/${s.name}`,
       mounted: s.mounted === false ? 'no' : 'yes',
       creation: ++t,
     });

@@ -434,11 +434,13 @@ describe('migrate', () => {
     w.runner.respond((a) => (a[1] === 'stop' ? (process.emit('SIGTERM', 'SIGTERM'), undefined) : undefined));
     const listeners = process.listenerCount('SIGTERM');
     const r = await runCli(['migrate', 'dev', 'slot2'], w);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(r.stderr).toContain('SIGTERM: finishing the current step');
     expect(r.stderr).toMatch(/Interrupted\. Rolled back: systemctl start microvm@slot2\.service/);
     expect(existsSync(w.config.assignmentsFile)).toBe(false);
     expect(mutations(w)).toEqual(['systemctl stop microvm@slot2.service', 'systemctl start microvm@slot2.service']);
+    // Started again on the state it ran, and recorded so: a stale record would let another slot start on that state.
+    expect(readFileSync(join(w.config.runDir, 'started', 'slot2'), 'utf8').trim()).toBe('slot2');
     expect(process.listenerCount('SIGTERM')).toBeLessThanOrEqual(listeners); // ours are gone again
   });
 

@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DoctorOut } from '../../src/schemas/output.js';
 import { runCli } from '../support/cli.js';
-import { makeWorld } from '../support/world.js';
+import { makeWorld, zfsGetText } from '../support/world.js';
+
+const P = 'microvms/storage/states';
 
 function linkSlot(w: ReturnType<typeof makeWorld>, slot: string, state: string) {
   mkdirSync(join(w.config.slotsDir, slot), { recursive: true });
@@ -62,10 +64,15 @@ describe('doctor', () => {
     expect(w.runner.mutatingCalls.map((c) => c.join(' '))).toEqual(['zfs mount microvms/storage/states/dev']);
   });
 
-  it('never replaces a regular data.img', async () => {
+  it('reports a regular data.img where the link to the state should be, and never replaces it', async () => {
     const w = makeWorld({ states: [{ name: 'dev' }], assignments: { slot1: 'dev' } });
     mkdirSync(join(w.config.slotsDir, 'slot1'), { recursive: true });
     writeFileSync(join(w.config.slotsDir, 'slot1', 'data.img'), 'image');
+    const check = await runCli(['doctor'], w);
+    expect(check.code).toBe(1);
+    expect(check.stderr).toContain('slot1/data.img is a regular file, not a link to state');
+    expect(check.stderr).toContain('vm-state assign slot1 dev');
+    expect((await runCli(['list'], w)).stdout).toContain('a regular file, not the state');
     await runCli(['doctor', '--repair'], w);
     expect(readFileSync(join(w.config.slotsDir, 'slot1', 'data.img'), 'utf8')).toBe('image');
     expect(existsSync(join(w.config.slotsDir, 'slot1', 'data.img.backup'))).toBe(false);
@@ -99,5 +106,47 @@ describe('doctor', () => {
     expect(existsSync(live)).toBe(true);
     expect(() => readlinkSync(link)).toThrow();
     expect((await runCli(['doctor'], w)).code).toBe(0);
+  });
+
+  it('a rename that did not finish (killed after zfs rename): reported with the commands; nothing starts on, relinks to or deletes the half-renamed state', async () => {
+    const w = makeWorld({ assignments: { slot1: 'old' } });
+    const zfs = zfsGetText(P, w.config.statesDir, [{ name: 'new', mountpoint: `${w.config.statesDir}/old`, mounted: false }]);
+    w.runner.respond((a) => (a[1] === 'get' ? { stdout: zfs, stderr: '', exitCode: 0 } : undefined));
+    mkdirSync(join(w.config.statesDir, 'old'), { recursive: true }); // its mountpoint, left empty: not a plain-directory state
+    linkSlot(w, 'slot1', 'old');
+    const check = await runCli(['doctor'], w);
+    expect(check.code).toBe(1);
+    expect(check.stderr).toContain(
+      `has mountpoint ${w.config.statesDir}/old instead of ${w.config.statesDir}/new: a rename that did not finish`,
+    );
+    expect(check.stderr).toContain(`zfs rename ${P}/new ${P}/old`);
+    expect(check.stderr).toContain("slot1 is assigned state 'old', which does not exist");
+    await runCli(['doctor', '--repair'], w);
+    expect(w.runner.mutatingCalls).toEqual([]);
+    expect(readlinkSync(join(w.config.slotsDir, 'slot1', 'data.img'))).toBe(`${w.config.statesDir}/old/data.img`);
+    const start = await runCli(['preflight', 'slot1'], w);
+    expect(start.code).toBe(3);
+    const del = await runCli(['--yes', 'delete', 'new'], w);
+    expect(del.code).toBe(5);
+    expect(del.stderr).toContain("The disk link of slot1 leads into state 'new'");
+    expect(w.runner.mutatingCalls).toEqual([]);
+  });
+
+  it('an adopt that did not finish: reported; the slot is not relinked into the unchecked copy, and may not start', async () => {
+    const w = makeWorld({ assignments: { slot5: 'plain' } });
+    const zfs = zfsGetText(P, w.config.statesDir, [{ name: 'plain', mountpoint: `${w.config.statesDir}/.adopt-plain` }]);
+    w.runner.respond((a) => (a[1] === 'get' ? { stdout: zfs, stderr: '', exitCode: 0 } : undefined));
+    mkdirSync(join(w.config.statesDir, 'plain'), { recursive: true });
+    writeFileSync(join(w.config.statesDir, 'plain', 'data.img'), 'the original');
+    linkSlot(w, 'slot5', 'plain');
+    const check = await runCli(['doctor'], w);
+    expect(check.code).toBe(1);
+    expect(check.stderr).toContain('an adopt that did not finish');
+    expect(check.stderr).toContain(`zfs destroy ${P}/plain`);
+    await runCli(['doctor', '--repair'], w);
+    expect(readlinkSync(join(w.config.slotsDir, 'slot5', 'data.img'))).toBe(`${w.config.statesDir}/plain/data.img`);
+    const start = await runCli(['preflight', 'slot5'], w);
+    expect(start.code).toBe(5);
+    expect(start.stderr).toContain('refusing to start slot5');
   });
 });

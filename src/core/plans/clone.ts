@@ -30,7 +30,7 @@ export function planClone(c: Config, src: string, dst: string): Decide {
     const helper = requireZfsFits(`${source.dataset}@${cloneHelperName(dst)}`);
     if (source.snapshots.some((s) => s.fullName === helper)) {
       throw new VmStateError('exists', `Snapshot ${helper} already exists (left from an earlier clone)`, {
-        hint: `Remove it with: zfs destroy ${helper}`,
+        hint: `It may hold the only copy of data a deleted state left behind (see vm-state snapshots ${src}): clone under another name, or delete it with vm-state snapshot delete ${src}@${cloneHelperName(dst)}`,
       });
     }
     return {

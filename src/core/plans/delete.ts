@@ -1,6 +1,6 @@
 import type { Config } from '../../schemas/config.js';
 import { VmStateError } from '../errors.js';
-import { runningOn, slotsUsing, type SnapshotFact } from '../facts.js';
+import { runningOn, slotsLinkedInto, slotsUsing, type SnapshotFact } from '../facts.js';
 import { cloneHelperName } from '../layout.js';
 import { MAX_EXISTING, validateName } from '../names.js';
 import type { Decide, Step } from '../plan.js';
@@ -35,6 +35,15 @@ export function planDelete(c: Config, name: string): Decide {
       throw new VmStateError('conflict', `State '${name}' is assigned to ${users.map((u) => u.name).join(', ')}`, {
         hint: `Reassign first with: vm-state assign ${slot} <other-state>`,
       });
+    }
+    // Whatever the assignments say, a slot whose disk link leads into the state would lose its disk.
+    const linked = slotsLinkedInto(facts, state);
+    if (linked.length > 0) {
+      throw new VmStateError(
+        'conflict',
+        `The disk link of ${linked.map((s) => s.name).join(', ')} leads into state '${name}' (${state.mountpoint})`,
+        { hint: 'See what is going on with: vm-state doctor' },
+      );
     }
 
     const steps: Step[] = [];

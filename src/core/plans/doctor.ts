@@ -1,6 +1,6 @@
 import type { Config } from '../../schemas/config.js';
 import { isRunning, runningOn, type Facts } from '../facts.js';
-import { diskLinkOf, stateImageOf } from '../layout.js';
+import { diskLinkOf, misplacement, stateImageOf } from '../layout.js';
 import type { Plan, Step } from '../plan.js';
 
 /** What doctor knows about the assignments file before the facts are read. */
@@ -21,8 +21,10 @@ export interface Diagnosis {
 
 /**
  * Checks what can drift on a hypervisor: a broken assignments file, slot links
- * that do not point at the assigned state's image, states not mounted, a state
- * run by two slots at once. The repair is a plan like any other command's.
+ * that do not point at the assigned state's image (or a regular file in their
+ * place), states not mounted, a rename or adopt that did not finish, a state
+ * run by two slots at once. The repair is a plan like any other command's; what
+ * only the operator can decide is reported with the commands to run.
  */
 export function diagnose(facts: Facts, c: Config, health: AssignmentsHealth): Diagnosis {
   const findings: string[] = [];
@@ -35,6 +37,13 @@ export function diagnose(facts: Facts, c: Config, health: AssignmentsHealth): Di
     steps.push({ kind: 'write-assignments', file: c.assignmentsFile, assignments: facts.assignments });
   }
 
+  // Half-renamed or half-adopted states: reported, never relinked or mounted by a repair.
+  const misplaced = new Set<string>();
+  for (const s of facts.states.values()) {
+    const why = misplacement(c, s);
+    if (why) (misplaced.add(s.name), findings.push(why));
+  }
+
   for (const slot of facts.slots) {
     const state = facts.states.get(slot.state);
     const want = stateImageOf(c, slot.state, state);
@@ -44,15 +53,23 @@ export function diagnose(facts: Facts, c: Config, health: AssignmentsHealth): Di
         findings.push(`${slot.name} is assigned state '${slot.state}', which does not exist (vm-state assign ${slot.name} <state>)`);
       continue;
     }
+    if (misplaced.has(state.name)) continue;
     if (state.kind === 'dataset' && !state.mounted) {
       findings.push(`State '${state.name}' (${state.dataset}) is not mounted`);
       // Best effort: one state that will not mount must not keep the others' repairs from happening.
       steps.push({ kind: 'ensure-mounted', dataset: state.dataset, cleanup: true });
     }
-    if (slot.link.kind === 'file') continue; // a real image the operator put there: never touched by a repair
+    if (slot.link.kind === 'file') {
+      // A real image someone put there: reported, never touched by a repair.
+      findings.push(
+        `${diskLinkOf(c, slot.name)} is a regular file, not a link to state '${slot.state}' (${want}): the VM boots from that file ` +
+          `while snapshots and rollbacks act on the state. Keep the file (as data.img.backup) and link the state with: vm-state assign ${slot.name} ${slot.state}`,
+      );
+      continue;
+    }
     if (slot.link.target !== want && (slot.explicit || slot.link.kind === 'symlink')) {
       findings.push(
-        `${diskLinkOf(c, slot.name)} ${slot.link.kind === 'missing' ? 'is missing' : `points at ${slot.link.target}`}; ${slot.name} runs '${slot.state}' (${want})`,
+        `${diskLinkOf(c, slot.name)} ${slot.link.kind === 'missing' ? 'is missing' : `points at ${slot.link.target}`}; ${slot.name} is assigned '${slot.state}' (${want})`,
       );
       steps.push({ kind: 'link', path: diskLinkOf(c, slot.name), target: want });
     }

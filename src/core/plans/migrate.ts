@@ -18,7 +18,7 @@ export function planMigrate(c: Config, state: string, slot: string): Decide {
     return {
       summary: `Migrate state '${state}' to ${slot}`,
       steps: [
-        ...(running ? [{ kind: 'stop' as const, unit: s.unit.unit }] : []),
+        ...(running ? [{ kind: 'stop' as const, unit: s.unit.unit, slot, state: s.state }] : []),
         ...assignPlan.steps.filter((x) => x.kind !== 'record'),
         { kind: 'start', unit: s.unit.unit, slot, state },
       ],

@@ -1,6 +1,7 @@
 import type { Config } from '../../schemas/config.js';
 import { VmStateError } from '../errors.js';
 import type { Facts } from '../facts.js';
+import { misplacement } from '../layout.js';
 import { validateSlot } from '../names.js';
 import { requireNotRunningElsewhere, slotFact } from './guards.js';
 
@@ -9,8 +10,9 @@ import { requireNotRunningElsewhere, slotFact } from './guards.js';
  * Refuses when the states dataset is missing or not mounted (before the pool
  * is imported, statesDir is a bare directory on the root filesystem), when the
  * slot's state does not exist or its dataset is not mounted (a VM runner would
- * create a fresh, empty image where the operator's disk should be), and when
- * another running slot holds the same state. Returns what it checked.
+ * create a fresh, empty image where the operator's disk should be), when a
+ * rename or adopt of it did not finish, and when another running slot holds
+ * the same state. Returns what it checked.
  */
 export function checkPreflight(c: Config, slot: string): (facts: Facts) => string {
   validateSlot(slot, c.slots);
@@ -29,6 +31,8 @@ export function checkPreflight(c: Config, slot: string): (facts: Facts) => strin
         hint: `Create or assign one: vm-state assign ${slot} <state>`,
       });
     }
+    const misplaced = misplacement(c, state);
+    if (misplaced) throw new VmStateError('conflict', `${misplaced}; refusing to start ${slot}`);
     if (state.kind === 'dataset' && !state.mounted) {
       throw new VmStateError(
         'conflict',

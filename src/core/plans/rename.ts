@@ -30,9 +30,12 @@ export function planRename(c: Config, from: string, to: string): Decide {
     }
     const dataset = requireZfsFits(datasetOf(c, to));
     const mountpoint = mountpointOf(c, to);
-    // Unmounted first: zfs-fuse refuses to rename a mounted clone ("dataset is busy").
+    // Unmounted first: zfs-fuse refuses to rename a mounted clone ("dataset is busy"). The
+    // old mountpoint goes at once: left behind by a killed run, an empty directory of the
+    // old name would pass for a plain-directory state (mounting it again recreates it).
     const steps: Step[] = [
       { kind: 'unmount', dataset: state.dataset },
+      { kind: 'rmdir', path: state.mountpoint },
       { kind: 'zfs', argv: ['zfs', 'rename', state.dataset, dataset], undo: ['zfs', 'rename', dataset, state.dataset], retryBusy: true },
       {
         kind: 'zfs',
@@ -40,7 +43,6 @@ export function planRename(c: Config, from: string, to: string): Decide {
         undo: ['zfs', 'set', `mountpoint=${state.mountpoint}`, dataset],
       },
       { kind: 'ensure-mounted', dataset },
-      { kind: 'rmdir', path: state.mountpoint },
     ];
     const notes = [`State '${from}' renamed to '${to}' (${dataset}, mounted at ${mountpoint})`];
     const warnings: string[] = [];

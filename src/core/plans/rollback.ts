@@ -48,7 +48,7 @@ export function planRollback(c: Config, slot: string, ref: string, opts: { destr
     // Rolled back while unmounted: nothing holds a file of the old contents, and no
     // cache serves them afterwards (zfs-fuse's does, on a mounted dataset).
     const steps: Step[] = [
-      ...(running ? [{ kind: 'stop' as const, unit }] : []),
+      ...(running ? [{ kind: 'stop' as const, unit, slot, state: state.name }] : []),
       { kind: 'unmount', dataset: state.dataset },
       {
         kind: 'zfs',

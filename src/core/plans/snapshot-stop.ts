@@ -32,7 +32,7 @@ export function planSnapshotStopped(c: Config, slot: string, snap: string): Deci
     });
     return {
       summary: `${plan.summary}, with ${slot} stopped`,
-      steps: [{ kind: 'stop', unit }, ...snapshotSteps, { kind: 'start', unit, slot, state }],
+      steps: [{ kind: 'stop', unit, slot, state }, ...snapshotSteps, { kind: 'start', unit, slot, state }],
       warnings: [`${slot} will be stopped for the snapshot and started again`, ...switching],
       notes: [...plan.notes, `${slot} is running again`],
     };
