@@ -88,6 +88,7 @@ export async function runMutation(
     } finally {
       signals.forEach((sig) => process.off(sig, onSignal));
     }
+    if (interrupted) out.warn('The signal came during the last step: the command completed, and nothing was undone');
     if (out.json) out.document(ResultOut, resultDocument(command, plan, false));
     else plan.notes.forEach((n, i) => (i === 0 ? out.ok(n) : out.info(n)));
   });

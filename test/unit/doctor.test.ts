@@ -149,4 +149,14 @@ describe('doctor', () => {
     expect(start.code).toBe(5);
     expect(start.stderr).toContain('refusing to start slot5');
   });
+
+  it('reports the helper snapshot a killed clone --full left behind, and leaves it to the operator', async () => {
+    const w = makeWorld({ states: [{ name: 'big', snapshots: ['full-for-copy', 'mine'] }] });
+    const check = await runCli(['doctor'], w);
+    expect(check.code).toBe(1);
+    expect(check.stderr).toContain('Snapshot big@full-for-copy looks left by a clone --full that did not finish');
+    expect(check.stderr).not.toContain('big@mine');
+    await runCli(['doctor', '--repair'], w);
+    expect(w.runner.mutatingCalls).toEqual([]);
+  });
 });

@@ -2,6 +2,7 @@ import type { Config } from '../../schemas/config.js';
 import { isRunning, runningOn, type Facts } from '../facts.js';
 import { diskLinkOf, misplacement, stateImageOf } from '../layout.js';
 import type { Plan, Step } from '../plan.js';
+import { fullCopyHelperName } from './full-clone.js';
 
 /** What doctor knows about the assignments file before the facts are read. */
 export interface AssignmentsHealth {
@@ -42,6 +43,14 @@ export function diagnose(facts: Facts, c: Config, health: AssignmentsHealth): Di
   for (const s of facts.states.values()) {
     const why = misplacement(c, s);
     if (why) (misplaced.add(s.name), findings.push(why));
+    // A `clone --full` that was killed leaves its helper snapshot. Only reported: an operator may have chosen that name.
+    for (const snap of s.snapshots) {
+      if (snap.name.startsWith(fullCopyHelperName('')) && snap.clones.length === 0) {
+        findings.push(
+          `Snapshot ${s.name}@${snap.name} looks left by a clone --full that did not finish; unless a copy is running, delete it with: vm-state snapshot delete ${s.name}@${snap.name}`,
+        );
+      }
+    }
   }
 
   for (const slot of facts.slots) {
