@@ -47,8 +47,10 @@ export function listDocument(facts: Facts): z.input<typeof ListOut> {
 }
 
 /** How a slot's data.img looks to an operator. */
-function diskText(disk: { kind: string; resolves: boolean }, stateMounted: boolean, c: Output['c']): string {
+function diskText(disk: { kind: string; resolves: boolean; targetKind?: string }, stateMounted: boolean, c: Output['c']): string {
   if (disk.kind === 'missing') return c.dim('no data.img');
+  if (disk.targetKind === 'symlink') return c.yellow("the state's data.img is itself a link (run vm-state doctor)");
+  if (disk.targetKind === 'directory') return c.yellow("the state's data.img is a directory");
   if (disk.kind === 'file') return c.yellow('a regular file, not the state (run vm-state doctor)');
   if (disk.resolves) return 'ok';
   if (disk.kind !== 'symlink') return c.yellow(disk.kind);

@@ -47,6 +47,15 @@ export interface LinkFact {
   target: string | null;
   /** The link (or file) leads to an existing file. */
   resolves: boolean;
+  /** For a symlink, what its target itself is: anything but a file (or nothing yet) means the VM's disk is not in the state. */
+  targetKind?: 'file' | 'symlink' | 'directory' | 'other' | 'missing';
+}
+
+/** Why a slot's link does not lead straight to an image file inside the state (undefined: it does, or there is none yet). */
+export function imageProblem(link: LinkFact): string | undefined {
+  if (link.kind !== 'symlink' || link.targetKind === undefined || link.targetKind === 'file' || link.targetKind === 'missing')
+    return undefined;
+  return `${link.target} is ${link.targetKind === 'symlink' ? 'itself a symbolic link, so the disk is not in the state' : `a ${link.targetKind}, not an image file`}`;
 }
 
 export interface SlotFact {

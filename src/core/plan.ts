@@ -9,12 +9,15 @@ export type Step =
    * `frees`: bytes a destroy gives back (the snapshot's used). `toleratesCacheNotice`:
    * zfs-fuse exits 1 after a successful rollback when it may not drop the kernel's caches.
    * `cleanup`: tidying after the work is done (a helper snapshot): a failure is only a warning.
+   * `undoLeaves`: the mountpoint directory the undo (a destroy) leaves behind, removed when
+   * empty, so it never passes for a plain-directory state.
    * A zfs step with no undo is a commit point: a later failure does not undo what came before it.
    */
   | {
       kind: 'zfs';
       argv: string[];
       undo?: string[];
+      undoLeaves?: string;
       retryBusy?: boolean;
       toleratesNotMounted?: boolean;
       frees?: number;
@@ -22,7 +25,7 @@ export type Step =
       cleanup?: boolean;
     }
   /** `argv | into`, streamed (zfs send | zfs receive); `undo` as for zfs. */
-  | { kind: 'pipe'; argv: string[]; into: string[]; undo?: string[] }
+  | { kind: 'pipe'; argv: string[]; into: string[]; undo?: string[]; undoLeaves?: string }
   /** Remove a directory if it is empty (a mountpoint zfs left behind); anything in it stays. */
   | { kind: 'rmdir'; path: string }
   /** Copy the contents of directory `from` into `to` with everything (owner, mode, times, links, holes), then compare every byte. */

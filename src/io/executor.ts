@@ -24,6 +24,12 @@ type Undo = { what: string; run: () => Promise<void> | void };
 const isIrreversible = (step: Step) =>
   (step.kind === 'zfs' && !step.undo && (step.argv[1] === 'destroy' || step.argv[1] === 'rollback')) || step.kind === 'remove-tree';
 
+/** What brings the system back into service after the work: still done when interrupted past a commit point. */
+const restoresService = (step: Step) => step.kind === 'ensure-mounted' || step.kind === 'start';
+
+/** Made and meant to stay even when a later step fails (a snapshot before a restart): said so in the error. */
+const isKept = (step: Step) => (step.kind === 'zfs' || step.kind === 'pipe') && !step.undo && !isIrreversible(step);
+
 /** Tidying after the work is done: a failure is a warning, not a reason to undo the work. */
 const isCleanup = (step: Step) =>
   step.kind === 'rmdir' || ((step.kind === 'zfs' || step.kind === 'ensure-mounted') && step.cleanup === true);
@@ -42,31 +48,50 @@ export class Executor {
   async run(plan: Plan): Promise<void> {
     let undos: Undo[] = [];
     const committed: string[] = [];
+    const kept: string[] = [];
+    const skipped: Step[] = [];
     for (const [i, step] of plan.steps.entries()) {
+      // Interrupted: before a commit point, undo what ran. Past one nothing can be undone, so
+      // the rest of the work is skipped but what brings the system back (mount, start) still
+      // runs, and so does tidying: stopping there would leave a state unmounted, a slot down.
+      if (this.hooks.interrupted?.() && !isCleanup(step)) {
+        if (committed.length === 0)
+          throw await this.rollback(new VmStateError('failed', 'Interrupted'), step, undos, plan.steps.slice(i), committed, kept);
+        if (!restoresService(step)) {
+          skipped.push(step);
+          continue;
+        }
+      }
       this.hooks.step?.(step, i, plan.steps.length);
       try {
-        // Tidying up after the work is done is finished even when interrupted.
-        if (this.hooks.interrupted?.() && !isCleanup(step)) throw new VmStateError('failed', 'Interrupted');
         const undo = await this.perform(step);
         if (undo) undos.push(undo);
         else if (isIrreversible(step)) {
           // A commit point: what came before cannot be rolled back past it sensibly.
           undos = [];
           committed.push(describeStep(step));
-        }
+        } else if (isKept(step)) kept.push(describeStep(step));
       } catch (e) {
         this.hooks.stepDone?.(step);
         if (isCleanup(step)) {
           this.hooks.warn(`Could not tidy up (the work is done): ${(e as Error).message}`);
           continue;
         }
-        throw await this.rollback(e, step, undos, plan.steps.slice(i + 1), committed);
+        throw await this.rollback(e, step, undos, [...skipped, ...plan.steps.slice(i + 1)], committed, kept);
       }
       this.hooks.stepDone?.(step);
     }
+    if (skipped.length > 0) throw await this.rollback(new VmStateError('failed', 'Interrupted'), skipped[0]!, [], skipped, committed, kept);
   }
 
-  private async rollback(cause: unknown, failed: Step, undos: Undo[], notRun: Step[], committed: string[]): Promise<VmStateError> {
+  private async rollback(
+    cause: unknown,
+    failed: Step,
+    undos: Undo[],
+    notRun: Step[],
+    committed: string[],
+    kept: string[],
+  ): Promise<VmStateError> {
     const undone: string[] = [];
     const undoFailed: string[] = [];
     for (const undo of undos.reverse()) {
@@ -82,13 +107,14 @@ export class Executor {
     const message = (cause as Error).message;
     let recovery = '';
     if (committed.length) recovery += ` Already done, cannot be undone: ${committed.join('; ')}.`;
+    if (kept.length) recovery += ` Done and kept: ${kept.join('; ')}.`;
     if (undone.length) recovery += ` Rolled back: ${undone.join('; ')}.`;
     if (undoFailed.length) recovery += ` Could NOT roll back: ${undoFailed.join('; ')}.`;
     if (notRun.length) recovery += ` Not run: ${notRun.map(describeStep).join('; ')}.`;
     return new VmStateError(code, `${recovery ? message.replace(/\.?$/, '.') : message}${recovery}`, {
       hint: base?.hint,
       cause,
-      details: { failedStep: describeStep(failed), committed, undone, undoFailed, notRun: notRun.map(describeStep) },
+      details: { failedStep: describeStep(failed), committed, kept, undone, undoFailed, notRun: notRun.map(describeStep) },
     });
   }
 
@@ -105,12 +131,12 @@ export class Executor {
               : undefined,
         });
         const undo = step.undo;
-        return undo ? { what: undo.join(' '), run: () => this.undoZfs(undo) } : undefined;
+        return undo ? { what: undo.join(' '), run: () => this.undoZfs(undo, step.undoLeaves) } : undefined;
       }
       case 'pipe': {
         await this.store.pipe(step.argv, step.into);
         const undo = step.undo;
-        return undo ? { what: undo.join(' '), run: () => this.store.zfs(undo, { retryBusy: true }) } : undefined;
+        return undo ? { what: undo.join(' '), run: () => this.undoZfs(undo, step.undoLeaves) } : undefined;
       }
       case 'rmdir':
         if (removeEmptyDir(step.path) === 'not-empty') this.hooks.warn(`${step.path} is not empty: left it in place`);
@@ -178,9 +204,10 @@ export class Executor {
   }
 
   /** An undo's zfs command. A filesystem is renamed back unmounted: undoing a `set mountpoint` may have mounted it again. */
-  private async undoZfs(argv: string[]): Promise<void> {
+  private async undoZfs(argv: string[], leaves?: string): Promise<void> {
     if (argv[1] === 'rename' && !argv[2]?.includes('@')) await this.store.unmount(argv[2]!);
     await this.store.zfs(argv, { retryBusy: true });
+    if (leaves) removeEmptyDir(leaves);
   }
 
   private own(path: string, owner: string, group: string, mode: number): void {

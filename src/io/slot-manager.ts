@@ -1,5 +1,5 @@
 import { lstatSync, mkdirSync, readlinkSync, renameSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { VmStateError } from '../core/errors.js';
 import { nameProblem } from '../core/names.js';
 import { isRunning, type LinkFact, type SlotFact, type UnitFact } from '../core/facts.js';
@@ -172,11 +172,20 @@ export function readLink(path: string): LinkFact {
       } catch {
         resolves = false;
       }
-      return { path, kind: 'symlink', target, resolves };
+      return { path, kind: 'symlink', target, resolves, targetKind: kindOf(resolve(dirname(path), target)) };
     }
     return { path, kind: st.isFile() ? 'file' : 'other', target: null, resolves: st.isFile() };
   } catch {
     return { path, kind: 'missing', target: null, resolves: false };
+  }
+}
+
+function kindOf(path: string): NonNullable<LinkFact['targetKind']> {
+  try {
+    const st = lstatSync(path);
+    return st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other';
+  } catch {
+    return 'missing';
   }
 }
 

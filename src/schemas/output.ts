@@ -26,6 +26,12 @@ export const SlotOut = z.object({
     kind: z.enum(['symlink', 'file', 'missing', 'other']),
     target: z.string().nullable(),
     resolves: z.boolean(),
+    targetKind: z
+      .enum(['file', 'symlink', 'directory', 'other', 'missing'])
+      .optional()
+      .describe(
+        "for a symlink, what its target is: 'missing' before the VM's first start; a symlink or directory is an error (vm-state doctor)",
+      ),
   }),
 });
 

@@ -73,6 +73,16 @@ describe('create', () => {
     expect(r.stdout).toContain("State 'dev' created");
   });
 
+  it('undone, it leaves no empty mountpoint behind: that would pass for a plain-directory state of the same name', async () => {
+    const w = makeWorld();
+    w.runner.failAt(1);
+    const r = await runCli(['create', 'dev'], w);
+    expect(r.code).toBe(1);
+    expect(mutations(w).at(-1)).toBe(`zfs destroy ${P}/dev`);
+    expect(existsSync(join(w.config.statesDir, 'dev'))).toBe(false);
+    expect((await runCli(['create', 'dev'], w)).code).toBe(0); // not 'already exists (directory)'
+  });
+
   it('a name that would not fit ZFS (a long parent) is refused before anything runs; existing long names still work', async () => {
     const w = makeWorld({ states: [{ name: 'dev' }] });
     const longParent = ['--dataset', `${'d'.repeat(60)}/${'e'.repeat(60)}/${'f'.repeat(60)}`];

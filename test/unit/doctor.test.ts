@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DoctorOut } from '../../src/schemas/output.js';
@@ -158,5 +158,27 @@ describe('doctor', () => {
     expect(check.stderr).not.toContain('big@mine');
     await runCli(['doctor', '--repair'], w);
     expect(w.runner.mutatingCalls).toEqual([]);
+  });
+
+  it("a state's data.img that is itself a link (to another state's image) or a directory: reported, and the guard refuses the start", async () => {
+    const w = makeWorld({ states: [{ name: 'b' }, { name: 'c' }], assignments: { slot3: 'b', slot4: 'c' } });
+    for (const s of ['b', 'c']) mkdirSync(join(w.config.statesDir, s), { recursive: true });
+    writeFileSync(join(w.config.statesDir, 'b', 'data.img'), 'b image');
+    symlinkSync(join(w.config.statesDir, 'b', 'data.img'), join(w.config.statesDir, 'c', 'data.img'));
+    linkSlot(w, 'slot3', 'b');
+    linkSlot(w, 'slot4', 'c');
+    const check = await runCli(['doctor'], w);
+    expect(check.code).toBe(1);
+    expect(check.stderr).toContain(`slot4's disk ${w.config.statesDir}/c/data.img is itself a symbolic link`);
+    expect(check.stderr).not.toContain("slot3's disk");
+    expect((await runCli(['preflight', 'slot3'], w)).code).toBe(0);
+    const start = await runCli(['preflight', 'slot4'], w);
+    expect(start.code).toBe(5);
+    expect(start.stderr).toContain('refusing to start');
+    rmSync(join(w.config.statesDir, 'c', 'data.img'));
+    mkdirSync(join(w.config.statesDir, 'c', 'data.img'));
+    expect((await runCli(['preflight', 'slot4'], w)).stderr).toContain('is a directory, not an image file');
+    const list = await runCli(['--json', 'list'], w);
+    expect(JSON.parse(list.stdout).slots.find((s: { name: string }) => s.name === 'slot4').disk.targetKind).toBe('directory');
   });
 });

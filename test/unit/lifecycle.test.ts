@@ -215,6 +215,27 @@ describe('rollback', () => {
     'systemctl start microvm@slot1.service',
   ];
 
+  it('a signal once the rollback is done: the rest still brings the state and the slot back (mount, start), and says so', async () => {
+    const w = makeWorld({ states: [{ name: 'dev', snapshots: ['s1'] }], running: ['slot1'], assignments: { slot1: 'dev' } });
+    w.runner.respond((a) => (a[1] === 'rollback' ? (process.emit('SIGINT', 'SIGINT'), undefined) : undefined));
+    const r = await runCli(['rollback', 'slot1', 's1', '--yes'], w);
+    expect(r.code).toBe(0);
+    expect(mutations(w)).toEqual(STOP_ROLLBACK_START);
+    expect(w.running.has('microvm@slot1.service')).toBe(true);
+    expect(r.stderr).toContain('the command completed, and nothing was undone');
+  });
+
+  it('a signal in the middle of a prune: the destroys done stay, the rest is skipped and named', async () => {
+    const w = makeWorld({ states: [{ name: 'dev', snapshots: ['a', 'b', 'c', 'd'] }] });
+    let destroys = 0;
+    w.runner.respond((a) => (a[1] === 'destroy' && ++destroys === 1 ? (process.emit('SIGINT', 'SIGINT'), undefined) : undefined));
+    const r = await runCli(['prune', 'dev', '--keep', '1'], w);
+    expect(r.code).toBe(1);
+    expect(mutations(w)).toEqual([`zfs destroy ${P}/dev@a`]);
+    expect(r.stderr).toContain(`Already done, cannot be undone: zfs destroy ${P}/dev@a.`);
+    expect(r.stderr).toContain(`Not run: zfs destroy ${P}/dev@b; zfs destroy ${P}/dev@c.`);
+  });
+
   it('a running slot: stop, rollback, start; state@snap works too', async () => {
     const w = makeWorld({ states: [{ name: 'dev', snapshots: ['s1'] }], running: ['slot1'], assignments: { slot1: 'dev' } });
     const r = await runCli(['rollback', 'slot1', 'dev@s1', '--yes'], w);
@@ -333,6 +354,7 @@ describe('snapshot --stop', () => {
       'systemctl start microvm@slot1.service',
     ]);
     expect(mutations(w).some((c) => c.startsWith('zfs destroy'))).toBe(false);
+    expect(r.stderr).toContain(`Done and kept: zfs snapshot ${P}/dev@clean.`); // so a retry's "already exists" is no surprise
   });
 });
 

@@ -67,6 +67,7 @@ export function planAdopt(c: Config, name: string, opts: { cleanup?: boolean } =
           kind: 'zfs',
           argv: ['zfs', 'create', '-o', `mountpoint=${work}`, dataset],
           undo: ['zfs', 'destroy', dataset],
+          undoLeaves: work,
           toleratesNotMounted: true,
         },
         { kind: 'ensure-mounted', dataset },

@@ -14,6 +14,7 @@ export function cloneSteps(c: Config, snapshot: string, dst: string): Step[] {
       kind: 'zfs',
       argv: ['zfs', 'clone', '-o', `mountpoint=${mountpoint}`, snapshot, dataset],
       undo: ['zfs', 'destroy', dataset],
+      undoLeaves: mountpoint,
       toleratesNotMounted: true,
     },
     { kind: 'ensure-mounted', dataset },

@@ -13,6 +13,7 @@ export function newStateSteps(c: Config, name: string): Step[] {
       kind: 'zfs',
       argv: ['zfs', 'create', '-o', `mountpoint=${mountpoint}`, dataset],
       undo: ['zfs', 'destroy', dataset],
+      undoLeaves: mountpoint,
       toleratesNotMounted: true,
     },
     { kind: 'ensure-mounted', dataset },

@@ -1,5 +1,5 @@
 import type { Config } from '../../schemas/config.js';
-import { isRunning, runningOn, type Facts } from '../facts.js';
+import { imageProblem, isRunning, runningOn, type Facts } from '../facts.js';
 import { diskLinkOf, misplacement, stateImageOf } from '../layout.js';
 import type { Plan, Step } from '../plan.js';
 import { fullCopyHelperName } from './full-clone.js';
@@ -76,6 +76,8 @@ export function diagnose(facts: Facts, c: Config, health: AssignmentsHealth): Di
       );
       continue;
     }
+    const image = imageProblem(slot.link);
+    if (image) findings.push(`${slot.name}'s disk ${image}: two slots can end up on one image this way. Put the image itself there`);
     if (slot.link.target !== want && (slot.explicit || slot.link.kind === 'symlink')) {
       findings.push(
         `${diskLinkOf(c, slot.name)} ${slot.link.kind === 'missing' ? 'is missing' : `points at ${slot.link.target}`}; ${slot.name} is assigned '${slot.state}' (${want})`,

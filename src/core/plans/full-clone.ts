@@ -38,7 +38,13 @@ export function planFullClone(c: Config, src: string, dst: string): Decide {
       summary: `Copy state '${src}' to '${dst}' (full, independent copy)`,
       steps: [
         { kind: 'zfs', argv: ['zfs', 'snapshot', helper], undo: ['zfs', 'destroy', helper] },
-        { kind: 'pipe', argv: ['zfs', 'send', helper], into: ['zfs', 'receive', '-u', dataset], undo: ['zfs', 'destroy', '-r', dataset] },
+        {
+          kind: 'pipe',
+          argv: ['zfs', 'send', helper],
+          into: ['zfs', 'receive', '-u', dataset],
+          undo: ['zfs', 'destroy', '-r', dataset],
+          undoLeaves: mountpoint,
+        },
         { kind: 'zfs', argv: ['zfs', 'set', `mountpoint=${mountpoint}`, dataset] },
         { kind: 'ensure-mounted', dataset },
         { kind: 'own', path: mountpoint, owner: c.owner, group: c.group, mode: 0o755 },

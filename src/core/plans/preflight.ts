@@ -1,6 +1,6 @@
 import type { Config } from '../../schemas/config.js';
 import { VmStateError } from '../errors.js';
-import type { Facts } from '../facts.js';
+import { imageProblem, type Facts } from '../facts.js';
 import { misplacement } from '../layout.js';
 import { validateSlot } from '../names.js';
 import { requireNotRunningElsewhere, slotFact } from './guards.js';
@@ -53,6 +53,11 @@ export function checkPreflight(c: Config, slot: string): (facts: Facts) => strin
         },
       );
     }
+    const image = imageProblem(s.link);
+    if (image)
+      throw new VmStateError('conflict', `${slot}'s disk ${image}; refusing to start`, {
+        hint: 'See what is going on with: vm-state doctor',
+      });
     requireNotRunningElsewhere(facts, s.state, slot);
     return `${slot} may start: state '${s.state}' is ${state.kind === 'dataset' ? 'mounted' : 'a directory'} and no other running slot uses it`;
   };
