@@ -39,6 +39,8 @@ export interface UnitFact {
   subState: string;
   mainPid: number;
   result: string;
+  /** CLOCK_MONOTONIC µs when the unit last began to start (0: never, or not known). */
+  startedAtMicros: number;
 }
 
 export interface LinkFact {

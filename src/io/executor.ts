@@ -189,18 +189,25 @@ export class Executor {
         if (warning) this.hooks.warn(warning);
         return {
           what: `systemctl start ${step.unit}`,
-          run: async () => {
-            // Started again on the state it ran: recorded, as every start vm-state makes.
-            if (step.slot && step.state) this.slots.recordStart(step.slot, step.state);
-            await this.slots.start(step.unit);
-          },
+          // Started again on the state it ran: recorded, as every start vm-state makes.
+          run: () => this.startRecorded(step.unit, step.slot, step.state),
         };
       }
       case 'start':
-        if (step.slot && step.state) this.slots.recordStart(step.slot, step.state);
-        await this.slots.start(step.unit);
+        await this.startRecorded(step.unit, step.slot, step.state);
         return { what: `systemctl stop ${step.unit}`, run: async () => void (await this.slots.stop(step.unit)) };
     }
+  }
+
+  /**
+   * Starts the unit, with a record of the state its VM runs (see SlotManager.recordStart) made
+   * before (a run killed mid-start still leaves one) and again after: a record older than the
+   * unit's start counts as stale.
+   */
+  private async startRecorded(unit: string, slot?: string, state?: string): Promise<void> {
+    if (slot && state) this.slots.recordStart(slot, state);
+    await this.slots.start(unit);
+    if (slot && state) this.slots.recordStart(slot, state);
   }
 
   /** An undo's zfs command. A filesystem is renamed back unmounted: undoing a `set mountpoint` may have mounted it again. */

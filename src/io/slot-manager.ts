@@ -47,7 +47,7 @@ export class SlotManager {
       explicit: name in assignments,
       unit: units[i]!,
       link: readLink(diskLinkOf(this.config, name)),
-      startedOn: this.startedOn(name),
+      startedOn: this.startedOn(name, units[i]!),
     }));
     return { slots, assignments };
   }
@@ -56,10 +56,18 @@ export class SlotManager {
     return `${this.config.runDir}/started/${slot}`;
   }
 
-  /** The state recorded when the slot's VM last started (see recordStart). */
-  private startedOn(slot: string): string | null {
-    const recorded = snapshotFile(this.startedFile(slot))?.trim();
-    return recorded && nameProblem(recorded) === undefined ? recorded : null;
+  /**
+   * The state recorded when the slot's VM last started (see recordStart). A record
+   * written before the unit's current start is stale: that start went around both
+   * vm-state and the start guard (a plain systemctl start with the guard off), so
+   * the record says nothing about what runs now. Records without a time (older
+   * versions) are taken as they are.
+   */
+  private startedOn(slot: string, unit: UnitFact): string | null {
+    const [state, micros] = (snapshotFile(this.startedFile(slot)) ?? '').split('\n');
+    if (!state || nameProblem(state) !== undefined) return null;
+    const at = Number(micros);
+    return micros && Number.isFinite(at) && unit.startedAtMicros > 0 && at < unit.startedAtMicros ? null : state;
   }
 
   /**
@@ -69,7 +77,8 @@ export class SlotManager {
    */
   recordStart(slot: string, state: string): void {
     mkdirSync(`${this.config.runDir}/started`, { recursive: true });
-    writeFileAtomic(this.startedFile(slot), `${state}\n`);
+    // The time is CLOCK_MONOTONIC, as systemd's *TimestampMonotonic properties are.
+    writeFileAtomic(this.startedFile(slot), `${state}\n${process.hrtime.bigint() / 1000n}\n`);
   }
 
   async units(units: readonly string[]): Promise<UnitFact[]> {

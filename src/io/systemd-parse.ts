@@ -1,6 +1,16 @@
 import type { UnitFact } from '../core/facts.js';
 
-export const UNIT_PROPERTIES = ['Id', 'LoadState', 'ActiveState', 'SubState', 'MainPID', 'Result'] as const;
+// InactiveExitTimestampMonotonic: when the unit last began to start, to tell a current
+// record of the state its VM started on from one left by an earlier run (SlotManager).
+export const UNIT_PROPERTIES = [
+  'Id',
+  'LoadState',
+  'ActiveState',
+  'SubState',
+  'MainPID',
+  'Result',
+  'InactiveExitTimestampMonotonic',
+] as const;
 export const systemctlShowArgv = (units: readonly string[]) => ['systemctl', 'show', '-p', UNIT_PROPERTIES.join(','), '--', ...units];
 
 /**
@@ -25,6 +35,7 @@ export function parseSystemctlShow(stdout: string, units: readonly string[]): Un
       subState: kv.get('SubState') ?? 'unknown',
       mainPid: Number(kv.get('MainPID') ?? 0) || 0,
       result: kv.get('Result') ?? 'unknown',
+      startedAtMicros: Number(kv.get('InactiveExitTimestampMonotonic') ?? 0) || 0,
     };
   });
 }

@@ -382,6 +382,19 @@ describe('--json for real: every command validates against its schema', () => {
     }
   });
 
+  it('without the start guard, a plain systemctl start makes the old record stale: a reassigned slot still holds what it runs', async () => {
+    for (const s of ['a', 'b']) await ok(['vm-state', 'create', s]);
+    await ok(['vm-state', 'migrate', 'b', 'slot1']); // recorded: slot1 runs b
+    await ok(['systemctl', 'stop', 'microvm@slot1.service']);
+    await ok(['vm-state', 'assign', 'slot1', 'a']);
+    await ok(['systemctl', 'start', 'microvm@slot1.service']); // around vm-state: runs a, the record still says b
+    await ok(['vm-state', 'assign', 'slot1', 'c']);
+    const m = await vm(['migrate', 'a', 'slot2']);
+    expect(m.code, m.stdout).toBe(5);
+    expect(m.stderr).toContain('in use by running slot slot1');
+    expect(await activeState('slot2')).not.toBe('active');
+  });
+
   it("root's code cache: /var/cache/vm-state (0700, file 0600), written by a run that read the system, then taken back", async () => {
     await ok(['rm', '-rf', '/var/cache/vm-state']);
     const trace = { env: { VM_STATE_TRACE: '1' } };

@@ -68,7 +68,7 @@ export function zfsGetText(
   return `${rows.join('\n')}\n`;
 }
 
-export function systemctlShowText(units: string[], running: readonly string[]): string {
+export function systemctlShowText(units: string[], running: readonly string[], startedAtMicros: Record<string, number> = {}): string {
   return units
     .map((u) => {
       const on = running.includes(u);
@@ -79,6 +79,7 @@ export function systemctlShowText(units: string[], running: readonly string[]): 
         `SubState=${on ? 'running' : 'dead'}`,
         `MainPID=${on ? 4242 : 0}`,
         'Result=success',
+        `InactiveExitTimestampMonotonic=${startedAtMicros[u] ?? 0}`,
       ].join('\n');
     })
     .join('\n\n');
@@ -89,7 +90,15 @@ export function systemctlShowText(units: string[], running: readonly string[]): 
  * assignments file) with a recording runner that answers the reads from
  * `states` and `running`, as the real zfs and systemctl would.
  */
-export function makeWorld(opts: { states?: StateSpec[]; running?: string[]; assignments?: Record<string, string> } = {}) {
+export function makeWorld(
+  opts: {
+    states?: StateSpec[];
+    running?: string[];
+    assignments?: Record<string, string>;
+    /** When each running slot's unit began to start (CLOCK_MONOTONIC µs); default unknown (0). */
+    startedAtMicros?: Record<string, number>;
+  } = {},
+) {
   const root = mkdtempSync(join(tmpdir(), 'vm-state-test-'));
   const config: Config = ConfigSchema.parse({
     statesDir: join(root, 'states'),
@@ -108,6 +117,9 @@ export function makeWorld(opts: { states?: StateSpec[]; running?: string[]; assi
   const states = opts.states ?? [];
   // Units start and stop as systemctl is told (a failed call changes nothing).
   const running = new Set((opts.running ?? []).map((s) => `microvm@${s}.service`));
+  const startedAt: Record<string, number> = Object.fromEntries(
+    Object.entries(opts.startedAtMicros ?? {}).map(([s, us]) => [`microvm@${s}.service`, us]),
+  );
   const runner = new RecordingRunner()
     // zfs create/clone make the mountpoint directory, as the real ones do.
     .respond((argv) => {
@@ -123,10 +135,13 @@ export function makeWorld(opts: { states?: StateSpec[]; running?: string[]; assi
     .respond((argv) => {
       if (argv[0] !== 'systemctl' || argv[1] !== 'show') return undefined;
       const units = argv.slice(argv.indexOf('--') + 1);
-      return { stdout: systemctlShowText(units, [...running]) };
+      return { stdout: systemctlShowText(units, [...running], startedAt) };
     })
     .respond((argv) => {
-      if (argv[0] === 'systemctl' && argv[1] === 'start') running.add(argv[2]!);
+      if (argv[0] === 'systemctl' && argv[1] === 'start') {
+        running.add(argv[2]!);
+        startedAt[argv[2]!] = Number(process.hrtime.bigint() / 1000n); // as systemd stamps it
+      }
       if (argv[0] === 'systemctl' && argv[1] === 'stop') running.delete(argv[2]!);
       return undefined;
     });

@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ListOut, ResultOut, ErrorOut, HelpOut } from '../../src/schemas/output.js';
@@ -19,7 +19,7 @@ describe('list', () => {
         'systemctl',
         'show',
         '-p',
-        'Id,LoadState,ActiveState,SubState,MainPID,Result',
+        'Id,LoadState,ActiveState,SubState,MainPID,Result,InactiveExitTimestampMonotonic',
         '--',
         ...[1, 2, 3, 4, 5].map((i) => `microvm@slot${i}.service`),
       ],
@@ -450,7 +450,7 @@ describe('migrate', () => {
     expect(existsSync(w.config.assignmentsFile)).toBe(false);
     expect(mutations(w)).toEqual(['systemctl stop microvm@slot2.service', 'systemctl start microvm@slot2.service']);
     // Started again on the state it ran, and recorded so: a stale record would let another slot start on that state.
-    expect(readFileSync(join(w.config.runDir, 'started', 'slot2'), 'utf8').trim()).toBe('slot2');
+    expect(readFileSync(join(w.config.runDir, 'started', 'slot2'), 'utf8').split('\n')[0]).toBe('slot2');
     expect(process.listenerCount('SIGTERM')).toBeLessThanOrEqual(listeners); // ours are gone again
   });
 
@@ -460,6 +460,30 @@ describe('migrate', () => {
     const m = await runCli(['migrate', 'old', 'slot2'], w);
     expect(m.code).toBe(5);
     expect(m.stderr).toContain('in use by running slot slot1');
+  });
+
+  it("a record older than the unit's start (started around vm-state and the guard) is stale: treated as none", async () => {
+    const world = (recordedAt: number) => {
+      const w = makeWorld({
+        states: [{ name: 'a' }, { name: 'b' }, { name: 'c' }],
+        running: ['slot1'],
+        assignments: { slot1: 'a' },
+        startedAtMicros: { slot1: 5_000_000 },
+      });
+      mkdirSync(join(w.config.runDir, 'started'), { recursive: true });
+      writeFileSync(join(w.config.runDir, 'started', 'slot1'), `b\n${recordedAt}\n`); // from an earlier run on b
+      return w;
+    };
+    // Stale: slot1 runs 'a' (its assignment when a plain systemctl start started it), so a is held.
+    const stale = world(1_000_000);
+    expect((await runCli(['assign', 'slot1', 'c'], stale)).code).toBe(0);
+    const m = await runCli(['migrate', 'a', 'slot2'], stale);
+    expect(m.code).toBe(5);
+    expect(m.stderr).toContain('in use by running slot slot1');
+    // Current (written during that start): slot1 runs b, and once reassigned to c, a is free.
+    const current = world(6_000_000);
+    expect((await runCli(['assign', 'slot1', 'c'], current)).code).toBe(0);
+    expect((await runCli(['migrate', 'a', 'slot2'], current)).code).toBe(0);
   });
 
   it('refuses a state that another running slot uses (exit 5), touching nothing', async () => {
