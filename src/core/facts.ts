@@ -1,4 +1,5 @@
 /** Typed facts read from the system before anything is decided. */
+import { dirname, resolve } from 'node:path';
 import { compareNames } from './names.js';
 
 export interface SnapshotFact {
@@ -57,7 +58,8 @@ export interface LinkFact {
 export function imageProblem(link: LinkFact): string | undefined {
   if (link.kind !== 'symlink' || link.targetKind === undefined || link.targetKind === 'file' || link.targetKind === 'missing')
     return undefined;
-  return `${link.target} is ${link.targetKind === 'symlink' ? 'itself a symbolic link, so the disk is not in the state' : `a ${link.targetKind}, not an image file`}`;
+  if (link.targetKind === 'symlink') return `${link.target} is itself a symbolic link out of the state, so the disk is not in the state`;
+  return `${link.target} is ${link.targetKind === 'directory' ? 'a directory' : 'a special file'}, not an image file`;
 }
 
 export interface SlotFact {
@@ -108,7 +110,7 @@ export function runningOn(facts: Facts, state: string): SlotFact[] {
 
 /** Slots whose disk link leads into `state`'s mountpoint, whatever they are assigned. */
 export function slotsLinkedInto(facts: Facts, state: StateFact): SlotFact[] {
-  return facts.slots.filter((s) => s.link.target?.startsWith(`${state.mountpoint}/`));
+  return facts.slots.filter((s) => s.link.target && resolve(dirname(s.link.path), s.link.target).startsWith(`${state.mountpoint}/`));
 }
 
 /** Slots whose state (explicit or implicit) is `state`. */

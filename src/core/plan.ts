@@ -9,6 +9,7 @@ export type Step =
    * `frees`: bytes a destroy gives back (the snapshot's used). `toleratesCacheNotice`:
    * zfs-fuse exits 1 after a successful rollback when it may not drop the kernel's caches.
    * `cleanup`: tidying after the work is done (a helper snapshot): a failure is only a warning.
+   * `keep`: made on purpose without an undo (the snapshot of snapshot --stop): an error says it was kept.
    * `undoLeaves`: the mountpoint directory the undo (a destroy) leaves behind, removed when
    * empty, so it never passes for a plain-directory state.
    * A zfs step with no undo is a commit point: a later failure does not undo what came before it.
@@ -17,6 +18,7 @@ export type Step =
       kind: 'zfs';
       argv: string[];
       undo?: string[];
+      keep?: boolean;
       undoLeaves?: string;
       retryBusy?: boolean;
       toleratesNotMounted?: boolean;

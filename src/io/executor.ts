@@ -27,9 +27,6 @@ const isIrreversible = (step: Step) =>
 /** What brings the system back into service after the work: still done when interrupted past a commit point. */
 const restoresService = (step: Step) => step.kind === 'ensure-mounted' || step.kind === 'start';
 
-/** Made and meant to stay even when a later step fails (a snapshot before a restart): said so in the error. */
-const isKept = (step: Step) => (step.kind === 'zfs' || step.kind === 'pipe') && !step.undo && !isIrreversible(step);
-
 /** Tidying after the work is done: a failure is a warning, not a reason to undo the work. */
 const isCleanup = (step: Step) =>
   step.kind === 'rmdir' || ((step.kind === 'zfs' || step.kind === 'ensure-mounted') && step.cleanup === true);
@@ -53,14 +50,19 @@ export class Executor {
     for (const [i, step] of plan.steps.entries()) {
       // Interrupted: before a commit point, undo what ran. Past one nothing can be undone, so
       // the rest of the work is skipped but what brings the system back (mount, start) still
-      // runs, and so does tidying: stopping there would leave a state unmounted, a slot down.
+      // runs: stopping there would leave a state unmounted, a slot down.
       if (this.hooks.interrupted?.() && !isCleanup(step)) {
         if (committed.length === 0)
-          throw await this.rollback(new VmStateError('failed', 'Interrupted'), step, undos, plan.steps.slice(i), committed, kept);
+          throw await this.rollback(new VmStateError('failed', 'Interrupted'), undefined, undos, plan.steps.slice(i), committed, kept);
         if (!restoresService(step)) {
           skipped.push(step);
           continue;
         }
+      }
+      // Tidying up after work that was skipped could only fail, or remove what that work still needed.
+      if (skipped.length > 0 && isCleanup(step)) {
+        skipped.push(step);
+        continue;
       }
       this.hooks.step?.(step, i, plan.steps.length);
       try {
@@ -70,7 +72,7 @@ export class Executor {
           // A commit point: what came before cannot be rolled back past it sensibly.
           undos = [];
           committed.push(describeStep(step));
-        } else if (isKept(step)) kept.push(describeStep(step));
+        } else if (step.kind === 'zfs' && step.keep) kept.push(describeStep(step)); // meant to stay: the error says so
       } catch (e) {
         this.hooks.stepDone?.(step);
         if (isCleanup(step)) {
@@ -81,12 +83,12 @@ export class Executor {
       }
       this.hooks.stepDone?.(step);
     }
-    if (skipped.length > 0) throw await this.rollback(new VmStateError('failed', 'Interrupted'), skipped[0]!, [], skipped, committed, kept);
+    if (skipped.length > 0) throw await this.rollback(new VmStateError('failed', 'Interrupted'), undefined, [], skipped, committed, kept);
   }
 
   private async rollback(
     cause: unknown,
-    failed: Step,
+    failed: Step | undefined,
     undos: Undo[],
     notRun: Step[],
     committed: string[],
@@ -114,7 +116,7 @@ export class Executor {
     return new VmStateError(code, `${recovery ? message.replace(/\.?$/, '.') : message}${recovery}`, {
       hint: base?.hint,
       cause,
-      details: { failedStep: describeStep(failed), committed, kept, undone, undoFailed, notRun: notRun.map(describeStep) },
+      details: { failedStep: failed ? describeStep(failed) : null, committed, kept, undone, undoFailed, notRun: notRun.map(describeStep) },
     });
   }
 
@@ -200,12 +202,11 @@ export class Executor {
   }
 
   /**
-   * Starts the unit, with a record of the state its VM runs (see SlotManager.recordStart) made
-   * before (a run killed mid-start still leaves one) and again after: a record older than the
-   * unit's start counts as stale.
+   * Starts the unit, then records the state its VM runs (see SlotManager.recordStart). After,
+   * not before: a record older than the unit's start counts as stale. With the start guard,
+   * the guard has already recorded the same state during the start.
    */
   private async startRecorded(unit: string, slot?: string, state?: string): Promise<void> {
-    if (slot && state) this.slots.recordStart(slot, state);
     await this.slots.start(unit);
     if (slot && state) this.slots.recordStart(slot, state);
   }

@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync, readlinkSync, renameSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, readlinkSync, realpathSync, renameSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { VmStateError } from '../core/errors.js';
 import { nameProblem } from '../core/names.js';
@@ -189,10 +189,19 @@ export function readLink(path: string): LinkFact {
   }
 }
 
+/** What the image a slot's link names is. A link on to a file in the same state counts as that file. */
 function kindOf(path: string): NonNullable<LinkFact['targetKind']> {
   try {
     const st = lstatSync(path);
-    return st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other';
+    if (st.isSymbolicLink()) {
+      try {
+        const within = realpathSync(path).startsWith(`${realpathSync(dirname(path))}/`);
+        return within && statSync(path).isFile() ? 'file' : 'symlink';
+      } catch {
+        return 'symlink'; // dangling, or a loop
+      }
+    }
+    return st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other';
   } catch {
     return 'missing';
   }

@@ -285,6 +285,23 @@ describe('delete', () => {
     expect(mutations(w)).toEqual([`zfs unmount ${P}/gone`, `zfs destroy ${P}/gone@s1`, `zfs destroy ${P}/gone`]);
   });
 
+  it('a signal after the first destroy: the rest, and the tidying that belongs to it, is skipped and named; no false "tidy" warning', async () => {
+    const w = makeWorld({
+      states: [
+        { name: 'src', snapshots: ['clone-for-kid'] },
+        { name: 'kid', snapshots: ['s1', 's2'], origin: `${P}/src@clone-for-kid` },
+      ],
+    });
+    let destroys = 0;
+    w.runner.respond((a) => (a[1] === 'destroy' && ++destroys === 1 ? (process.emit('SIGINT', 'SIGINT'), undefined) : undefined));
+    const r = await runCli(['delete', 'kid', '--yes'], w);
+    expect(r.code).toBe(1);
+    expect(mutations(w)).toEqual([`zfs unmount ${P}/kid`, `zfs destroy ${P}/kid@s1`]);
+    expect(r.stderr).toContain(`Not run: zfs destroy ${P}/kid@s2; zfs destroy ${P}/kid; rmdir`);
+    expect(r.stderr).toContain(`zfs destroy ${P}/src@clone-for-kid.`);
+    expect(r.stderr).not.toContain('Could not tidy up');
+  });
+
   it('refuses a state assigned to a slot, explicitly or by its name (exit 5)', async () => {
     const w = makeWorld({ states: [{ name: 'dev' }, { name: 'slot4' }], assignments: { slot2: 'dev' } });
     const a = await runCli(['delete', 'dev', '--yes'], w);
@@ -480,6 +497,10 @@ describe('migrate', () => {
     const m = await runCli(['migrate', 'a', 'slot2'], stale);
     expect(m.code).toBe(5);
     expect(m.stderr).toContain('in use by running slot slot1');
+    // A record of an older version (no time) is taken as it is.
+    const old = world(1_000_000);
+    writeFileSync(join(old.config.runDir, 'started', 'slot1'), 'b\n');
+    expect((await runCli(['migrate', 'b', 'slot2'], old)).code).toBe(5);
     // Current (written during that start): slot1 runs b, and once reassigned to c, a is free.
     const current = world(6_000_000);
     expect((await runCli(['assign', 'slot1', 'c'], current)).code).toBe(0);

@@ -129,6 +129,9 @@ describe('doctor', () => {
     const del = await runCli(['--yes', 'delete', 'new'], w);
     expect(del.code).toBe(5);
     expect(del.stderr).toContain("The disk link of slot1 leads into state 'new'");
+    const create = await runCli(['create', 'old'], w); // would put a second dataset on that mountpoint
+    expect(create.code).toBe(4);
+    expect(create.stderr).toContain(`${w.config.statesDir}/old is the mountpoint of state 'new'`);
     expect(w.runner.mutatingCalls).toEqual([]);
   });
 
@@ -175,6 +178,11 @@ describe('doctor', () => {
     const start = await runCli(['preflight', 'slot4'], w);
     expect(start.code).toBe(5);
     expect(start.stderr).toContain('refusing to start');
+    // A link on to another file in the same state is that file: fine.
+    rmSync(join(w.config.statesDir, 'c', 'data.img'));
+    writeFileSync(join(w.config.statesDir, 'c', 'disk-v2.img'), 'c image');
+    symlinkSync('disk-v2.img', join(w.config.statesDir, 'c', 'data.img'));
+    expect((await runCli(['preflight', 'slot4'], w)).code).toBe(0);
     rmSync(join(w.config.statesDir, 'c', 'data.img'));
     mkdirSync(join(w.config.statesDir, 'c', 'data.img'));
     expect((await runCli(['preflight', 'slot4'], w)).stderr).toContain('is a directory, not an image file');

@@ -222,7 +222,7 @@ describe('rollback', () => {
     expect(r.code).toBe(0);
     expect(mutations(w)).toEqual(STOP_ROLLBACK_START);
     expect(w.running.has('microvm@slot1.service')).toBe(true);
-    expect(r.stderr).toContain('the command completed, and nothing was undone');
+    expect(r.stderr).toContain('past the point of no return: the command was finished, and nothing was undone');
   });
 
   it('a signal in the middle of a prune: the destroys done stay, the rest is skipped and named', async () => {

@@ -27,7 +27,7 @@ export function planClone(c: Config, src: string, dst: string): Decide {
   validateName('state', dst);
   return (facts) => {
     const source = requireDataset(facts, src, 'Source state');
-    requireAbsent(facts, dst);
+    requireAbsent(facts, c, dst);
     const helper = requireZfsFits(`${source.dataset}@${cloneHelperName(dst)}`);
     if (source.snapshots.some((s) => s.fullName === helper)) {
       throw new VmStateError('exists', `Snapshot ${helper} already exists (left from an earlier clone)`, {

@@ -25,7 +25,7 @@ export function planCreate(c: Config, name: string): Decide {
   validateName('state', name);
   return (facts) => {
     requireParent(facts, c);
-    requireAbsent(facts, name);
+    requireAbsent(facts, c, name);
     return {
       summary: `Create state '${name}'`,
       steps: newStateSteps(c, name),

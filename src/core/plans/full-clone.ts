@@ -23,7 +23,7 @@ export function planFullClone(c: Config, src: string, dst: string): Decide {
   return (facts) => {
     requireParent(facts, c);
     const source = requireDataset(facts, src, 'Source state');
-    requireAbsent(facts, dst);
+    requireAbsent(facts, c, dst);
     const name = fullCopyHelperName(dst);
     const helper = requireZfsFits(`${source.dataset}@${name}`);
     if (source.snapshots.some((s) => s.fullName === helper)) {

@@ -1,7 +1,7 @@
 import type { Config } from '../../schemas/config.js';
 import { VmStateError } from '../errors.js';
 import { runningOn, type Facts, type SlotFact, type StateFact } from '../facts.js';
-import { parentDataset } from '../layout.js';
+import { mountpointOf, parentDataset } from '../layout.js';
 
 /** Checks shared by several planners; each throws the error an operator should see. */
 
@@ -13,11 +13,19 @@ export function requireParent(facts: Facts, c: Config): void {
   }
 }
 
-export function requireAbsent(facts: Facts, name: string): void {
+export function requireAbsent(facts: Facts, c: Config, name: string): void {
   const existing = facts.states.get(name);
   if (existing) {
     const what = existing.kind === 'dataset' ? `dataset ${existing.dataset}` : `directory ${existing.mountpoint}`;
     throw new VmStateError('exists', `State '${name}' already exists (${what})`);
+  }
+  // A half-renamed dataset can still have this name's mountpoint: two datasets must never share one.
+  const place = mountpointOf(c, name);
+  const occupant = [...facts.states.values()].find((s) => s.mountpoint === place);
+  if (occupant) {
+    throw new VmStateError('exists', `${place} is the mountpoint of state '${occupant.name}' (${occupant.dataset})`, {
+      hint: 'A rename that did not finish? See: vm-state doctor',
+    });
   }
 }
 

@@ -20,7 +20,7 @@ export function planRename(c: Config, from: string, to: string): Decide {
   if (from === to) throw new VmStateError('usage', `Old and new name are the same: '${from}'`);
   return (facts) => {
     const state = requireDataset(facts, from);
-    requireAbsent(facts, to);
+    requireAbsent(facts, c, to);
     const users = slotsUsing(facts, from);
     const running = [...new Set([...users.filter((s) => isRunning(s.unit)), ...runningOn(facts, from)])];
     if (running.length > 0) {

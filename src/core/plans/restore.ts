@@ -23,7 +23,7 @@ export function planRestore(c: Config, ref: string, newState: string): Decide {
         details: { candidates: options },
       });
     }
-    requireAbsent(facts, newState);
+    requireAbsent(facts, c, newState);
     const snap = matches[0]!;
     return {
       summary: `Restore snapshot ${snap.fullName} to new state '${newState}'`,

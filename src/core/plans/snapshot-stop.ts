@@ -27,8 +27,8 @@ export function planSnapshotStopped(c: Config, slot: string, snap: string): Deci
     // No undo for the snapshot: if the start fails, the snapshot is still a good one.
     const snapshotSteps: Step[] = plan.steps.map((st) => {
       if (st.kind !== 'zfs') return st;
-      const { undo: _kept, ...rest } = st;
-      return rest;
+      const { undo: _dropped, ...rest } = st;
+      return { ...rest, keep: true };
     });
     return {
       summary: `${plan.summary}, with ${slot} stopped`,
