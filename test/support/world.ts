@@ -151,3 +151,15 @@ export function makeWorld(
   writeFileSync(env.VM_STATE_CONFIG, JSON.stringify(config));
   return { root, config, runner, env, parent, running, runningBefore: [...running] };
 }
+
+/** Sends `signal` to this process once, when the first `<tool> <verb>` call runs: Ctrl-C in the middle of a plan. */
+export function signalAtFirst(w: ReturnType<typeof makeWorld>, verb: string, signal: NodeJS.Signals = 'SIGINT'): void {
+  let sent = false;
+  w.runner.respond((argv) => {
+    if (argv[1] === verb && !sent) {
+      sent = true;
+      process.emit(signal, signal);
+    }
+    return undefined;
+  });
+}

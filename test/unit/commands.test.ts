@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ListOut, ResultOut, ErrorOut, HelpOut } from '../../src/schemas/output.js';
 import { runCli } from '../support/cli.js';
-import { makeWorld } from '../support/world.js';
+import { makeWorld, signalAtFirst } from '../support/world.js';
 
 const P = 'microvms/storage/states';
 const mutations = (w: ReturnType<typeof makeWorld>) => w.runner.mutatingCalls.map((c) => c.join(' '));
@@ -292,8 +292,7 @@ describe('delete', () => {
         { name: 'kid', snapshots: ['s1', 's2'], origin: `${P}/src@clone-for-kid` },
       ],
     });
-    let destroys = 0;
-    w.runner.respond((a) => (a[1] === 'destroy' && ++destroys === 1 ? (process.emit('SIGINT', 'SIGINT'), undefined) : undefined));
+    signalAtFirst(w, 'destroy');
     const r = await runCli(['delete', 'kid', '--yes'], w);
     expect(r.code).toBe(1);
     expect(mutations(w)).toEqual([`zfs unmount ${P}/kid`, `zfs destroy ${P}/kid@s1`]);
@@ -458,7 +457,7 @@ describe('migrate', () => {
 
   it('a signal mid-plan: the current step finishes, nothing new starts, what ran is undone', async () => {
     const w = makeWorld({ states: [{ name: 'dev' }], running: ['slot2'] });
-    w.runner.respond((a) => (a[1] === 'stop' ? (process.emit('SIGTERM', 'SIGTERM'), undefined) : undefined));
+    signalAtFirst(w, 'stop', 'SIGTERM');
     const listeners = process.listenerCount('SIGTERM');
     const r = await runCli(['migrate', 'dev', 'slot2'], w);
     expect(r.code).toBe(1);

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseDuration } from '../../src/core/plans/prune.js';
 import { ErrorOut, ResultOut, ShowOut, SnapshotsOut } from '../../src/schemas/output.js';
 import { runCli } from '../support/cli.js';
-import { makeWorld, zfsGetText, type SnapshotSpec } from '../support/world.js';
+import { makeWorld, signalAtFirst, zfsGetText, type SnapshotSpec } from '../support/world.js';
 
 const P = 'microvms/storage/states';
 type World = ReturnType<typeof makeWorld>;
@@ -217,7 +217,7 @@ describe('rollback', () => {
 
   it('a signal once the rollback is done: the rest still brings the state and the slot back (mount, start), and says so', async () => {
     const w = makeWorld({ states: [{ name: 'dev', snapshots: ['s1'] }], running: ['slot1'], assignments: { slot1: 'dev' } });
-    w.runner.respond((a) => (a[1] === 'rollback' ? (process.emit('SIGINT', 'SIGINT'), undefined) : undefined));
+    signalAtFirst(w, 'rollback');
     const r = await runCli(['rollback', 'slot1', 's1', '--yes'], w);
     expect(r.code).toBe(0);
     expect(mutations(w)).toEqual(STOP_ROLLBACK_START);
@@ -227,8 +227,7 @@ describe('rollback', () => {
 
   it('a signal in the middle of a prune: the destroys done stay, the rest is skipped and named', async () => {
     const w = makeWorld({ states: [{ name: 'dev', snapshots: ['a', 'b', 'c', 'd'] }] });
-    let destroys = 0;
-    w.runner.respond((a) => (a[1] === 'destroy' && ++destroys === 1 ? (process.emit('SIGINT', 'SIGINT'), undefined) : undefined));
+    signalAtFirst(w, 'destroy');
     const r = await runCli(['prune', 'dev', '--keep', '1'], w);
     expect(r.code).toBe(1);
     expect(mutations(w)).toEqual([`zfs destroy ${P}/dev@a`]);
