@@ -181,7 +181,7 @@ export function readLink(path: string): LinkFact {
       } catch {
         resolves = false;
       }
-      return { path, kind: 'symlink', target, resolves, targetKind: kindOf(resolve(dirname(path), target)) };
+      return { path, kind: 'symlink', target, resolves, targetKind: kindOf(resolve(dirname(path), target), resolves) };
     }
     return { path, kind: st.isFile() ? 'file' : 'other', target: null, resolves: st.isFile() };
   } catch {
@@ -189,14 +189,17 @@ export function readLink(path: string): LinkFact {
   }
 }
 
-/** What the image a slot's link names is. A link on to a file in the same state counts as that file. */
-function kindOf(path: string): NonNullable<LinkFact['targetKind']> {
+/**
+ * What the image a slot's link names is. A link on to a file in the same state counts as
+ * that file; `resolves`: the whole chain ends at a file (already known to readLink).
+ */
+function kindOf(path: string, resolves: boolean): NonNullable<LinkFact['targetKind']> {
   try {
     const st = lstatSync(path);
     if (st.isSymbolicLink()) {
       try {
         const within = realpathSync(path).startsWith(`${realpathSync(dirname(path))}/`);
-        return within && statSync(path).isFile() ? 'file' : 'symlink';
+        return within && resolves ? 'file' : 'symlink';
       } catch {
         return 'symlink'; // dangling, or a loop
       }
