@@ -1,7 +1,9 @@
 {
   description = "vm-state: portable VM states (ZFS datasets) for microVM slots";
 
-  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-25.05";
+  # The current stable release. A hypervisor that makes this follow its own nixpkgs
+  # needs 25.05 or later (nix/README.md, "Compatibility").
+  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-26.05";
 
   outputs =
     { self, nixpkgs }:

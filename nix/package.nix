@@ -10,7 +10,12 @@
   zfs,
   systemd,
   coreutils,
+  util-linux,
 }:
+# `nodejs` is 22 from nixos-25.05 on (the floor, see nix/README.md) and newer later;
+# an older nixpkgs gives 20, which vm-state does not support: say so at evaluation.
+assert lib.assertMsg (lib.versionAtLeast nodejs.version "22")
+  "vm-state needs Node.js >= 22, this nixpkgs' nodejs is ${nodejs.version}: use nixpkgs 25.05 or later";
 let
   packageJson = builtins.fromJSON (builtins.readFile ../package.json);
 
@@ -22,6 +27,7 @@ let
     zfs
     systemd
     coreutils
+    util-linux # flock, for vm-state's lock
   ];
 in
 stdenvNoCC.mkDerivation {

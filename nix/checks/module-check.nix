@@ -1,22 +1,15 @@
 # nix/module.nix evaluated with nixpkgs' real lib.evalModules ($NIXPKGS_LIB)
 # next to stand-in declarations of the NixOS options it defines or reads.
-{ root, nixpkgsLib }:
+{ root }:
 let
-  lib = import (/. + nixpkgsLib);
-  inherit (lib) mkOption types;
   inherit (import ./helpers.nix) check equal;
   stubs = import ./stubs.nix;
+  inherit (stubs) lib;
+  inherit (lib) mkOption types;
   root' = /. + root;
 
-  callPackage =
-    args:
-    import (root' + "/nix/package.nix") (stubs.packageArgs // args)
-    // {
-      override = more: callPackage (args // more);
-    };
-
   pkgs = {
-    vm-state = callPackage { };
+    vm-state = stubs.callPackage (root' + "/nix/package.nix") { };
     formats.json =
       { }:
       {
@@ -152,7 +145,7 @@ in
   ])
   (equal "RequiresMountsFor the states dir" [ "/var/lib/microvms/states" ] unit.unitConfig.RequiresMountsFor)
   (equal "default package uses the host's zfs and systemd"
-    "/run/booted-system/sw/bin:/stub/host-zfs/bin:/stub/host-systemd/bin:/stub/coreutils/bin"
+    "/run/booted-system/sw/bin:/stub/host-zfs/bin:/stub/host-systemd/bin:/stub/coreutils/bin:/stub/util-linux-bin/bin"
     pkg.binPath
   )
   (equal "package in systemPackages" [ pkg ] on.environment.systemPackages)

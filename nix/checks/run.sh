@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Offline checks of the Nix packaging, for CI: no nixpkgs can be fetched here,
-# so Debian's nix-instantiate parses every .nix file and evaluates nix/ with
-# the stand-ins of stubs.nix. Exits non-zero on any failure.
-# NIXPKGS_LIB=/path/to/nixpkgs/lib also checks nix/module.nix with the real
-# lib.evalModules.
+# so Debian's nix-instantiate parses every .nix file, and evaluates nix/ and
+# flake.nix with nixpkgs' real lib (NIXPKGS_LIB=/path/to/nixpkgs/lib) and the
+# stand-in packages of stubs.nix. Without NIXPKGS_LIB only the parsing runs.
+# Exits non-zero on any failure.
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -30,22 +30,32 @@ while IFS= read -r -d '' f; do
 done < <(find "$root" \( -name .git -o -name node_modules -o -name .lab \) -prune -o -name '*.nix' -type f -print0 | sort -z)
 
 # Each *-check.nix returns the list of what it checked, or throws "FAILED: ...".
-run_check() { # FILE [nix-instantiate args...]
+# A lib warning (e.g. a deprecated function) is a failure too.
+export NIX_ABORT_ON_WARN=1
+errors=$(mktemp)
+trap 'rm -f "$errors"' EXIT
+run_check() { # FILE
   local file=$1 out
-  shift
-  if out=$(nixi --eval --strict --json "$here/$file" --argstr root "$root" "$@" 2>&1); then
-    while IFS= read -r line; do ok "$line"; done < <(python3 -c 'import json,sys; print("\n".join(json.load(sys.stdin)))' <<<"$out")
+  if out=$(nixi --eval --strict --json "$here/$file" --argstr root "$root" 2>"$errors"); then
+    while IFS= read -r line; do ok "$line"; done < <(
+      python3 -c 'import json,sys; print("\n".join(json.load(sys.stdin)))' <<<"$out")
   else
-    fail "$file: $(grep -v '^ *… while\|^ *at \|^\[' <<<"$out" | sed 's/^error: //')"
+    fail "$file: $(grep -v '^ *… while\|^ *at \|^\[' "$errors" | sed 's/^error: //')"
   fi
 }
-run_check package-check.nix
-run_check flake-check.nix
-if [[ -n ${NIXPKGS_LIB:-} ]]; then
-  run_check module-check.nix --argstr nixpkgsLib "$(cd "$NIXPKGS_LIB" && pwd)"
+checks=(package-check.nix flake-check.nix module-check.nix compat-check.nix)
+if [[ -z ${NIXPKGS_LIB:-} ]]; then
+  for c in "${checks[@]}"; do
+    echo "SKIPPED: $c (NIXPKGS_LIB not set: the path of a nixpkgs lib/)"
+    skipped=$((skipped + 1))
+  done
+elif [[ ! -f $NIXPKGS_LIB/default.nix ]]; then
+  fail "NIXPKGS_LIB=$NIXPKGS_LIB is not a nixpkgs lib/ (no default.nix)"
 else
-  echo "SKIPPED: module evaluation (NIXPKGS_LIB not set)"
-  skipped=$((skipped + 1))
+  NIXPKGS_LIB=$(cd "$NIXPKGS_LIB" && pwd)
+  export NIXPKGS_LIB
+  echo "using nixpkgs lib $(<"$NIXPKGS_LIB/.version") at $NIXPKGS_LIB"
+  for c in "${checks[@]}"; do run_check "$c"; done
 fi
 
 echo "nix: $passed passed, $failed failed, $skipped skipped"

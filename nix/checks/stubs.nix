@@ -1,7 +1,7 @@
-# Stand-ins for the few nixpkgs pieces nix/ uses, so nix/checks can evaluate
-# our expressions with a bare nix-instantiate: no nixpkgs on the CI machines.
+# Stand-ins for the nixpkgs packages nix/ uses: CI has nixpkgs' lib (real, from
+# $NIXPKGS_LIB) but no package set and no network, so derivations are faked here.
 let
-  inherit (builtins) concatStringsSep pathExists replaceStrings;
+  lib = import ./nixpkgs-lib.nix;
 
   drv =
     name: extra:
@@ -13,40 +13,8 @@ let
     }
     // extra;
 
-  lib = {
-    # Same results as nixpkgs' for the values we pass (no multi-output packages).
-    makeBinPath = ps: concatStringsSep ":" (map (p: "${p}/bin") ps);
-    getExe = p: "${p}/bin/${p.meta.mainProgram}";
-    escapeShellArg = s: "'${replaceStrings [ "'" ] [ "'\\''" ] (toString s)}'";
-    genAttrs =
-      names: f:
-      builtins.listToAttrs (
-        map (name: {
-          inherit name;
-          value = f name;
-        }) names
-      );
-    fileset = {
-      # Like the real lib.fileset, a named file that does not exist is an error.
-      unions = map (
-        p: if pathExists p then p else throw "lib.fileset (stub): ${toString p} does not exist"
-      );
-      toSource =
-        { root, fileset }:
-        {
-          inherit root;
-          files = fileset;
-        };
-    };
-    licenses.mit.spdxId = "MIT";
-    platforms.linux = [
-      "aarch64-linux"
-      "x86_64-linux"
-    ];
-  };
-
-  # What callPackage passes to nix/package.nix.
-  packageArgs = {
+  # The packages nix/package.nix asks callPackage for (`lib` is the real one).
+  packages = {
     inherit lib;
     stdenvNoCC.mkDerivation =
       args:
@@ -61,35 +29,50 @@ let
         outPath = "/stub/${name}";
       };
     makeWrapper = drv "makeWrapper" { };
-    nodejs = drv "nodejs" { meta.mainProgram = "node"; };
+    nodejs = node "22.14.0";
     zfs = drv "zfs" { };
     systemd = drv "systemd" { };
     coreutils = drv "coreutils" { };
+    # Multi-output like nixpkgs' util-linux: the binaries are in its `bin` output.
+    util-linux = drv "util-linux" {
+      outputs = [ "bin" "out" ];
+      bin = drv "util-linux-bin" { };
+    };
   };
 
-  # `import nixpkgs { system; overlays; }` as flake.nix uses it.
+  node =
+    version:
+    drv "nodejs-${version}" {
+      inherit version;
+      meta.mainProgram = "node";
+    };
+
+  # `import nixpkgs { system; overlays; }` as flake.nix uses it; real
+  # callPackage (with .override) and real overlay composition.
   importNixpkgs =
     {
       system,
       overlays ? [ ],
     }:
-    let
-      base = packageArgs // {
-        inherit callPackage;
-        stdenv.hostPlatform.system = system;
-        testers.runNixOSTest = test: { runNixOSTest = test; };
-      };
-      final = builtins.foldl' (prev: overlay: prev // overlay final prev) base overlays;
-      callPackage =
-        fn: args:
-        let
-          f = import fn;
-          call = a: f (builtins.intersectAttrs (builtins.functionArgs f) final // a) // { override = more: call (a // more); };
-        in
-        call args;
-    in
-    final;
+    lib.fix (
+      lib.extends (lib.composeManyExtensions overlays) (
+        final:
+        packages
+        // {
+          callPackage = lib.callPackageWith final;
+          stdenv.hostPlatform.system = system;
+          testers.runNixOSTest = test: { runNixOSTest = test; };
+        }
+      )
+    );
 in
 {
-  inherit drv lib packageArgs importNixpkgs;
+  inherit
+    lib
+    drv
+    node
+    packages
+    importNixpkgs
+    ;
+  callPackage = lib.callPackageWith packages;
 }
