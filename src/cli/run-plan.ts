@@ -47,49 +47,57 @@ export async function runMutation(
     });
   }
 
-  await withLock(ctx.config.lockFile, ctx.waitSeconds, `vm-state ${command}`, async () => {
-    const plan = decide(await readFacts());
-    plan.warnings.forEach((w) => out.warn(w));
-    if (opts.confirm) await confirmTyped(opts.confirm, { yes: ctx.yes, json: out.json, stdin: ctx.stdin });
-    out.info(`${plan.summary}...`);
-    const progress = out.progress();
-    // A signal mid-plan must not leave a slot stopped on the wrong state: finish the step, undo, exit.
-    let interrupted = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (interrupted) process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15));
-      interrupted = true;
-      out.warn(`${signal}: finishing the current step, then undoing what can be undone (send it again to quit at once)`);
-    };
-    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-    signals.forEach((sig) => process.on(sig, onSignal));
-    const executor = new Executor(system.store, system.slots, {
-      warn: (m) => out.warn(m),
-      step: (step) => {
-        if (step.kind === 'stop') {
-          out.info(`Stopping ${step.unit}...`);
-          progress.start(`waiting for ${step.unit} to stop`);
-        }
-        if (step.kind === 'start') out.info(`Starting ${step.unit}...`);
-        if (step.kind === 'pipe') {
-          out.info(`Copying: ${step.argv.join(' ')} | ${step.into.join(' ')}...`);
-          progress.start('copying');
-        }
-        if (step.kind === 'copy-tree') {
-          out.info(`Copying ${step.from} to ${step.to}, then comparing every file...`);
-          progress.start('copying and comparing');
-        }
-        if (process.env.VM_STATE_VERBOSE === '1') out.info(`  ${describeStep(step)}`);
-      },
-      stepDone: () => progress.stop(),
-      interrupted: () => interrupted,
-    });
-    try {
-      await executor.run(plan);
-    } finally {
-      signals.forEach((sig) => process.off(sig, onSignal));
-    }
-    if (interrupted) out.warn('Interrupted past the point of no return: the command was finished, and nothing was undone');
-    if (out.json) out.document(ResultOut, resultDocument(command, plan, false));
-    else plan.notes.forEach((n, i) => (i === 0 ? out.ok(n) : out.info(n)));
-  });
+  const waiting = (holder: string) => out.info(`Waiting for the lock: ${holder} holds it...`);
+  await withLock(
+    ctx.config.lockFile,
+    ctx.waitSeconds,
+    `vm-state ${command}`,
+    async (lock) => {
+      const plan = decide(await readFacts());
+      plan.warnings.forEach((w) => out.warn(w));
+      if (opts.confirm) await confirmTyped(opts.confirm, { yes: ctx.yes, json: out.json, stdin: ctx.stdin });
+      out.info(`${plan.summary}...`);
+      const progress = out.progress();
+      // A signal mid-plan must not leave a slot stopped on the wrong state: finish the step, undo, exit.
+      let interrupted = false;
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (interrupted) process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15));
+        interrupted = true;
+        out.warn(`${signal}: finishing the current step, then undoing what can be undone (send it again to quit at once)`);
+      };
+      const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+      signals.forEach((sig) => process.on(sig, onSignal));
+      const executor = new Executor(system.store, system.slots, {
+        warn: (m) => out.warn(m),
+        step: (step) => {
+          if (step.kind === 'stop') {
+            out.info(`Stopping ${step.unit}...`);
+            progress.start(`waiting for ${step.unit} to stop`);
+          }
+          if (step.kind === 'start') out.info(`Starting ${step.unit}...`);
+          if (step.kind === 'pipe') {
+            out.info(`Copying: ${step.argv.join(' ')} | ${step.into.join(' ')}...`);
+            progress.start('copying');
+          }
+          if (step.kind === 'copy-tree') {
+            out.info(`Copying ${step.from} to ${step.to}, then comparing every file...`);
+            progress.start('copying and comparing');
+          }
+          if (process.env.VM_STATE_VERBOSE === '1') out.info(`  ${describeStep(step)}`);
+        },
+        stepDone: () => progress.stop(),
+        interrupted: () => interrupted,
+        lockLost: () => lock.lost(),
+      });
+      try {
+        await executor.run(plan);
+      } finally {
+        signals.forEach((sig) => process.off(sig, onSignal));
+      }
+      if (interrupted) out.warn('Interrupted past the point of no return: the command was finished, and nothing was undone');
+      if (out.json) out.document(ResultOut, resultDocument(command, plan, false));
+      else plan.notes.forEach((n, i) => (i === 0 ? out.ok(n) : out.info(n)));
+    },
+    waiting,
+  );
 }

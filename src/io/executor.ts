@@ -16,6 +16,8 @@ export interface ExecutorHooks {
   stepDone?(step: Step): void;
   /** True once the operator asked to stop (Ctrl-C, SIGTERM): no new step starts, what ran is undone. */
   interrupted?(): boolean;
+  /** Why the run's lock is no longer held, if it is not: no new step starts, what ran is undone. */
+  lockLost?(): string | undefined;
 }
 
 type Undo = { what: string; run: () => Promise<void> | void };
@@ -58,6 +60,12 @@ export class Executor {
           skipped.push(step);
           continue;
         }
+      }
+      // Another run may be writing now: never go on, but put back what this run did.
+      const lost = this.hooks.lockLost?.();
+      if (lost) {
+        const error = new VmStateError('failed', `Lost the lock: ${lost}; stopped before the next step`);
+        throw await this.rollback(error, undefined, undos, [...skipped, ...plan.steps.slice(i)], committed, kept);
       }
       // Tidying up after work that was skipped could only fail, or remove what that work still needed.
       if (skipped.length > 0 && isCleanup(step)) {

@@ -22,12 +22,13 @@ function deadTemps(dir: string, pattern: RegExp): string[] {
 
 /**
  * Temporary files that a run killed mid-write left behind (atomic writes of
- * the assignments file and its backups, and of the slot links): harmless, but
- * clutter that doctor removes.
+ * the assignments file and its backups, of the slot links, and of the lock
+ * file before it is linked into place): harmless, but clutter that doctor removes.
  */
 export function leftoverTemps(c: Config): string[] {
   const file = basename(c.assignmentsFile);
   return [
+    ...deadTemps(dirname(c.lockFile), new RegExp(`^${escape(basename(c.lockFile))}\\.new-(\\d+)-\\d+$`)),
     ...deadTemps(dirname(c.assignmentsFile), new RegExp(`^\\.${escape(file)}(?:\\.bak|\\.broken)?\\.(\\d+)\\.tmp$`)),
     ...c.slots.flatMap((s) => deadTemps(slotDirOf(c, s), /^data\.img\.vm-state-(\d+)\.tmp$/)),
   ];

@@ -1,103 +1,222 @@
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import lockfile from 'proper-lockfile';
-import { VmStateError } from '../core/errors.js';
-import { isAlive } from './process.js';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { VmStateError } from '../core/errors.js';
+import { isAlive, startTimeOf } from './process.js';
 
+/** Who holds the lock, as recorded in the lock file itself. */
 interface Holder {
   pid: number;
+  /** The holder's start time (/proc/PID/stat): a reused pid does not pass for it. */
+  start: string;
   command: string;
   since: string;
 }
 
-/**
- * One exclusive lock for the whole run of a mutating command. proper-lockfile
- * takes it with an atomic mkdir and keeps its mtime fresh, so a lock left by
- * a crashed run goes stale; we also record the holder inside the lock
- * directory so that a waiting run can name it, and break the lock at once when
- * that process is gone.
- */
-// proper-lockfile removes its directory with rmdir (also when it judges a lock
-// stale, and on process exit): ours holds the owner file, so remove it whole.
-const lockFs = {
-  ...fs,
-  rmdir: (p: string, cb: (e: NodeJS.ErrnoException | null) => void) => fs.rm(p, { recursive: true, force: true }, cb),
-  rmdirSync: (p: string) => fs.rmSync(p, { recursive: true, force: true }),
-};
+/** A lock this run holds; `lost()` says why it no longer does, if it does not. */
+export interface HeldLock {
+  lost(): string | undefined;
+}
 
-export async function withLock<T>(lockPath: string, waitSeconds: number, command: string, fn: () => Promise<T>): Promise<T> {
-  mkdirSync(dirname(lockPath), { recursive: true });
-  const ownerFile = `${lockPath}/owner.json`;
-  const deadline = Date.now() + waitSeconds * 1000;
-  let release: (() => Promise<void>) | undefined;
-  for (;;) {
-    try {
-      release = await lockfile.lock(lockPath, {
-        realpath: false,
-        lockfilePath: lockPath,
-        stale: 15_000,
-        update: 5_000,
-        retries: 0,
-        fs: lockFs,
-        onCompromised: () => undefined,
-      });
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') throw e;
-      const holder = readHolder(ownerFile);
-      if (holder && !isAlive(holder.pid)) {
-        breakLock(lockPath, holder.pid);
-        continue;
-      }
-      if (Date.now() >= deadline) {
-        const who = holder ? `pid ${holder.pid} (${holder.command}, since ${holder.since})` : 'another process';
-        throw new VmStateError('busy', `Another vm-state run holds the lock ${lockPath}: ${who}`, {
-          hint: 'Wait for it to finish, or wait longer with --wait SECONDS',
-        });
-      }
-      await sleep(50 + Math.random() * 50);
-    }
-  }
-  writeFileSync(ownerFile, JSON.stringify({ pid: process.pid, command, since: new Date().toISOString() } satisfies Holder));
+/**
+ * One exclusive lock for the whole run of a mutating command: flock(2) on
+ * `lockPath`, held through a file descriptor of this process. The kernel
+ * releases it when the process ends, however it ends, and never while it
+ * lives, however slowly it runs: there is no staleness to judge.
+ *
+ * The lock file only ever appears locked and holding its owner's record: a
+ * fresh file is written, locked, then hard-linked into place (which fails if
+ * the name is taken). A holder removes the name before it unlocks; a waiter
+ * that is granted a file still at the name knows its holder died, removes it
+ * and starts again.
+ */
+export async function withLock<T>(
+  lockPath: string,
+  waitSeconds: number,
+  command: string,
+  fn: (lock: HeldLock) => Promise<T>,
+  onWait?: (holder: string) => void,
+): Promise<T> {
+  const fd = await acquire(lockPath, Date.now() + waitSeconds * 1000, command, onWait);
+  const lock: HeldLock = { lost: () => lostBecause(lockPath, fd) };
   try {
-    return await fn();
+    return await fn(lock);
   } finally {
-    await release().catch(() => undefined);
+    // Name first, then unlock: a waiter granted the lock of a file no longer at the name tries again.
+    if (!lock.lost()) fs.rmSync(lockPath, { force: true });
+    fs.closeSync(fd);
   }
 }
 
-function readHolder(ownerFile: string): Holder | undefined {
+async function acquire(lockPath: string, deadline: number, command: string, onWait?: (h: string) => void) {
+  let told = false;
+  for (;;) {
+    const fd = await tryCreate(lockPath, command);
+    if (fd !== undefined) return fd;
+
+    const existing = openExisting(lockPath);
+    if (existing === 'gone') continue;
+    if (existing === 'old-directory') {
+      await waitForOldLock(lockPath, deadline);
+      continue;
+    }
+    let granted = await flock(existing, 0);
+    if (!granted) {
+      if (!told) onWait?.(describe(readHolder(existing)));
+      told = true;
+      granted = await flock(existing, Math.max(0, deadline - Date.now()) / 1000);
+    }
+    if (!granted) {
+      const holder = describe(readHolder(existing));
+      fs.closeSync(existing);
+      throw new VmStateError('busy', `Another vm-state run holds the lock ${lockPath}: ${holder}`, {
+        hint: 'Wait for it to finish, or wait longer with --wait SECONDS',
+      });
+    }
+    // Granted: if the file is still at the name, its holder died without removing it.
+    if (sameFile(existing, lockPath)) fs.rmSync(lockPath, { force: true });
+    fs.closeSync(existing);
+  }
+}
+
+let freshFiles = 0;
+
+/** A fresh lock file with our record, locked, linked into place; undefined if the name is taken. */
+async function tryCreate(lockPath: string, command: string): Promise<number | undefined> {
+  if (fs.existsSync(lockPath)) return undefined;
+  const fresh = `${lockPath}.new-${process.pid}-${++freshFiles}`;
+  const holder: Holder = { pid: process.pid, start: startTimeOf(process.pid) ?? '', command, since: new Date().toISOString() };
+  let fd: number;
   try {
-    const h = JSON.parse(readFileSync(ownerFile, 'utf8')) as Holder;
-    return typeof h.pid === 'number' ? h : undefined;
+    fs.rmSync(fresh, { force: true });
+    fd = fs.openSync(fresh, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o644);
+    fs.writeFileSync(fd, `${JSON.stringify(holder)}\n`);
+  } catch (e) {
+    throw lockError(lockPath, e);
+  }
+  try {
+    if (!(await flock(fd, 0))) throw new Error(`${fresh} was locked by another process`);
+    fs.linkSync(fresh, lockPath);
+    return fd;
+  } catch (e) {
+    fs.closeSync(fd);
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+    throw lockError(lockPath, e);
+  } finally {
+    fs.rmSync(fresh, { force: true });
+  }
+}
+
+function openExisting(lockPath: string): number | 'gone' | 'old-directory' {
+  let fd: number;
+  try {
+    fd = fs.openSync(lockPath, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
+    throw lockError(lockPath, e);
+  }
+  if (!fs.fstatSync(fd).isDirectory()) return fd;
+  fs.closeSync(fd);
+  return 'old-directory';
+}
+
+/**
+ * flock(2) on `fd`, shared with the util-linux `flock` child: the lock belongs
+ * to the open file description, so it stays ours after the child exits.
+ * Waits up to `seconds` (0: not at all); false if another process holds it.
+ */
+async function flock(fd: number, seconds: number): Promise<boolean> {
+  const wait = seconds > 0 ? ['-w', seconds.toFixed(3)] : ['-n'];
+  // child_process, not execa: execa cannot hand a child an extra file descriptor.
+  const child = spawn('flock', ['-x', ...wait, '-E', String(CONFLICT), '3'], { stdio: ['ignore', 'ignore', 'pipe', fd] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | NodeJS.ErrnoException>((resolve) => {
+    child.on('error', resolve);
+    child.on('close', (status) => resolve(status ?? 1));
+  });
+  if (code === 0) return true;
+  if (code === CONFLICT) return false;
+  const why = typeof code !== 'number' ? `cannot run util-linux's flock (${code.code ?? code.message})` : stderr.trim();
+  throw new VmStateError('failed', `Cannot take the lock: ${why || `flock exited ${String(code)}`}`);
+}
+const CONFLICT = 75;
+
+function sameFile(fd: number, path: string): boolean {
+  try {
+    const [a, b] = [fs.fstatSync(fd), fs.statSync(path)];
+    return a.dev === b.dev && a.ino === b.ino;
+  } catch {
+    return false;
+  }
+}
+
+function lostBecause(lockPath: string, fd: number): string | undefined {
+  if (sameFile(fd, lockPath)) return undefined;
+  const now = fs.existsSync(lockPath) ? 'is now another file' : 'was removed';
+  return `the lock file ${lockPath} ${now} (by something other than vm-state), so another run may hold the lock`;
+}
+
+function readHolder(fd: number): Holder | undefined {
+  try {
+    const buf = Buffer.alloc(4096);
+    const h = JSON.parse(buf.toString('utf8', 0, fs.readSync(fd, buf, 0, buf.length, 0))) as Holder;
+    return typeof h.pid === 'number' && startTimeOf(h.pid) === h.start ? h : undefined;
   } catch {
     return undefined;
   }
 }
 
+const describe = (h: Holder | undefined) => (h ? `pid ${h.pid} (${h.command}, since ${h.since})` : 'another process');
+
 /**
- * Breaks the lock of dead process `deadPid`. Renaming is atomic, so of several
- * waiters only one moves the lock aside; it then checks that what it moved
- * still belonged to the dead process, and puts it back if another run took
- * the lock in between.
+ * A lock directory left by vm-state before 0.2 (proper-lockfile: a directory whose
+ * mtime its holder refreshes, with owner.json). Waited for while its holder lives
+ * and refreshes it, then removed.
  */
-function breakLock(lockPath: string, deadPid: number): void {
-  const aside = `${lockPath}.stale-${process.pid}-${Date.now()}`;
-  try {
-    renameSync(lockPath, aside);
-  } catch {
-    return; // another waiter broke it first
-  }
-  const moved = readHolder(`${aside}/owner.json`);
-  if (!moved || moved.pid !== deadPid) {
+async function waitForOldLock(lockPath: string, deadline: number): Promise<void> {
+  for (;;) {
+    let pid: number | undefined;
     try {
-      renameSync(aside, lockPath); // not ours to break
-      return;
+      pid = (JSON.parse(fs.readFileSync(`${lockPath}/owner.json`, 'utf8')) as { pid?: number }).pid;
     } catch {
-      /* the path was taken again meanwhile: nothing better to do than drop it */
+      /* no owner yet, or none */
     }
+    let age = Infinity;
+    try {
+      age = Date.now() - fs.statSync(lockPath).mtimeMs;
+    } catch {
+      return; // gone
+    }
+    if ((pid !== undefined && !isAlive(pid)) || age > 15_000) {
+      fs.rmSync(lockPath, { recursive: true, force: true });
+      return;
+    }
+    if (Date.now() >= deadline) {
+      throw new VmStateError('busy', `An older vm-state run holds the lock ${lockPath}: pid ${pid ?? 'unknown'}`, {
+        hint: 'Wait for it to finish, or wait longer with --wait SECONDS',
+      });
+    }
+    await sleep(100);
   }
-  rmSync(aside, { recursive: true, force: true });
+}
+
+function lockError(lockPath: string, e: unknown): VmStateError {
+  const err = e as NodeJS.ErrnoException;
+  const dir = lockPath.replace(/\/[^/]*$/, '') || '/';
+  switch (err.code) {
+    case 'ENOENT':
+      return new VmStateError('not-found', `Cannot take the lock ${lockPath}: the directory ${dir} does not exist`, {
+        hint: 'Create it, or set lockFile (VM_STATE_LOCK_FILE) to a path in an existing directory',
+      });
+    case 'EACCES':
+    case 'EPERM':
+      return new VmStateError('permission', `Cannot take the lock ${lockPath}: permission denied`);
+    case 'EROFS':
+      return new VmStateError('failed', `Cannot take the lock ${lockPath}: ${dir} is on a read-only file system`, {
+        hint: 'Set lockFile (VM_STATE_LOCK_FILE) to a path on a writable file system, such as /run',
+      });
+    default:
+      return e instanceof VmStateError ? e : new VmStateError('failed', `Cannot take the lock ${lockPath}: ${err.message}`);
+  }
 }

@@ -111,6 +111,7 @@ export function makeWorld(
   });
   mkdirSync(config.statesDir, { recursive: true });
   mkdirSync(join(root, 'etc'), { recursive: true });
+  mkdirSync(join(root, 'run'), { recursive: true }); // /run exists on every host
   for (const s of opts.states ?? []) mkdirSync(join(config.statesDir, s.name), { recursive: true });
   if (opts.assignments) writeFileSync(config.assignmentsFile, JSON.stringify(opts.assignments));
   const parent = `${config.pool}/${config.dataset}`;
