@@ -3,7 +3,18 @@
 # Kept small and fork-free on the hot path: lab/exec sources it hundreds of
 # times per test run.
 
-LAB_NAME=${LAB_NAME:-vmstate-lab}
+# LAB_BACKEND: fuse (zfs-fuse in a systemd-nspawn container, the default) or
+# openzfs (the OpenZFS 2.3 kernel module in a QEMU guest, lab/openzfs/).
+LAB_BACKEND=${LAB_BACKEND:-fuse}
+LAB_LIB_DIR=${BASH_SOURCE[0]%/*}
+case $LAB_BACKEND in
+  fuse) LAB_NAME=${LAB_NAME:-vmstate-lab} ;;
+  openzfs) LAB_NAME=${LAB_NAME:-vmstate-openzfs} ;;
+  *)
+    printf 'lab: LAB_BACKEND must be fuse or openzfs, not %s\n' "$LAB_BACKEND" >&2
+    exit 2
+    ;;
+esac
 LAB_RUN_DIR=${LAB_RUN_DIR:-/run/vmstate-lab/$LAB_NAME}
 LAB_CACHE_DIR=${LAB_CACHE_DIR:-/var/cache/vmstate-lab}
 # The PATH every entered command gets (the host's may point at pyenv, cargo...).
@@ -75,12 +86,19 @@ lab_env() {
   return 0
 }
 
-# Runs "$@" inside the container as a replacement for this process.
-# nsenter forks into the container's pid namespace, passes stdio through and
-# exits with the command's status (or re-raises its fatal signal).
+# Runs "$@" inside the lab as a replacement for this process, stdio passed
+# through, with the command's status (or its fatal signal re-raised).
+# fuse: nsenter forks into the container's pid namespace.
+# openzfs: the guest agent client (lab/openzfs/qga.cjs) through the lab's
+# agent multiplexer; it reads standard input to its end first.
 lab_nsenter_exec() {
   local env
-  lab_leader || lab_die "lab '$LAB_NAME' is not up (run lab/up)"
   lab_env env
+  if [[ $LAB_BACKEND == openzfs ]]; then
+    # The host's node (from PATH) runs the client, in a clean environment.
+    exec /usr/bin/env -i PATH="$PATH" node "$LAB_LIB_DIR/openzfs/qga.cjs" exec \
+      "$LAB_RUN_DIR/mux.sock" "${#env[@]}" "${env[@]}" "$@"
+  fi
+  lab_leader || lab_die "lab '$LAB_NAME' is not up (run lab/up)"
   exec /usr/bin/env -i "${env[@]}" /usr/bin/nsenter -t "$LAB_LEADER" -a --wdns=/ -- "$@"
 }
