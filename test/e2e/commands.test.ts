@@ -4,12 +4,14 @@ import { BAD_NAMES } from '../support/bad-names.js';
 import {
   activeState,
   assignments,
+  costly,
   datasetExists,
   ok,
   P,
   readLinkIn,
   resetLab,
   sh,
+  slow,
   STATES,
   vm,
   worldSnapshot,
@@ -78,27 +80,31 @@ describe('every command against the real zfs and systemd', () => {
     expect(await zfsProp(`${P}/r`, 'origin')).toBe(`${P}/b@same`);
   });
 
-  it(`rejects ${BAD_NAMES.length} bad names and arguments with exit 2, changing nothing`, async () => {
-    await ok(['vm-state', 'create', 'keep']);
-    const before = await worldSnapshot();
-    const usable = BAD_NAMES.filter((n) => !n.includes('\0')); // argv cannot carry NUL
-    for (const bad of usable) {
-      for (const args of [
-        ['create', bad],
-        ['clone', 'keep', bad],
-        ['snapshot', 'slot1', bad],
-        ['assign', 'slot1', bad],
-        ['delete', bad],
-      ]) {
-        const r = await vm(['--yes', ...args.slice(0, -1), '--', args.at(-1)!]);
-        expect(r.code, `${args.join(' ')} -> ${r.stderr}`).toBe(2);
+  costly('hundreds of runs that only parse arguments')(
+    `rejects ${BAD_NAMES.length} bad names and arguments with exit 2, changing nothing`,
+    async () => {
+      await ok(['vm-state', 'create', 'keep']);
+      const before = await worldSnapshot();
+      const usable = BAD_NAMES.filter((n) => !n.includes('\0')); // argv cannot carry NUL
+      for (const bad of usable) {
+        for (const args of [
+          ['create', bad],
+          ['clone', 'keep', bad],
+          ['snapshot', 'slot1', bad],
+          ['assign', 'slot1', bad],
+          ['delete', bad],
+        ]) {
+          const r = await vm(['--yes', ...args.slice(0, -1), '--', args.at(-1)!]);
+          expect(r.code, `${args.join(' ')} -> ${r.stderr}`).toBe(2);
+        }
       }
-    }
-    for (const slot of ['slot9', 'slot1 ; rm', '../slot1', '']) {
-      expect((await vm(['assign', '--', slot, 'keep'])).code).toBe(2);
-    }
-    expect(await worldSnapshot()).toBe(before);
-  }, 300_000);
+      for (const slot of ['slot9', 'slot1 ; rm', '../slot1', '']) {
+        expect((await vm(['assign', '--', slot, 'keep'])).code).toBe(2);
+      }
+      expect(await worldSnapshot()).toBe(before);
+    },
+    300_000,
+  );
 
   it('works with no assignments file, and creates it on assign', async () => {
     expect(await assignments()).toBeNull();
@@ -287,17 +293,21 @@ describe('--json and --dry-run against the real pool', () => {
 describe('concurrency', () => {
   beforeEach(resetLab);
 
-  it('20 parallel assigns to five slots leave a valid file holding values that were written', async () => {
-    const jobs = Array.from({ length: 20 }, (_, i) => ({ slot: `slot${(i % 5) + 1}`, state: `s${i}` }));
-    const results = await Promise.all(jobs.map((j) => vm(['--wait', '60', 'assign', j.slot, j.state])));
-    expect(results.map((r) => r.code)).toEqual(jobs.map(() => 0));
-    const file = (await assignments())!;
-    for (let i = 1; i <= 5; i++) {
-      const written = jobs.filter((j) => j.slot === `slot${i}`).map((j) => j.state);
-      expect(written).toContain(file[`slot${i}`]);
-      expect(await readLinkIn(`/var/lib/microvms/slot${i}/data.img`)).toBe(`${STATES}/${file[`slot${i}`]}/data.img`);
-    }
-  }, 300_000);
+  costly('20 concurrent runs: the lock, no zfs')(
+    '20 parallel assigns to five slots leave a valid file holding values that were written',
+    async () => {
+      const jobs = Array.from({ length: 20 }, (_, i) => ({ slot: `slot${(i % 5) + 1}`, state: `s${i}` }));
+      const results = await Promise.all(jobs.map((j) => vm(['--wait', '60', 'assign', j.slot, j.state])));
+      expect(results.map((r) => r.code)).toEqual(jobs.map(() => 0));
+      const file = (await assignments())!;
+      for (let i = 1; i <= 5; i++) {
+        const written = jobs.filter((j) => j.slot === `slot${i}`).map((j) => j.state);
+        expect(written).toContain(file[`slot${i}`]);
+        expect(await readLinkIn(`/var/lib/microvms/slot${i}/data.img`)).toBe(`${STATES}/${file[`slot${i}`]}/data.img`);
+      }
+    },
+    300_000,
+  );
 
   it('parallel creates of one name: exactly one succeeds', async () => {
     const results = await Promise.all(Array.from({ length: 6 }, () => vm(['--wait', '60', 'create', 'race'])));
@@ -314,19 +324,23 @@ describe('crash safety: kill -9 at random points', () => {
     return r.code === 0 ? (JSON.parse(r.stdout) as Record<string, string>) : {};
   };
 
+  // Under TCG (OpenZFS) a run takes seconds: fewer rounds, kills spread over a longer run.
+  const rounds = slow ? 8 : 30;
+  const killWindowMs: [number, number] = slow ? [500, 4000] : [20, 300];
+
   it.each([
     ['assign', (i: number) => ['assign', 'slot1', `s${i % 3}`]],
     ['migrate', (i: number) => ['migrate', `s${i % 3}`, 'slot1']],
   ] as const)(
-    '%s killed 30 times: the file always parses to the old or new content, the link names a real state',
+    `%s killed ${rounds} times: the file always parses to the old or new content, the link names a real state`,
     async (_name, args) => {
       for (const s of ['s0', 's1', 's2']) await ok(['vm-state', 'create', s]);
       await ok(['vm-state', 'assign', 'slot1', 's2']);
-      for (let i = 0; i < 30; i++) {
+      for (let i = 0; i < rounds; i++) {
         const before = await parseAssignments();
         const argv = args(i);
         const want = argv[0] === 'assign' ? argv[2] : argv[1];
-        const delayMs = 20 + Math.floor(Math.random() * 300);
+        const delayMs = killWindowMs[0] + Math.floor(Math.random() * killWindowMs[1]);
         await sh(['timeout', '-s', 'KILL', `${delayMs / 1000}`, 'vm-state', '--wait', '30', ...argv]);
         const after = await parseAssignments(); // JSON.parse throws on a torn file
         expect([before.slot1, want]).toContain(after.slot1);
@@ -395,17 +409,20 @@ describe('--json for real: every command validates against its schema', () => {
     expect(await activeState('slot2')).not.toBe('active');
   });
 
-  it("root's code cache: /var/cache/vm-state (0700, file 0600), written by a run that read the system, then taken back", async () => {
-    await ok(['rm', '-rf', '/var/cache/vm-state']);
-    const trace = { env: { VM_STATE_TRACE: '1' } };
-    const help = await sh(['vm-state', '--help'], trace);
-    expect(help.stderr).toMatch(/^# code cache: not written: this run read nothing$/m);
-    const first = await sh(['vm-state', 'list'], trace);
-    expect(first.stderr).toMatch(/^# code cache: wrote \/var\/cache\/vm-state\/vm-state-[0-9a-f]{16}-[0-9a-f]{8}\.v8$/m);
-    expect((await ok(['stat', '-c', '%U %a', '/var/cache/vm-state'])).trim()).toBe('root 700');
-    expect((await ok(['sh', '-c', 'stat -c "%U %a" /var/cache/vm-state/*'])).trim()).toBe('root 600');
-    const second = await sh(['vm-state', 'list'], trace);
-    expect(second.stderr).toMatch(/^# code cache: hit /m);
-    expect(second.stdout).toBe(first.stdout);
-  });
+  costly('the launcher only')(
+    "root's code cache: /var/cache/vm-state (0700, file 0600), written by a run that read the system, then taken back",
+    async () => {
+      await ok(['rm', '-rf', '/var/cache/vm-state']);
+      const trace = { env: { VM_STATE_TRACE: '1' } };
+      const help = await sh(['vm-state', '--help'], trace);
+      expect(help.stderr).toMatch(/^# code cache: not written: this run read nothing$/m);
+      const first = await sh(['vm-state', 'list'], trace);
+      expect(first.stderr).toMatch(/^# code cache: wrote \/var\/cache\/vm-state\/vm-state-[0-9a-f]{16}-[0-9a-f]{8}\.v8$/m);
+      expect((await ok(['stat', '-c', '%U %a', '/var/cache/vm-state'])).trim()).toBe('root 700');
+      expect((await ok(['sh', '-c', 'stat -c "%U %a" /var/cache/vm-state/*'])).trim()).toBe('root 600');
+      const second = await sh(['vm-state', 'list'], trace);
+      expect(second.stderr).toMatch(/^# code cache: hit /m);
+      expect(second.stdout).toBe(first.stdout);
+    },
+  );
 });

@@ -1,7 +1,36 @@
 import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
+import { it, vi, type TestFunction } from 'vitest';
 
 const LAB = fileURLToPath(new URL('../../lab/', import.meta.url));
+
+/** The lab backend these tests run on: LAB_BACKEND, as lab/up and lab/exec read it (lab/README.md). */
+export type Backend = 'fuse' | 'openzfs';
+export const backend: Backend = process.env.LAB_BACKEND === 'openzfs' ? 'openzfs' : 'fuse';
+/** OpenZFS runs in a QEMU guest under TCG: a vm-state run costs seconds there, not 0.1 s. */
+export const slow = backend === 'openzfs';
+if (slow) vi.setConfig({ testTimeout: 900_000, hookTimeout: 600_000 });
+
+type It = (name: string, fn: TestFunction, timeout?: number) => void;
+
+/**
+ * A test that needs a feature only one backend has (resume tokens, bookmarks: OpenZFS):
+ * it runs on that backend and is reported as skipped elsewhere, the reason in its name.
+ * `onlyOn('openzfs', 'resume tokens')('a cut receive resumes', async () => ...)`
+ */
+export function onlyOn(needed: Backend, feature: string): It {
+  return (name, fn, timeout) => (backend === needed ? it : it.skip)(`${name} [${needed} only: ${feature}]`, fn, timeout);
+}
+
+/**
+ * A test left out of the OpenZFS subset for its cost alone (it checks nothing the backend
+ * changes: argument parsing, the lock, the launcher): runs on fuse; on OpenZFS it is
+ * reported as skipped with the reason in its name, unless LAB_FULL=1 asks for everything.
+ */
+export function costly(why: string): It {
+  const run = backend === 'fuse' || process.env.LAB_FULL === '1';
+  return (name, fn, timeout) => (run ? it : it.skip)(run ? name : `${name} [fuse only, costly under TCG: ${why}]`, fn, timeout);
+}
 export const P = 'microvms/storage/states';
 export const STATES = '/var/lib/microvms/states';
 export const ASSIGNMENTS = '/etc/vm-state-assignments.json';
@@ -12,7 +41,7 @@ export interface Ran {
   stderr: string;
 }
 
-/** Runs a command inside the lab (systemd-nspawn container with zfs-fuse) and returns what it did. */
+/** Runs a command inside the lab (zfs-fuse container or OpenZFS guest) and returns what it did. */
 export async function sh(argv: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<Ran> {
   const r = await execa(`${LAB}exec`, argv, { input: opts.input ?? '', reject: false, env: { NO_COLOR: '1', ...opts.env } });
   return { code: r.exitCode ?? 1, stdout: String(r.stdout), stderr: String(r.stderr) };

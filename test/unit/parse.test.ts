@@ -47,8 +47,8 @@ describe('zfs get parser', () => {
     expect(states.get('a')!.snapshots).toEqual([]);
   });
 
-  // Captured from zfs-fuse in the lab (lab/samples); the parser must read it the same way.
-  const sample = new URL('../../lab/samples/zfs-get-states.txt', import.meta.url);
+  // Captured from zfs-fuse in the lab (lab/samples/zfs-fuse); the parser must read it the same way.
+  const sample = new URL('../../lab/samples/zfs-fuse/zfs-get-states.txt', import.meta.url);
   it('reads real zfs-fuse output', () => {
     const raw = readFileSync(sample, 'utf8');
     const body = raw.includes('--- stdout ---') ? raw.split('--- stdout ---')[1]!.split('--- stderr ---')[0]!.trim() : raw;
