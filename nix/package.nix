@@ -1,5 +1,5 @@
 # vm-state from the committed single-file bundle (dist/vm-state.cjs) and the
-# launcher that runs it through V8's code cache (bin/vm-state).
+# launcher that runs it with Node's own compile cache (bin/vm-state).
 # No buildNpmPackage: the lockfile has no `resolved` URLs on purpose, so npm
 # dependencies cannot be fetched by Nix; the bundle already contains them.
 {
@@ -14,8 +14,9 @@
 }:
 # `nodejs` is 22 from nixos-25.05 on (the floor, see nix/README.md) and newer later;
 # an older nixpkgs gives 20, which vm-state does not support: say so at evaluation.
-assert lib.assertMsg (lib.versionAtLeast nodejs.version "22")
-  "vm-state needs Node.js >= 22, this nixpkgs' nodejs is ${nodejs.version}: use nixpkgs 25.05 or later";
+# 22.1: the first with module.enableCompileCache, which the launcher uses.
+assert lib.assertMsg (lib.versionAtLeast nodejs.version "22.1")
+  "vm-state needs Node.js >= 22.1, this nixpkgs' nodejs is ${nodejs.version}: use nixpkgs 25.05 or later";
 let
   packageJson = builtins.fromJSON (builtins.readFile ../package.json);
 
@@ -53,11 +54,14 @@ stdenvNoCC.mkDerivation {
     runHook preInstall
 
     # The launcher finds the bundle at ../dist/ and is CommonJS by bin/package.json: keep that layout.
+    # NODE_COMPILE_CACHE would make Node cache code before the launcher can check the
+    # directory (README, "Start-up"): unset; VM_STATE_CACHE_DIR chooses the place.
     install -Dm644 dist/vm-state.cjs "$out/lib/vm-state/dist/vm-state.cjs"
     install -Dm644 bin/vm-state "$out/lib/vm-state/bin/vm-state"
     install -Dm644 bin/package.json "$out/lib/vm-state/bin/package.json"
     makeWrapper ${lib.getExe nodejs} "$out/bin/vm-state" \
       --add-flags "$out/lib/vm-state/bin/vm-state" \
+      --unset NODE_COMPILE_CACHE \
       --prefix PATH : ${lib.escapeShellArg binPath}
 
     runHook postInstall
@@ -67,6 +71,8 @@ stdenvNoCC.mkDerivation {
   installCheckPhase = ''
     runHook preInstallCheck
 
+    # No compile cache in the build sandbox.
+    export VM_STATE_CACHE_DIR=
     "$out/bin/vm-state" --help >/dev/null
     "$out/bin/vm-state" --version | grep -F ${lib.escapeShellArg packageJson.version}
 

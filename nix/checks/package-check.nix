@@ -55,15 +55,19 @@ in
   (contains "launcher installed" ''install -Dm644 bin/vm-state ${entry}'' pkg.installPhase)
   (contains "launcher stays CommonJS"
     ''install -Dm644 bin/package.json "$out/lib/vm-state/bin/package.json"'' pkg.installPhase)
+  (contains "wrapper unsets NODE_COMPILE_CACHE: the launcher checks the cache directory first"
+    "--unset NODE_COMPILE_CACHE" pkg.installPhase)
   (contains "wrapper runs nodejs' node"
     ''makeWrapper /stub/nodejs-22.14.0/bin/node "$out/bin/vm-state"'' pkg.installPhase)
-  (check "Node 22 and 24 accepted" (lib.all evaluates [ "22.1.0" "24.0.0" ]) null)
-  (check "Node 20 refused at evaluation" (!evaluates "20.19.0") null)
+  (check "Node 22.1 and 24 accepted" (lib.all evaluates [ "22.1.0" "24.0.0" ]) null)
+  (check "Node 20 and 22.0 (no module.enableCompileCache) refused at evaluation"
+    (!evaluates "20.19.0" && !evaluates "22.0.0") null)
   (contains "wrapper runs the installed launcher" "--add-flags ${entry}" pkg.installPhase)
   (check "makeWrapper is a build input" (builtins.elem stubs.packages.makeWrapper pkg.nativeBuildInputs)
     pkg.nativeBuildInputs)
   (equal "install check enabled" true pkg.doInstallCheck)
   (contains "install check runs --help" ''"$out/bin/vm-state" --help'' pkg.installCheckPhase)
+  (contains "install check writes no compile cache" "export VM_STATE_CACHE_DIR=" pkg.installCheckPhase)
   (contains "install check runs --version and expects the version"
     "\"$out/bin/vm-state\" --version | grep -F ${lib.escapeShellArg packageJson.version}"
     pkg.installCheckPhase)
