@@ -8,6 +8,16 @@ import { zfsGetText } from '../support/world.js';
 const P = 'microvms/storage/states';
 const D = '/var/lib/microvms/states';
 
+/** The labs' two ZFS: lab/samples/<zfs>/ holds what lab/capture-samples recorded there. */
+const ZFS_OF_LAB = [
+  ['zfs-fuse', 'zfs-fuse'],
+  ['OpenZFS 2.3', 'openzfs'],
+] as const;
+const sampleText = (dir: string, name: string) => readFileSync(new URL(`../../lab/samples/${dir}/${name}.txt`, import.meta.url), 'utf8');
+const between = (raw: string, from: string, to: string) => raw.split(from)[1]!.split(to)[0]!.trim();
+const sampleOut = (zfs: string, name: string) =>
+  between(sampleText(ZFS_OF_LAB.find(([z]) => z === zfs)![1], name), '--- stdout ---', '--- stderr ---');
+
 describe('zfs get parser', () => {
   it('reads states, snapshots in order, and dependent clones from origins', () => {
     const text = zfsGetText(P, D, [
@@ -47,18 +57,19 @@ describe('zfs get parser', () => {
     expect(states.get('a')!.snapshots).toEqual([]);
   });
 
-  // Captured from zfs-fuse in the lab (lab/samples/zfs-fuse); the parser must read it the same way.
-  const sample = new URL('../../lab/samples/zfs-fuse/zfs-get-states.txt', import.meta.url);
-  it('reads real zfs-fuse output', () => {
-    const raw = readFileSync(sample, 'utf8');
-    const body = raw.includes('--- stdout ---') ? raw.split('--- stdout ---')[1]!.split('--- stderr ---')[0]!.trim() : raw;
-    const states = parseZfsGet(`${body}\n`, P, D);
+  it.each(ZFS_OF_LAB)('reads real %s output (lab/samples/%s)', (zfs) => {
+    const states = parseZfsGet(`${sampleOut(zfs, 'zfs-get-states')}\n`, P, D);
     expect(states.size).toBeGreaterThanOrEqual(3);
     const a = states.get('a')!;
     expect(a.snapshots.map((s) => s.name)).toContain('s1');
     expect(a.snapshots.find((s) => s.name === 's1')!.clones).toEqual([`${P}/c`]);
     expect(states.get('c')!.origin).toBe(`${P}/a@s1`);
     expect(a.used).toBeGreaterThan(0);
+    // after `zfs promote c`, the snapshot and its origin move to c
+    const after = parseZfsGet(`${sampleOut(zfs, 'zfs-get-states-after-promote')}\n`, P, D);
+    expect(after.get('c')!.origin).toBeNull();
+    expect(after.get('a')!.origin).toBe(`${P}/c@s1`);
+    expect(after.get('c')!.snapshots.find((s) => s.name === 's1')!.clones).toEqual([`${P}/a`]);
   });
 });
 
@@ -84,4 +95,37 @@ describe('failure classes from zfs and systemctl messages', () => {
     ['Unit x.service not loaded.', 'not-found'],
     ['something odd', 'other'],
   ])('%s -> %s', (msg, cls) => expect(classify(msg)).toBe(cls));
+
+  // The real errors of both labs' zfs (lab/samples/<zfs>/NAME.txt), each a failure.
+  const REAL: [string, string][] = [
+    ['zfs-create-existing', 'exists'],
+    ['zfs-snapshot-existing', 'exists'],
+    ['zfs-clone-existing', 'exists'],
+    ['zfs-rename-existing', 'exists'],
+    ['zfs-destroy-nonexistent', 'not-found'],
+    ['zfs-destroy-snapshot-nonexistent', 'not-found'],
+    ['zfs-get-nonexistent', 'not-found'],
+    ['zfs-list-nonexistent', 'not-found'],
+    ['zfs-create-parent-missing', 'not-found'],
+    ['zfs-snapshot-nonexistent', 'not-found'],
+    ['zfs-clone-nonexistent-snapshot', 'not-found'],
+    ['zfs-rename-nonexistent', 'not-found'],
+    ['zfs-promote-nonexistent', 'not-found'],
+    ['zfs-rollback-nonexistent', 'not-found'],
+    ['zfs-destroy-snapshot-with-clone', 'has-dependents'],
+    ['zfs-destroy-dataset-with-clone', 'has-dependents'],
+    ['zfs-destroy-dataset-with-snapshots', 'has-dependents'],
+    ['zfs-destroy-has-children', 'has-dependents'],
+    // a running VM holds data.img open: unmounting its dataset is busy on both
+    ['zfs-unmount-busy', 'busy'],
+    ['zfs-destroy-busy', 'busy'],
+    ['zfs-rename-busy', 'busy'],
+  ];
+  describe.each(ZFS_OF_LAB)('real %s errors (lab/samples/%s)', (_zfs, dir) => {
+    it.each(REAL)('%s -> %s', (name, cls) => {
+      const raw = sampleText(dir, name);
+      expect(raw).not.toMatch(/^exit code: 0$/m);
+      expect(classify(between(raw, '--- stderr ---', '--- end ---'))).toBe(cls);
+    });
+  });
 });
