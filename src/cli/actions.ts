@@ -1,22 +1,21 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { VmStateError } from '../core/errors.js';
-import { checkPreflight } from '../core/plans/preflight.js';
+import { checkPreflight } from '../commands/preflight.js';
 import { loadConfig, type ConfigOverrides } from '../io/config.js';
 import { ExecaRunner, type Runner } from '../io/runner.js';
 import { System } from '../io/system.js';
-import { DoctorOut, ListOut, OUTPUT_SCHEMAS, PreflightOut } from '../schemas/output.js';
+import { DoctorOut, OUTPUT_SCHEMAS, PreflightOut } from '../schemas/output.js';
 import type { Facts } from '../core/facts.js';
 import { diskLinkOf } from '../core/layout.js';
 import { describeStep } from '../core/plan.js';
-import { diagnose, type AssignmentsHealth } from '../core/plans/doctor.js';
+import { diagnose, type AssignmentsHealth } from '../commands/doctor.js';
 import { readAssignments, recoverAssignments } from '../io/assignments-file.js';
 import { leftoverTemps } from '../io/leftovers.js';
 import { readLink } from '../io/slot-manager.js';
 import { runMutation } from './run-plan.js';
 import type { Context } from './context.js';
 import { Output, type Streams } from './output.js';
-import { listDocument, renderList } from './render.js';
 
 export { runMutation };
 
@@ -56,12 +55,6 @@ export function context(cmd: Command, deps: ProgramDeps): Context {
     euid: deps.euid ?? process.geteuid?.() ?? 0,
     stdin: deps.stdin,
   };
-}
-
-export async function list(ctx: Context): Promise<void> {
-  const facts = await new System(ctx.runner, ctx.config).facts();
-  if (ctx.out.json) ctx.out.document(ListOut, listDocument(facts));
-  else renderList(ctx.out, facts);
 }
 
 export async function preflight(ctx: Context, slot: string): Promise<void> {
@@ -129,10 +122,10 @@ export async function doctor(ctx: Context, repair: boolean): Promise<void> {
   }
 }
 
-export function schema(name: string | undefined, deps: ProgramDeps): void {
+export function schema(name: string | undefined, write: (text: string) => void): void {
   if (name !== undefined && !(name in OUTPUT_SCHEMAS)) {
     throw new VmStateError('usage', `Unknown schema '${name}'`, { hint: `One of: ${Object.keys(OUTPUT_SCHEMAS).join(', ')}` });
   }
   const all = Object.fromEntries(Object.entries(OUTPUT_SCHEMAS).map(([k, s]) => [k, z.toJSONSchema(s, { io: 'output' })]));
-  (deps.streams ?? process).stdout.write(`${JSON.stringify(name ? all[name] : all, null, 2)}\n`);
+  write(`${JSON.stringify(name ? all[name] : all, null, 2)}\n`);
 }

@@ -3,7 +3,6 @@
  * cli-table3 for the listings: cli-table3 merges its options for every cell,
  * which cost ~0.1 s at 500 snapshots, more than the zfs call itself.
  */
-// eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;]*m/g;
 const width = (s: string) => s.replace(ANSI, '').length;
 

@@ -1,16 +1,8 @@
 import { Command, Option } from 'commander';
+import { COMMANDS } from '../commands/index.js';
+import { argsUsage, type CommandSpec, type Input } from '../commands/spec.js';
 import { EXIT_CODE_HELP, VmStateError } from '../core/errors.js';
 import { shown } from '../core/names.js';
-import { planAssign } from '../core/plans/assign.js';
-import { planClone } from '../core/plans/clone.js';
-import { planCreate } from '../core/plans/create.js';
-import { planDelete } from '../core/plans/delete.js';
-import { planMigrate } from '../core/plans/migrate.js';
-import { planRestore } from '../core/plans/restore.js';
-import { planSnapshot } from '../core/plans/snapshot.js';
-import { planFullClone } from '../core/plans/full-clone.js';
-import { planSnapshotStopped } from '../core/plans/snapshot-stop.js';
-import { LIFECYCLE_MUTATIONS, registerSnapshotDelete, registerViews, type Mutation } from './lifecycle.js';
 import { VERSION } from '../version.js';
 import type { ProgramDeps } from './actions.js';
 
@@ -43,46 +35,6 @@ ARCHITECTURE:
 ${EXIT_CODE_HELP}
 `;
 
-/** The commands that change things: each is a planner over the same read-plan-run path. */
-const MUTATIONS: Mutation[] = [
-  { usage: 'create <name>', description: 'create a new empty state', plan: (c, [name]) => planCreate(c, name!) },
-  {
-    usage: 'snapshot <slot> <name>',
-    description: 'snapshot the state assigned to a slot (crash-consistent while it runs)',
-    plan: (c, [slot, snap], o) => (o.stop ? planSnapshotStopped(c, slot!, snap!) : planSnapshot(c, slot!, snap!)),
-    options: [['--stop', 'stop the slot for a clean snapshot, then start it again if it was running']],
-  },
-  {
-    usage: 'assign <slot> <state>',
-    description: 'assign a state to a slot (created if missing); takes effect at the next start',
-    plan: (c, [slot, state]) => planAssign(c, slot!, state!),
-  },
-  {
-    usage: 'clone <source> <dest>',
-    description: 'clone a state to a new name (ZFS clone of a fresh snapshot)',
-    plan: (c, [src, dst], o) => (o.full ? planFullClone(c, src!, dst!) : planClone(c, src!, dst!)),
-    options: [['--full', 'an independent copy (zfs send | zfs receive): no origin, either side deletable']],
-  },
-  {
-    usage: 'delete <state>',
-    description: 'delete a state and its snapshots (not while assigned); asks you to type DELETE',
-    plan: (c, [name]) => planDelete(c, name!),
-    confirm: 'DELETE',
-  },
-  {
-    usage: 'migrate <state> <slot>',
-    description: 'stop the slot, assign the state, start the slot (rolled back if a step fails)',
-    plan: (c, [state, slot]) => planMigrate(c, state!, slot!),
-  },
-  {
-    usage: 'restore <snapshot> <new-state>',
-    description: 'clone a snapshot (<snap> or <state>@<snap>) into a new state',
-    plan: (c, [snap, dst]) => planRestore(c, snap!, dst!),
-  },
-];
-
-const actions = () => import('./actions.js');
-
 export function buildProgram(deps: ProgramDeps = {}): Command {
   const program = new Command('vm-state');
 
@@ -114,66 +66,31 @@ export function buildProgram(deps: ProgramDeps = {}): Command {
       outputError: () => undefined,
     });
 
-  program
-    .command('list', { isDefault: true })
-    .description('list slots, states and snapshots (the default command)')
-    .allowExcessArguments(true)
-    .action(async (_o, cmd: Command) => {
-      // `list` is the default command, so an unknown command name arrives here as an argument.
-      if (cmd.args.length > 0) {
-        throw new VmStateError('usage', `Unknown command: ${shown(cmd.args[0]!)}`, { hint: "Use 'vm-state help' for usage." });
-      }
-      const a = await actions();
-      await a.list(a.context(cmd, deps));
-    });
-
-  registerViews(program, deps);
-
-  for (const m of [...MUTATIONS, ...LIFECYCLE_MUTATIONS]) {
-    const command = program.command(m.usage).description(m.description);
-    for (const [flags, description] of m.options ?? []) command.option(flags, description);
-    command.action(async (...args: unknown[]) => {
-      const cmd = args.at(-1) as Command;
-      const a = await actions();
-      const ctx = a.context(cmd, deps);
-      const decide = m.plan(ctx.config, cmd.args, cmd.opts()); // validates the arguments before anything is read
-      await a.runMutation(ctx, cmd.name(), decide, { confirm: m.confirm });
-    });
-  }
-  registerSnapshotDelete(program, deps);
-
-  program
-    .command('preflight <slot>')
-    .description("start guard for the unit's ExecStartPre: refuse if the state is not mounted or runs elsewhere")
-    .action(async (slot: string, _o, cmd: Command) => {
-      const a = await actions();
-      await a.preflight(a.context(cmd, deps), slot);
-    });
-
-  program
-    .command('completion <shell>')
-    .description('print a completion script: bash, zsh or fish (e.g. vm-state completion bash > /etc/bash_completion.d/vm-state)')
-    .action(async (shell: string) => (await import('./completion.js')).printScript(shell, deps.streams ?? process));
-
-  program.command('__complete <index> [words...]', { hidden: true }).action(async (index: string, words: string[], _o, cmd: Command) => {
-    const c = await import('./completion.js');
-    const a = await actions();
-    await c.complete(program, Number(index), words, a.context(cmd, deps));
-  });
-
-  program
-    .command('doctor')
-    .description('check the assignments file, slot links, mounts and shared states; --repair fixes what it can')
-    .option('--repair', 'repair what was found (as root; the assignments file comes back from its backup or the links)')
-    .action(async (o: { repair?: boolean }, cmd: Command) => {
-      const a = await actions();
-      await a.doctor(a.context(cmd, deps), Boolean(o.repair));
-    });
-
-  program
-    .command('schema [name]')
-    .description('print the JSON Schema of the --json documents (vm-state schema lists them)')
-    .action(async (name: string | undefined) => (await actions()).schema(name, deps));
-
+  // Top-level commands first, then subcommands (`snapshot delete`) under them: no order to get right.
+  const byDepth = [...COMMANDS].sort((x, y) => x.name.split(' ').length - y.name.split(' ').length);
+  for (const spec of byDepth) register(program, spec, deps);
   return program;
 }
+
+/** One command of the table, as commander's: usage, options, help, and the action that runs it. */
+function register(program: Command, spec: CommandSpec, deps: ProgramDeps): void {
+  const words = spec.name.split(' ');
+  const parent = words.length === 1 ? program : program.commands.find((c) => c.name() === words[0]);
+  if (!parent) throw new Error(`${spec.name}: no command '${words[0]}' to put it under`);
+  const usage = `${words.at(-1)} ${argsUsage(spec)}`.trim();
+  const command = parent.command(usage, { isDefault: spec.isDefault, hidden: spec.hidden }).description(spec.description);
+  for (const o of spec.options ?? []) command.option(o.flags, o.description);
+  if (spec.isDefault) command.allowExcessArguments(true);
+  command.action(async (...params: unknown[]) => {
+    const cmd = params.at(-1) as Command;
+    // The default command also receives a mistyped command name as an argument.
+    if (spec.isDefault && cmd.args.length > spec.args.length) {
+      throw new VmStateError('usage', `Unknown command: ${shown(cmd.args[0]!)}`, { hint: "Use 'vm-state help' for usage." });
+    }
+    const input: Input = { ...cmd.opts() };
+    spec.args.forEach((a, i) => (input[camelCase(a.name.replace(/\.\.\.$/, ''))] = params[i] as string | undefined));
+    await (await import('./run-command.js')).runCommand(spec, input, cmd, deps);
+  });
+}
+
+const camelCase = (name: string) => name.replace(/-([a-z])/g, (_, ch: string) => ch.toUpperCase());

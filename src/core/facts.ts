@@ -108,9 +108,31 @@ export function runningOn(facts: Facts, state: string): SlotFact[] {
   return facts.slots.filter((s) => isRunning(s.unit) && (s.state === state || s.startedOn === state));
 }
 
+/** Whether a slot's disk link leads into the directory `mountpoint` (a relative link from where it stands). */
+export function linkLeadsInto(link: LinkFact, mountpoint: string): boolean {
+  return link.target !== null && resolve(dirname(link.path), link.target).startsWith(`${mountpoint}/`);
+}
+
 /** Slots whose disk link leads into `state`'s mountpoint, whatever they are assigned. */
 export function slotsLinkedInto(facts: Facts, state: StateFact): SlotFact[] {
-  return facts.slots.filter((s) => s.link.target && resolve(dirname(s.link.path), s.link.target).startsWith(`${state.mountpoint}/`));
+  return facts.slots.filter((s) => linkLeadsInto(s.link, state.mountpoint));
+}
+
+/** `pool/parent/name` -> `name` when it is a state (a direct child of `parent`), else null. */
+export function stateNameOf(parent: string, dataset: string): string | null {
+  if (!dataset.startsWith(`${parent}/`)) return null;
+  const rest = dataset.slice(parent.length + 1);
+  return rest.includes('/') || rest.includes('@') ? null : rest;
+}
+
+/** A dataset as people call it: the state's name when it is one, else the full name. */
+export const datasetShown = (parent: string, dataset: string) => stateNameOf(parent, dataset) ?? dataset;
+
+/** A state's data.img as `show` reports it. */
+export interface ImageInfo {
+  exists: boolean;
+  size: number | null;
+  allocated: number | null;
 }
 
 /** Slots whose state (explicit or implicit) is `state`. */

@@ -39,5 +39,8 @@ export function misplacement(c: Config, s: StateFact): string | undefined {
 /** The helper snapshot `clone` makes on the source, named after the copy. */
 export const cloneHelperName = (dst: string) => `clone-for-${dst}`;
 
+/** The helper snapshot `clone --full` streams from, named after the copy; gone again when it is done. */
+export const fullCopyHelperName = (dst: string) => `full-for-${dst}`;
+
 /** A slot with no entry in the assignments file runs the state of its own name. */
 export const stateOfSlot = (assignments: Record<string, string>, slot: string) => assignments[slot] ?? slot;

@@ -3,57 +3,69 @@
  * executor runs in order. `--dry-run` prints it; on a failure the executor
  * undoes the steps that ran, newest first.
  */
-export type Step =
-  /**
-   * A zfs command; `undo` is the zfs command that reverses it, when there is one.
-   * `frees`: bytes a destroy gives back (the snapshot's used). `toleratesCacheNotice`:
-   * zfs-fuse exits 1 after a successful rollback when it may not drop the kernel's caches.
-   * `cleanup`: tidying after the work is done (a helper snapshot): a failure is only a warning.
-   * `keep`: made on purpose without an undo (the snapshot of snapshot --stop): an error says it was kept.
-   * `undoLeaves`: the mountpoint directory the undo (a destroy) leaves behind, removed when
-   * empty, so it never passes for a plain-directory state.
-   * A zfs step with no undo is a commit point: a later failure does not undo what came before it.
-   */
-  | {
-      kind: 'zfs';
-      argv: string[];
-      undo?: string[];
-      keep?: boolean;
-      undoLeaves?: string;
-      retryBusy?: boolean;
-      toleratesNotMounted?: boolean;
-      frees?: number;
-      toleratesCacheNotice?: boolean;
-      cleanup?: boolean;
-    }
-  /** `argv | into`, streamed (zfs send | zfs receive); `undo` as for zfs. */
-  | { kind: 'pipe'; argv: string[]; into: string[]; undo?: string[]; undoLeaves?: string }
-  /** Remove a directory if it is empty (a mountpoint zfs left behind); anything in it stays. */
-  | { kind: 'rmdir'; path: string }
-  /** Copy the contents of directory `from` into `to` with everything (owner, mode, times, links, holes), then compare every byte. */
-  | { kind: 'copy-tree'; from: string; to: string }
-  /** Rename a file or directory (undo: rename it back). */
-  | { kind: 'move'; from: string; to: string }
-  /** Note that `slot`'s VM runs `state` (before reassigning a running slot that has no record yet). */
-  | { kind: 'record'; slot: string; state: string }
-  /** Delete a temporary file an interrupted run left behind (doctor). */
-  | { kind: 'remove-file'; path: string }
-  /** Delete a directory tree: only ever a verified copy's leftover original. */
-  | { kind: 'remove-tree'; path: string }
-  /** Mount the dataset if `zfs create`/`zfs clone` left it unmounted. */
-  | { kind: 'ensure-mounted'; dataset: string; cleanup?: boolean }
-  /** Unmount before destroy/rename, so a busy mount is handled before the irreversible step. */
-  | { kind: 'unmount'; dataset: string }
-  | { kind: 'mkdir'; path: string }
-  | { kind: 'own'; path: string; owner: string; group: string; mode: number }
-  /** Make `path` a symlink to `target`; a regular file there is moved to a backup, never deleted. */
-  | { kind: 'link'; path: string; target: string }
-  /** Replace the assignments file with `assignments` (atomically). */
-  | { kind: 'write-assignments'; file: string; assignments: Record<string, string> }
-  /** Stop a unit; undone by starting it again, recorded as running `state` when slot and state are given. */
-  | { kind: 'stop'; unit: string; slot?: string; state?: string }
-  /** Start the unit; with `slot` and `state`, record which state its VM runs (see SlotManager.recordStart). */
-  | { kind: 'start'; unit: string; slot?: string; state?: string };
+/** What the executor must know of a step beyond what it does; every field is optional. */
+export interface StepTraits {
+  /** A commit point: it cannot be undone, so a later failure undoes nothing that came before it. */
+  commit?: boolean;
+  /** Tidying after the work is done: a failure is only a warning, and it is skipped with skipped work. */
+  tidy?: boolean;
+  /** Brings the system back into service (a mount, a start): still run when interrupted past a commit point. */
+  restores?: boolean;
+}
+
+/** Answers of zfs that mean the step worked all the same. */
+export type Tolerated =
+  /** `zfs create`/`clone` made the dataset but could not mount it: the next step mounts it. */
+  | 'created-not-mounted'
+  /** zfs-fuse exits 1 after a good rollback when it may not drop the kernel's caches. */
+  | 'drop-caches-notice';
+
+export type Step = StepTraits &
+  (
+    | {
+        kind: 'zfs';
+        argv: string[];
+        /** The zfs command that reverses it, when there is one. */
+        undo?: string[];
+        /** Made on purpose without an undo (the snapshot of snapshot --stop): an error says it was kept. */
+        keep?: boolean;
+        /** The mountpoint the undo (a destroy) leaves behind: removed when empty, never a plain-directory state. */
+        undoLeaves?: string;
+        /** Retry briefly while zfs answers "busy" (a mount still being released). */
+        retryBusy?: boolean;
+        tolerates?: Tolerated;
+        /** Bytes a destroy gives back (the snapshot's used), for --dry-run. */
+        frees?: number;
+      }
+    /** `argv | into`, streamed (zfs send | zfs receive); `undo` and `undoLeaves` as for zfs. */
+    | { kind: 'pipe'; argv: string[]; into: string[]; undo?: string[]; undoLeaves?: string }
+    /** Remove a directory if it is empty (a mountpoint zfs left behind); anything in it stays. */
+    | { kind: 'rmdir'; path: string }
+    /** Copy directory `from` into `to` with everything (owner, mode, times, links, holes), then compare every byte. */
+    | { kind: 'copy-tree'; from: string; to: string }
+    /** Rename a file or directory (undo: rename it back). */
+    | { kind: 'move'; from: string; to: string }
+    /** Note that `slot`'s VM runs `state` (before reassigning a running slot that has no record yet). */
+    | { kind: 'record'; slot: string; state: string }
+    /** Delete a temporary file an interrupted run left behind (doctor). */
+    | { kind: 'remove-file'; path: string }
+    /** Delete a directory tree: only ever a verified copy's leftover original. */
+    | { kind: 'remove-tree'; path: string }
+    /** Mount the dataset if it is not mounted (`zfs create`/`zfs clone` may leave it so). */
+    | { kind: 'ensure-mounted'; dataset: string }
+    /** Unmount before destroy/rename, so a busy mount is handled before the irreversible step. */
+    | { kind: 'unmount'; dataset: string }
+    | { kind: 'mkdir'; path: string }
+    | { kind: 'own'; path: string; owner: string; group: string; mode: number }
+    /** Make `path` a symlink to `target`; a regular file there is moved to a backup, never deleted. */
+    | { kind: 'link'; path: string; target: string }
+    /** Replace the assignments file with `assignments` (atomically). */
+    | { kind: 'write-assignments'; file: string; assignments: Record<string, string> }
+    /** Stop a unit; undone by starting it again, recorded as running `state` when slot and state are given. */
+    | { kind: 'stop'; unit: string; slot?: string; state?: string }
+    /** Start the unit; with `slot` and `state`, record which state its VM runs (see SlotManager.recordStart). */
+    | { kind: 'start'; unit: string; slot?: string; state?: string }
+  );
 
 export interface Plan {
   /** What the operator asked, in words. */

@@ -3,7 +3,8 @@ import { VmStateError } from '../core/errors.js';
 import { AssignmentsSchema, type Assignments } from '../schemas/assignments.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { describeIssues } from './config.js';
-import { compareNames, nameProblem } from '../core/names.js';
+import { compareNames } from '../core/names.js';
+import { recoveredAssignments } from '../core/policy.js';
 
 /** Missing file: no explicit assignments. Anything unreadable is an error naming the file: never read as empty. */
 export function readAssignments(path: string): Assignments {
@@ -56,32 +57,17 @@ export function restoreFile(path: string, content: string | null): void {
   else writeFileAtomic(path, content);
 }
 
-/**
- * The assignments to use when the file is broken. The slot links are the
- * truth of the last assign (a link is written after the file); the backup,
- * one change older, only fills in slots that have no link into statesDir.
- */
-export function recoverAssignments(
-  path: string,
-  statesDir: string,
-  links: Record<string, string | null>,
-): { assignments: Assignments; from: 'backup' | 'links' | 'links and backup' } {
-  const fromLinks: Assignments = {};
-  for (const [slot, target] of Object.entries(links)) {
-    const m = target?.startsWith(`${statesDir}/`) ? /^([^/]+)\/data\.img$/.exec(target.slice(statesDir.length + 1)) : null;
-    if (m && nameProblem(m[1]!) === undefined) fromLinks[slot] = m[1]!;
-  }
+/** The assignments a broken file is rebuilt from: the slot links, then its backup (see recoveredAssignments). */
+export function recoverAssignments(path: string, statesDir: string, links: Record<string, string | null>) {
   let backup: Assignments = {};
   try {
     if (snapshotFile(`${path}.bak`) !== null) backup = readAssignments(`${path}.bak`);
   } catch {
     /* the backup is broken too */
   }
-  const filled = Object.keys(backup).filter((slot) => !(slot in fromLinks));
-  const assignments = { ...Object.fromEntries(filled.map((slot) => [slot, backup[slot]!])), ...fromLinks };
-  const from = filled.length === 0 ? 'links' : Object.keys(fromLinks).length === 0 ? 'backup' : 'links and backup';
-  return { assignments, from };
+  return recoveredAssignments(statesDir, links, backup);
 }
+
 /** The file's raw text, or null when absent: what an undo puts back. */
 export function snapshotFile(path: string): string | null {
   try {

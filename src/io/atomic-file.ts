@@ -1,17 +1,16 @@
-import { closeSync, copyFileSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync, existsSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /**
  * Replaces `path` with `content` so that a crash at any instant leaves either
  * the old or the new file, never a torn one: write a temporary file in the same
- * directory, fsync it, rename it over the target, fsync the directory. The
- * previous version is kept as `<path>.bak`. (Libraries such as write-file-atomic
+ * directory, fsync it, rename it over the target, fsync the directory. (Libraries such as write-file-atomic
  * skip the directory fsync, which is what makes the rename durable.)
  */
-export function writeFileAtomic(path: string, content: string, opts: { backup?: boolean; mode?: number } = {}): void {
+export function writeFileAtomic(path: string, content: string): void {
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w', opts.mode ?? 0o644);
+  const fd = openSync(tmp, 'w', 0o644);
   try {
     writeSync(fd, content);
     fsyncSync(fd);
@@ -21,7 +20,6 @@ export function writeFileAtomic(path: string, content: string, opts: { backup?: 
     throw e;
   }
   closeSync(fd);
-  if (opts.backup && existsSync(path)) copyFileSync(path, `${path}.bak`);
   renameSync(tmp, path);
   fsyncDir(dir);
 }

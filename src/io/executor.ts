@@ -1,7 +1,7 @@
 import { chmodSync, chownSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { moveEntry, removeEmptyDir } from './tree-copy.js';
 import { VmStateError, type ErrorCode } from '../core/errors.js';
-import { describeStep, type Plan, type Step } from '../core/plan.js';
+import { describeStep, type Plan, type Step, type Tolerated } from '../core/plan.js';
 import { lookupId } from './accounts.js';
 import { restoreFile, snapshotFile } from './assignments-file.js';
 import { CommandError, errorCodeOf } from './command-error.js';
@@ -22,16 +22,11 @@ export interface ExecutorHooks {
 
 type Undo = { what: string; run: () => Promise<void> | void };
 
-/** Steps that destroy something: once one has run, earlier steps are not undone. */
-const isIrreversible = (step: Step) =>
-  (step.kind === 'zfs' && !step.undo && (step.argv[1] === 'destroy' || step.argv[1] === 'rollback')) || step.kind === 'remove-tree';
-
-/** What brings the system back into service after the work: still done when interrupted past a commit point. */
-const restoresService = (step: Step) => step.kind === 'ensure-mounted' || step.kind === 'start';
-
-/** Tidying after the work is done: a failure is a warning, not a reason to undo the work. */
-const isCleanup = (step: Step) =>
-  step.kind === 'rmdir' || ((step.kind === 'zfs' || step.kind === 'ensure-mounted') && step.cleanup === true);
+/** What zfs says when a step worked all the same (see Tolerated). */
+const TOLERATED: Record<Tolerated, RegExp> = {
+  'created-not-mounted': /created, but not mounted|successfully created, but not mounted/i,
+  'drop-caches-notice': /^\s*drop_caches failed:[^\n]*\s*$/,
+};
 
 /**
  * Runs a plan's steps in order. If one fails, undoes the steps that ran,
@@ -53,10 +48,10 @@ export class Executor {
       // Interrupted: before a commit point, undo what ran. Past one nothing can be undone, so
       // the rest of the work is skipped but what brings the system back (mount, start) still
       // runs: stopping there would leave a state unmounted, a slot down.
-      if (this.hooks.interrupted?.() && !isCleanup(step)) {
+      if (this.hooks.interrupted?.() && !step.tidy) {
         if (committed.length === 0)
           throw await this.rollback(new VmStateError('failed', 'Interrupted'), undefined, undos, plan.steps.slice(i), committed, kept);
-        if (!restoresService(step)) {
+        if (!step.restores) {
           skipped.push(step);
           continue;
         }
@@ -68,7 +63,7 @@ export class Executor {
         throw await this.rollback(error, undefined, undos, [...skipped, ...plan.steps.slice(i)], committed, kept);
       }
       // Tidying up after work that was skipped could only fail, or remove what that work still needed.
-      if (skipped.length > 0 && isCleanup(step)) {
+      if (skipped.length > 0 && step.tidy) {
         skipped.push(step);
         continue;
       }
@@ -76,14 +71,14 @@ export class Executor {
       try {
         const undo = await this.perform(step);
         if (undo) undos.push(undo);
-        else if (isIrreversible(step)) {
+        else if (step.commit) {
           // A commit point: what came before cannot be rolled back past it sensibly.
           undos = [];
           committed.push(describeStep(step));
         } else if (step.kind === 'zfs' && step.keep) kept.push(describeStep(step)); // meant to stay: the error says so
       } catch (e) {
         this.hooks.stepDone?.(step);
-        if (isCleanup(step)) {
+        if (step.tidy) {
           this.hooks.warn(`Could not tidy up (the work is done): ${(e as Error).message}`);
           continue;
         }
@@ -134,11 +129,7 @@ export class Executor {
       case 'zfs': {
         await this.store.zfs(step.argv, {
           retryBusy: step.retryBusy,
-          tolerate: step.toleratesNotMounted
-            ? /created, but not mounted|successfully created, but not mounted/i
-            : step.toleratesCacheNotice
-              ? /^\s*drop_caches failed:[^\n]*\s*$/
-              : undefined,
+          tolerate: step.tolerates && TOLERATED[step.tolerates],
         });
         const undo = step.undo;
         return undo ? { what: undo.join(' '), run: () => this.undoZfs(undo, step.undoLeaves) } : undefined;

@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import type { ImageInfo } from '../core/plans/show.js';
+import type { ImageInfo } from '../core/facts.js';
 
 /** A state's data.img as `show` reports it: whether it is there, its size and what it takes on disk. */
 export function readImage(path: string): ImageInfo {

@@ -11,8 +11,6 @@ export interface RunResult {
 }
 
 export interface RunOptions {
-  /** Feed this to the command's standard input. */
-  input?: string;
   /** Milliseconds; the default suits zfs and systemctl calls that can wait on a VM. */
   timeout?: number;
 }
@@ -29,9 +27,9 @@ export interface Runner {
   /**
    * Runs `producer | consumer` (no shell): the producer's stdout streams into
    * the consumer's stdin without being held in memory (`zfs send | zfs receive`).
-   * No timeout unless given: a stream can take as long as the data needs.
+   * No timeout: a stream can take as long as the data needs.
    */
-  pipe(producer: readonly string[], consumer: readonly string[], opts?: { timeout?: number }): Promise<PipeResult>;
+  pipe(producer: readonly string[], consumer: readonly string[]): Promise<PipeResult>;
 }
 
 /** Throws CommandError unless the command exited 0. */
@@ -58,8 +56,7 @@ export class ExecaRunner implements Runner {
       env: { LC_ALL: 'C', LANG: 'C' },
       reject: false,
       timeout: opts.timeout ?? 120_000,
-      input: opts.input,
-      stdin: opts.input === undefined ? 'ignore' : undefined,
+      stdin: 'ignore',
       stripFinalNewline: false,
       // Its own process group: a Ctrl-C at the terminal reaches vm-state, which finishes
       // the step (a VM's stop can take minutes) and undoes, instead of killing the step.
@@ -75,7 +72,7 @@ export class ExecaRunner implements Runner {
     return { stdout: String(r.stdout), stderr: String(r.stderr), exitCode: r.exitCode ?? 1 };
   }
 
-  async pipe(producer: readonly string[], consumer: readonly string[], opts: { timeout?: number } = {}): Promise<PipeResult> {
+  async pipe(producer: readonly string[], consumer: readonly string[]): Promise<PipeResult> {
     const [pFile, ...pArgs] = producer;
     const [cFile, ...cArgs] = consumer;
     if (!pFile || !cFile) throw new Error('empty argv');
@@ -84,7 +81,6 @@ export class ExecaRunner implements Runner {
     const common = {
       env: { LC_ALL: 'C', LANG: 'C' },
       reject: false,
-      timeout: opts.timeout,
       stripFinalNewline: false,
       detached: true,
     } as const;
@@ -101,11 +97,7 @@ export class ExecaRunner implements Runner {
       const stderr = typeof r.stderr === 'string' ? r.stderr : Buffer.from(r.stderr ?? []).toString();
       const stdout = typeof r.stdout === 'string' ? r.stdout : '';
       if (r.failed && r.exitCode === undefined) {
-        const why = r.timedOut
-          ? `timed out after ${opts.timeout} ms`
-          : r.isTerminated
-            ? `killed by ${r.signal}`
-            : ((r.cause as Error | undefined)?.message ?? `${argv[0]}: could not run`);
+        const why = r.isTerminated ? `killed by ${r.signal}` : ((r.cause as Error | undefined)?.message ?? `${argv[0]}: could not run`);
         return { stdout, stderr: stderr || why, exitCode: 127 };
       }
       return { stdout, stderr, exitCode: r.exitCode ?? 1 };

@@ -1,7 +1,7 @@
 import { lstatSync, mkdirSync, readlinkSync, realpathSync, renameSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { VmStateError } from '../core/errors.js';
-import { nameProblem } from '../core/names.js';
+import { recordedState } from '../core/policy.js';
 import { isRunning, type LinkFact, type SlotFact, type UnitFact } from '../core/facts.js';
 import { diskLinkOf, stateOfSlot, unitOf } from '../core/layout.js';
 import type { Assignments } from '../schemas/assignments.js';
@@ -56,18 +56,9 @@ export class SlotManager {
     return `${this.config.runDir}/started/${slot}`;
   }
 
-  /**
-   * The state recorded when the slot's VM last started (see recordStart). A record
-   * written before the unit's current start is stale: that start went around both
-   * vm-state and the start guard (a plain systemctl start with the guard off), so
-   * the record says nothing about what runs now. Records without a time (older
-   * versions) are taken as they are.
-   */
+  /** The state recorded when the slot's VM last started (see recordStart), unless stale. */
   private startedOn(slot: string, unit: UnitFact): string | null {
-    const [state, micros] = (snapshotFile(this.startedFile(slot)) ?? '').split('\n');
-    if (!state || nameProblem(state) !== undefined) return null;
-    const at = Number(micros);
-    return micros && Number.isFinite(at) && unit.startedAtMicros > 0 && at < unit.startedAtMicros ? null : state;
+    return recordedState(snapshotFile(this.startedFile(slot)), unit);
   }
 
   /**

@@ -1,10 +1,10 @@
 import { readdir } from 'node:fs/promises';
 import { VmStateError } from '../core/errors.js';
 import type { StateFact } from '../core/facts.js';
-import { nameProblem } from '../core/names.js';
+import { directoryStates } from '../core/policy.js';
 import type { Config } from '../schemas/config.js';
 import { parentDataset } from '../core/layout.js';
-import { CommandError, runChecked, type Runner } from './runner.js';
+import { CommandError, type Runner } from './runner.js';
 import { copyTree } from './tree-copy.js';
 import { parseZfsGet, zfsGetArgv } from './zfs-parse.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -35,26 +35,7 @@ export class StateStore {
     } else {
       throw new CommandError(argv, r);
     }
-    // A dataset's mountpoint is never a plain-directory state, even when it is not mounted
-    // (a rename that did not finish leaves one named after the old state).
-    const mountpoints = new Set([...states.values()].map((s) => s.mountpoint));
-    for (const dir of directories) {
-      if (!states.has(dir) && !mountpoints.has(`${this.config.statesDir}/${dir}`)) {
-        states.set(dir, {
-          name: dir,
-          kind: 'directory',
-          dataset: `${parent}/${dir}`,
-          mountpoint: `${this.config.statesDir}/${dir}`,
-          mounted: false,
-          used: null,
-          available: null,
-          referenced: null,
-          origin: null,
-          created: null,
-          snapshots: [],
-        });
-      }
-    }
+    for (const d of directoryStates(this.config.statesDir, parent, states, directories)) states.set(d.name, d);
     return { parentExists, parentMounted, states };
   }
 
@@ -62,7 +43,7 @@ export class StateStore {
   private async plainDirectories(): Promise<string[]> {
     try {
       const entries = await readdir(this.config.statesDir, { withFileTypes: true });
-      return entries.filter((e) => e.isDirectory() && nameProblem(e.name) === undefined).map((e) => e.name);
+      return entries.filter((e) => e.isDirectory()).map((e) => e.name);
     } catch {
       return [];
     }
@@ -114,10 +95,5 @@ export class StateStore {
 
   unmount(dataset: string): Promise<void> {
     return this.zfs(['zfs', 'unmount', dataset], { retryBusy: true, tolerate: /not currently mounted|not mounted/i });
-  }
-
-  async mounted(dataset: string): Promise<boolean> {
-    const r = await runChecked(this.runner, ['zfs', 'get', '-H', '-o', 'value', 'mounted', dataset]);
-    return r.stdout.trim() === 'yes';
   }
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_EXISTING, nameProblem } from '../core/names.js';
+import { MAX_EXISTING, nameProblem } from './names.js';
 
 /** The assignments file: `{"slot1": "dev-env"}`. Slots absent from it run the state of their own name. */
 export const AssignmentsSchema = z.record(

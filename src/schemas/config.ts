@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { nameProblem } from '../core/names.js';
+import { nameProblem } from './names.js';
 
 const absolutePath = z
   .string()
@@ -35,7 +35,6 @@ export const ConfigSchema = z
   .strict();
 
 export type Config = z.infer<typeof ConfigSchema>;
-export type ConfigInput = z.input<typeof ConfigSchema>;
 
 /** Environment variable for each key: VM_STATE_STATES_DIR for statesDir, etc. */
 export const ENV_FOR: Record<keyof Config, string> = {

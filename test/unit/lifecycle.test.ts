@@ -1,7 +1,7 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseDuration } from '../../src/core/plans/prune.js';
+import { parseDuration } from '../../src/commands/prune.js';
 import { ErrorOut, ResultOut, ShowOut, SnapshotsOut } from '../../src/schemas/output.js';
 import { runCli } from '../support/cli.js';
 import { makeWorld, signalAtFirst, zfsGetText, type SnapshotSpec } from '../support/world.js';

@@ -1,10 +1,12 @@
-import type { Config } from '../../schemas/config.js';
-import { VmStateError } from '../errors.js';
-import { runningOn } from '../facts.js';
-import { datasetOf, mountpointOf } from '../layout.js';
-import { validateName } from '../names.js';
-import type { Decide } from '../plan.js';
-import { requireDataset, requireParent } from './guards.js';
+import type { Config } from '../schemas/config.js';
+import { VmStateError } from '../core/errors.js';
+import { runningOn } from '../core/facts.js';
+import { datasetOf, mountpointOf } from '../core/layout.js';
+import { validateName } from '../core/names.js';
+import type { Decide } from '../core/plan.js';
+import { requireDataset, requireParent, requireState } from '../core/guards.js';
+import { mountStep, removeTreeStep, rmdirStep } from '../core/steps.js';
+import type { MutationSpec } from './spec.js';
 
 /** Where adopt builds the dataset, and where it keeps the original directory (dot names: never read as states). */
 export const adoptWorkDir = (c: Config, name: string) => `${c.statesDir}/.adopt-${name}`;
@@ -18,7 +20,7 @@ export const adoptBackupDir = (c: Config, name: string) => `${c.statesDir}/.adop
  * undoes it all: the original directory is never changed before the copy is
  * proven, and never deleted. `adopt --cleanup <name>` deletes the kept original.
  */
-export function planAdopt(c: Config, name: string, opts: { cleanup?: boolean } = {}): Decide {
+function planAdopt(c: Config, name: string, opts: { cleanup?: boolean } = {}): Decide {
   validateName('state', name);
   const mountpoint = mountpointOf(c, name);
   const backup = adoptBackupDir(c, name);
@@ -36,7 +38,7 @@ export function planAdopt(c: Config, name: string, opts: { cleanup?: boolean } =
       }
       return {
         summary: `Delete ${backup}, the directory state '${name}' was adopted from`,
-        steps: [{ kind: 'remove-tree', path: backup }],
+        steps: [removeTreeStep(backup)],
         warnings: [],
         notes: [`Deleted ${backup}; state '${name}' lives on in ${dataset.dataset}`],
       };
@@ -44,8 +46,7 @@ export function planAdopt(c: Config, name: string, opts: { cleanup?: boolean } =
   }
   return (facts) => {
     requireParent(facts, c);
-    const state = facts.states.get(name);
-    if (!state) throw new VmStateError('not-found', `State '${name}' doesn't exist`, { hint: 'See the states with: vm-state list' });
+    const state = requireState(facts, name);
     if (state.kind === 'dataset') throw new VmStateError('exists', `State '${name}' is already a ZFS dataset (${state.dataset})`);
     const running = runningOn(facts, name);
     if (running.length > 0) {
@@ -68,15 +69,15 @@ export function planAdopt(c: Config, name: string, opts: { cleanup?: boolean } =
           argv: ['zfs', 'create', '-o', `mountpoint=${work}`, dataset],
           undo: ['zfs', 'destroy', dataset],
           undoLeaves: work,
-          toleratesNotMounted: true,
+          tolerates: 'created-not-mounted',
         },
-        { kind: 'ensure-mounted', dataset },
+        mountStep(dataset),
         { kind: 'copy-tree', from: dir, to: work },
         { kind: 'unmount', dataset },
         { kind: 'move', from: dir, to: backup },
         { kind: 'zfs', argv: ['zfs', 'set', `mountpoint=${mountpoint}`, dataset], undo: ['zfs', 'set', `mountpoint=${work}`, dataset] },
-        { kind: 'ensure-mounted', dataset },
-        { kind: 'rmdir', path: work },
+        mountStep(dataset),
+        rmdirStep(work),
       ],
       warnings: [`The copy needs as much free space in the pool as ${dir} holds`],
       notes: [
@@ -86,3 +87,20 @@ export function planAdopt(c: Config, name: string, opts: { cleanup?: boolean } =
     };
   };
 }
+
+export const adopt: MutationSpec = {
+  kind: 'mutation',
+  name: 'adopt',
+  args: [{ name: 'name', kind: 'state' }],
+  options: [{ flags: '--cleanup', description: 'delete the original directory kept by an earlier adopt' }],
+  description: 'turn a plain-directory state into a dataset (copied, compared, original kept); --cleanup deletes the original',
+  readme: [
+    {
+      usage: '`vm-state adopt <name>` / `adopt --cleanup <name>`',
+      text:
+        'turns a plain-directory state (as tmpfiles makes `slot1`…`slot5`) into a dataset: copy, compare every byte, ' +
+        'swap; the original stays aside until `--cleanup`',
+    },
+  ],
+  plan: (c, input) => planAdopt(c, String(input.name), { cleanup: Boolean(input.cleanup) }),
+};

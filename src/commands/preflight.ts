@@ -1,9 +1,10 @@
-import type { Config } from '../../schemas/config.js';
-import { VmStateError } from '../errors.js';
-import { imageProblem, type Facts } from '../facts.js';
-import { misplacement } from '../layout.js';
-import { validateSlot } from '../names.js';
-import { requireNotRunningElsewhere, slotFact } from './guards.js';
+import type { Config } from '../schemas/config.js';
+import { VmStateError } from '../core/errors.js';
+import { imageProblem, linkLeadsInto, type Facts } from '../core/facts.js';
+import { misplacement } from '../core/layout.js';
+import { validateSlot } from '../core/names.js';
+import { requireNotRunningElsewhere, slotFact } from '../core/guards.js';
+import type { ActionSpec } from './spec.js';
 
 /**
  * The start guard, run as the unit's ExecStartPre: may `slot` start now?
@@ -44,7 +45,7 @@ export function checkPreflight(c: Config, slot: string): (facts: Facts) => strin
     }
     // The VM opens whatever the link names: it must lie on the state's own mounted filesystem
     // (not, say, in the directory an adopt is copying away from, nor in another state).
-    if (s.link.kind === 'symlink' && !s.link.target?.startsWith(`${state.mountpoint}/`)) {
+    if (s.link.kind === 'symlink' && !linkLeadsInto(s.link, state.mountpoint)) {
       throw new VmStateError(
         'conflict',
         `${slot}'s disk link points at ${s.link.target}, outside state '${s.state}' at ${state.mountpoint}; refusing to start`,
@@ -62,3 +63,17 @@ export function checkPreflight(c: Config, slot: string): (facts: Facts) => strin
     return `${slot} may start: state '${s.state}' is ${state.kind === 'dataset' ? 'mounted' : 'a directory'} and no other running slot uses it`;
   };
 }
+
+export const preflight: ActionSpec = {
+  kind: 'action',
+  name: 'preflight',
+  args: [{ name: 'slot', kind: 'slot' }],
+  description: "start guard for the unit's ExecStartPre: refuse if the state is not mounted or runs elsewhere",
+  readme: [
+    {
+      usage: '`vm-state preflight <slot>`',
+      text: "start guard for the unit's `ExecStartPre`: refuses if the state is not mounted or another running slot uses it",
+    },
+  ],
+  run: async (ctx, input) => (await import('../cli/actions.js')).preflight(ctx(), String(input.slot)),
+};

@@ -1,12 +1,12 @@
-import type { Config } from '../../schemas/config.js';
-import { VmStateError } from '../errors.js';
-import { runningOn, slotsLinkedInto, slotsUsing, type SnapshotFact } from '../facts.js';
-import { cloneHelperName } from '../layout.js';
-import { MAX_EXISTING, validateName } from '../names.js';
-import type { Decide, Step } from '../plan.js';
-import { requireDataset } from './guards.js';
-
-const stateOfDataset = (dataset: string) => dataset.slice(dataset.lastIndexOf('/') + 1);
+import type { Config } from '../schemas/config.js';
+import { VmStateError } from '../core/errors.js';
+import { datasetShown, runningOn, slotsLinkedInto, slotsUsing, stateNameOf, type SnapshotFact } from '../core/facts.js';
+import { cloneHelperName } from '../core/layout.js';
+import { MAX_EXISTING, validateName } from '../core/names.js';
+import type { Decide, Step } from '../core/plan.js';
+import { destroyStep, rmdirStep } from '../core/steps.js';
+import type { MutationSpec } from './spec.js';
+import { requireDataset } from '../core/guards.js';
 
 /**
  * Deletes a state without ever dead-ending on "has dependent clones" and
@@ -15,7 +15,7 @@ const stateOfDataset = (dataset: string) => dataset.slice(dataset.lastIndexOf('/
  * snapshot and every older one to it (other clones follow automatically).
  * What is left on the state is destroyed, snapshot by snapshot, then the state.
  */
-export function planDelete(c: Config, name: string): Decide {
+function planDelete(c: Config, name: string): Decide {
   validateName('state', name, MAX_EXISTING);
   return (facts) => {
     const state = requireDataset(facts, name);
@@ -59,7 +59,7 @@ export function planDelete(c: Config, name: string): Decide {
       const moved = state.snapshots.slice(0, lastWithClones + 1);
       doomed = state.snapshots.slice(lastWithClones + 1);
       // zfs promote refuses when the heir already has a snapshot of a name that would move to it.
-      const heirSnaps = new Set(facts.states.get(stateOfDataset(heir))?.snapshots.map((x) => x.name) ?? []);
+      const heirSnaps = new Set(facts.states.get(stateNameOf(facts.parent, heir) ?? '')?.snapshots.map((x) => x.name) ?? []);
       const clash = moved.filter((x) => heirSnaps.has(x.name)).map((x) => x.name);
       if (clash.length > 0) {
         throw new VmStateError(
@@ -72,23 +72,23 @@ export function planDelete(c: Config, name: string): Decide {
       }
       steps.push({ kind: 'zfs', argv: ['zfs', 'promote', heir], undo: ['zfs', 'promote', state.dataset] });
       notes.push(
-        `State '${stateOfDataset(heir)}' was cloned from '${name}': promoted it, so snapshot(s) ` +
+        `State '${datasetShown(facts.parent, heir)}' was cloned from '${name}': promoted it, so snapshot(s) ` +
           `${moved.map((s) => s.name).join(', ')} moved to ${heir} and stay available there`,
       );
     }
 
     // Unmount first: a busy mount then fails the command before anything is destroyed.
     steps.push({ kind: 'unmount', dataset: state.dataset });
-    for (const snap of doomed) steps.push({ kind: 'zfs', argv: ['zfs', 'destroy', snap.fullName], retryBusy: true });
-    steps.push({ kind: 'zfs', argv: ['zfs', 'destroy', state.dataset], retryBusy: true });
+    for (const snap of doomed) steps.push(destroyStep(snap.fullName));
+    steps.push(destroyStep(state.dataset));
     // zfs-fuse leaves the empty mountpoint behind; list would show it as a plain-directory state.
-    steps.push({ kind: 'rmdir', path: state.mountpoint });
+    steps.push(rmdirStep(state.mountpoint));
 
     // The helper snapshot `clone` left on the source for this state is no use to anyone once it is gone.
-    const origin = state.origin ? facts.states.get(stateOfDataset(state.origin.split('@')[0]!)) : undefined;
+    const origin = state.origin ? facts.states.get(stateNameOf(facts.parent, state.origin.split('@')[0]!) ?? '') : undefined;
     const helper = origin?.snapshots.find((s) => s.fullName === state.origin);
     if (!promoted && helper && helper.name === cloneHelperName(name) && helper.clones.length === 1) {
-      steps.push({ kind: 'zfs', argv: ['zfs', 'destroy', helper.fullName], retryBusy: true, cleanup: true });
+      steps.push(destroyStep(helper.fullName, { tidy: true }));
       notes.push(`Removed the helper snapshot ${helper.fullName}`);
     }
 
@@ -100,3 +100,20 @@ export function planDelete(c: Config, name: string): Decide {
     };
   };
 }
+
+export const deleteState: MutationSpec = {
+  kind: 'mutation',
+  name: 'delete',
+  args: [{ name: 'state', kind: 'state' }],
+  description: 'delete a state and its snapshots (not while assigned); asks you to type DELETE',
+  readme: [
+    {
+      usage: '`vm-state delete <name>`',
+      text:
+        'asks for `DELETE` on standard input (`echo DELETE \\| vm-state delete x`, or `--yes`); refuses an assigned ' +
+        'state; promotes dependent clones first, says which snapshots moved where, destroys the rest',
+    },
+  ],
+  confirm: 'DELETE',
+  plan: (c, input) => planDelete(c, String(input.state)),
+};

@@ -1,7 +1,7 @@
-import type { Config } from '../../schemas/config.js';
-import { VmStateError } from '../errors.js';
-import { runningOn, type Facts, type SlotFact, type StateFact } from '../facts.js';
-import { mountpointOf, parentDataset } from '../layout.js';
+import type { Config } from '../schemas/config.js';
+import { VmStateError } from './errors.js';
+import { datasetShown, runningOn, type Facts, type SlotFact, type SnapshotFact, type StateFact } from './facts.js';
+import { mountpointOf, parentDataset } from './layout.js';
 
 /** Checks shared by several planners; each throws the error an operator should see. */
 
@@ -29,11 +29,18 @@ export function requireAbsent(facts: Facts, c: Config, name: string): void {
   }
 }
 
-export function requireDataset(facts: Facts, name: string, role = 'State'): StateFact {
+/** The state `name`, dataset or directory, or the "doesn't exist" error every command gives. */
+export function requireState(facts: Facts, name: string, role = 'State'): StateFact {
   const state = facts.states.get(name);
   if (!state) {
     throw new VmStateError('not-found', `${role} '${name}' doesn't exist`, { hint: 'See the states with: vm-state list' });
   }
+  return state;
+}
+
+/** The state `name`, which must be a dataset (snapshots and clones need one). */
+export function requireDataset(facts: Facts, name: string, role = 'State'): StateFact {
+  const state = requireState(facts, name, role);
   if (state.kind !== 'dataset') {
     throw new VmStateError('conflict', `State '${name}' is a plain directory (${state.mountpoint}), not a ZFS dataset`, {
       hint: `Snapshots and clones need a dataset; convert it first with: vm-state adopt ${name}`,
@@ -57,4 +64,26 @@ export function requireNotRunningElsewhere(facts: Facts, state: string, slot: st
       hint: `Stop it first: systemctl stop ${others.map((s) => s.unit.unit).join(' ')}`,
     });
   }
+}
+
+/** The snapshot `state@name` names, or the error an operator should see. */
+export function findSnapshot(facts: Facts, state: string, name: string): SnapshotFact {
+  const s = requireDataset(facts, state);
+  const snap = s.snapshots.find((x) => x.name === name);
+  if (!snap) {
+    throw new VmStateError('not-found', `Snapshot '${state}@${name}' not found`, {
+      hint: `See the snapshots with: vm-state snapshots ${state}`,
+    });
+  }
+  return snap;
+}
+
+/** Refuses, listing them, when states were cloned from `snap`: destroying it would need `-R`, which destroys them too. */
+export function requireNoClones(facts: Facts, snap: SnapshotFact, what = `Snapshot '${snap.state}@${snap.name}'`): void {
+  if (snap.clones.length === 0) return;
+  const names = snap.clones.map((d) => datasetShown(facts.parent, d));
+  throw new VmStateError('conflict', `${what} has dependent clones: ${names.join(', ')}`, {
+    hint: `They were cloned from it; delete them first (vm-state delete ${names[0]}) or keep the snapshot`,
+    details: { snapshot: snap.fullName, clones: snap.clones },
+  });
 }

@@ -1,8 +1,9 @@
-import type { Config } from '../../schemas/config.js';
-import { imageProblem, isRunning, runningOn, type Facts } from '../facts.js';
-import { diskLinkOf, misplacement, stateImageOf } from '../layout.js';
-import type { Plan, Step } from '../plan.js';
-import { fullCopyHelperName } from './full-clone.js';
+import type { Config } from '../schemas/config.js';
+import { imageProblem, isRunning, runningOn, type Facts } from '../core/facts.js';
+import { diskLinkOf, fullCopyHelperName, misplacement, stateImageOf } from '../core/layout.js';
+import type { Plan, Step } from '../core/plan.js';
+import { mountStep } from '../core/steps.js';
+import type { ActionSpec } from './spec.js';
 
 /** What doctor knows about the assignments file before the facts are read. */
 export interface AssignmentsHealth {
@@ -66,7 +67,7 @@ export function diagnose(facts: Facts, c: Config, health: AssignmentsHealth): Di
     if (state.kind === 'dataset' && !state.mounted) {
       findings.push(`State '${state.name}' (${state.dataset}) is not mounted`);
       // Best effort: one state that will not mount must not keep the others' repairs from happening.
-      steps.push({ kind: 'ensure-mounted', dataset: state.dataset, cleanup: true });
+      steps.push(mountStep(state.dataset, { tidy: true }));
     }
     if (slot.link.kind === 'file') {
       // A real image someone put there: reported, never touched by a repair.
@@ -107,3 +108,28 @@ export function diagnose(facts: Facts, c: Config, health: AssignmentsHealth): Di
     plan: { summary: 'Repair what doctor found', steps, warnings: [], notes: steps.length ? ['Repaired'] : ['Nothing to repair'] },
   };
 }
+
+export const doctor: ActionSpec = {
+  kind: 'action',
+  name: 'doctor',
+  args: [],
+  options: [
+    {
+      flags: '--repair',
+      description: 'repair what was found (as root; the assignments file comes back from its backup or the links)',
+    },
+  ],
+  description: 'check the assignments file, slot links, mounts and shared states; --repair fixes what it can',
+  readme: [
+    {
+      usage: '`vm-state doctor [--repair]`',
+      text:
+        "checks the assignments file, slot links (and a regular file in a link's place, a state image that is a link " +
+        'or a directory), mounts, a rename or adopt that did not finish, a state running on two slots; `--repair` ' +
+        'fixes what it can (a broken assignments file comes back from the slot links, and from `.bak` only for a ' +
+        'slot with no link; the broken one is kept as `.broken`) and says what only the operator can decide, with ' +
+        'the commands',
+    },
+  ],
+  run: async (ctx, input) => (await import('../cli/actions.js')).doctor(ctx(), Boolean(input.repair)),
+};

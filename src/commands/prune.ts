@@ -1,10 +1,12 @@
-import type { Config } from '../../schemas/config.js';
-import { bytesText } from '../bytes.js';
-import { VmStateError } from '../errors.js';
-import { statesByName, type SnapshotFact, type StateFact } from '../facts.js';
-import { shown, MAX_EXISTING, validateName } from '../names.js';
-import type { Decide, Step } from '../plan.js';
-import { requireDataset } from './guards.js';
+import type { Config } from '../schemas/config.js';
+import { bytesText } from '../core/bytes.js';
+import { VmStateError } from '../core/errors.js';
+import { datasetShown, statesByName, type SnapshotFact, type StateFact } from '../core/facts.js';
+import { shown, MAX_EXISTING, validateName } from '../core/names.js';
+import type { Decide, Step } from '../core/plan.js';
+import { requireDataset } from '../core/guards.js';
+import { destroyStep } from '../core/steps.js';
+import type { MutationSpec } from './spec.js';
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
@@ -74,7 +76,7 @@ export function planPrune(_c: Config, req: PruneRequest, now: Date = new Date())
   return (facts) => {
     const states = scope === undefined ? statesByName(facts).filter((s) => s.kind === 'dataset') : [requireDataset(facts, scope)];
     const { doomed, spared } = choosePrune(states, keep, olderThan, now);
-    const steps: Step[] = doomed.map((s) => ({ kind: 'zfs', argv: ['zfs', 'destroy', s.fullName], retryBusy: true, frees: s.used }));
+    const steps: Step[] = doomed.map((s) => destroyStep(s.fullName, { frees: s.used }));
     const frees = doomed.reduce((n, s) => n + s.used, 0);
     const policy = [
       keep === undefined ? '' : `keep the newest ${keep}`,
@@ -84,7 +86,7 @@ export function planPrune(_c: Config, req: PruneRequest, now: Date = new Date())
       .join(', ');
     const where = scope === undefined ? 'every state' : `state '${scope}'`;
     const warnings = spared.map(
-      (s) => `Keeping ${s.state}@${s.name}: ${s.clones.map((d) => d.slice(d.lastIndexOf('/') + 1)).join(', ')} cloned from it`,
+      (s) => `Keeping ${s.state}@${s.name}: ${s.clones.map((d) => datasetShown(facts.parent, d)).join(', ')} cloned from it`,
     );
     return {
       summary: doomed.length
@@ -100,3 +102,26 @@ export function planPrune(_c: Config, req: PruneRequest, now: Date = new Date())
     };
   };
 }
+
+export const prune: MutationSpec = {
+  kind: 'mutation',
+  name: 'prune',
+  args: [{ name: 'state', kind: 'state', optional: true }],
+  options: [
+    { flags: '--keep <n>', description: 'keep the newest N snapshots of each state' },
+    { flags: '--older-than <duration>', description: 'delete only snapshots older than this: 30m, 12h, 7d, 2w' },
+  ],
+  description: 'delete old snapshots by policy (never one a state was cloned from)',
+  readme: [
+    {
+      usage: '`vm-state prune [state] --keep N \\| --older-than 7d`',
+      text: 'deletes old snapshots by policy, never one a state was cloned from; `--dry-run` lists exactly what would go',
+    },
+  ],
+  plan: (c, input) =>
+    planPrune(c, {
+      state: input.state as string | undefined,
+      keep: input.keep as string | undefined,
+      olderThan: input.olderThan as string | undefined,
+    }),
+};

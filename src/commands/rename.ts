@@ -1,11 +1,12 @@
-import type { Config } from '../../schemas/config.js';
-import { VmStateError } from '../errors.js';
-import { isRunning, runningOn, slotsUsing } from '../facts.js';
-import { cloneHelperName, datasetOf, diskLinkOf, mountpointOf } from '../layout.js';
-import { MAX_EXISTING, validateName, requireZfsFits } from '../names.js';
-import type { Decide, Step } from '../plan.js';
-import { requireAbsent, requireDataset } from './guards.js';
-import { stateOfDataset } from './show.js';
+import type { Config } from '../schemas/config.js';
+import { VmStateError } from '../core/errors.js';
+import { isRunning, runningOn, slotsUsing, stateNameOf } from '../core/facts.js';
+import { cloneHelperName, datasetOf, diskLinkOf, mountpointOf } from '../core/layout.js';
+import { MAX_EXISTING, validateName, requireZfsFits } from '../core/names.js';
+import type { Decide, Step } from '../core/plan.js';
+import { requireAbsent, requireDataset } from '../core/guards.js';
+import { mountStep, rmdirStep } from '../core/steps.js';
+import type { MutationSpec } from './spec.js';
 
 /**
  * `rename <old> <new>`: `zfs rename` keeps a locally set mountpoint, so the
@@ -14,7 +15,7 @@ import { stateOfDataset } from './show.js';
  * link to the new image. Refused while one of those slots runs. Every step
  * has an undo, so a failure puts it all back.
  */
-export function planRename(c: Config, from: string, to: string): Decide {
+function planRename(c: Config, from: string, to: string): Decide {
   validateName('state', from, MAX_EXISTING);
   validateName('state', to);
   if (from === to) throw new VmStateError('usage', `Old and new name are the same: '${from}'`);
@@ -35,21 +36,21 @@ export function planRename(c: Config, from: string, to: string): Decide {
     // old name would pass for a plain-directory state (mounting it again recreates it).
     const steps: Step[] = [
       { kind: 'unmount', dataset: state.dataset },
-      { kind: 'rmdir', path: state.mountpoint },
+      rmdirStep(state.mountpoint),
       { kind: 'zfs', argv: ['zfs', 'rename', state.dataset, dataset], undo: ['zfs', 'rename', dataset, state.dataset], retryBusy: true },
       {
         kind: 'zfs',
         argv: ['zfs', 'set', `mountpoint=${mountpoint}`, dataset],
         undo: ['zfs', 'set', `mountpoint=${state.mountpoint}`, dataset],
       },
-      { kind: 'ensure-mounted', dataset },
+      mountStep(dataset),
     ];
     const notes = [`State '${from}' renamed to '${to}' (${dataset}, mounted at ${mountpoint})`];
     const warnings: string[] = [];
 
     // The helper snapshot `clone` made for this state is named after it: keep the name in step, so delete still finds it.
     const origin = state.origin;
-    const source = origin ? stateOfDataset(facts, origin.split('@')[0]!) : null;
+    const source = origin ? stateNameOf(facts.parent, origin.split('@')[0]!) : null;
     const sourceFact = source ? facts.states.get(source) : undefined;
     if (origin && sourceFact && origin === `${sourceFact.dataset}@${cloneHelperName(from)}`) {
       const renamed = `${sourceFact.dataset}@${cloneHelperName(to)}`;
@@ -77,3 +78,20 @@ export function planRename(c: Config, from: string, to: string): Decide {
     return { summary: `Rename state '${from}' to '${to}'`, steps, warnings, notes };
   };
 }
+
+export const rename: MutationSpec = {
+  kind: 'mutation',
+  name: 'rename',
+  args: [
+    { name: 'old', kind: 'state' },
+    { name: 'new', kind: 'new-state' },
+  ],
+  description: 'rename a state: dataset, mountpoint, assignments and slot links (not while its slot runs)',
+  readme: [
+    {
+      usage: '`vm-state rename <old> <new>`',
+      text: 'renames dataset, mountpoint, assignments and links, all or nothing; refused while its slot runs',
+    },
+  ],
+  plan: (c, input) => planRename(c, String(input.old), String(input.new)),
+};

@@ -1,13 +1,14 @@
-import type { Config } from '../../schemas/config.js';
-import { VmStateError } from '../errors.js';
-import { allSnapshots } from '../facts.js';
-import { validateName, parseSnapshotRef } from '../names.js';
-import type { Decide } from '../plan.js';
-import { cloneSteps } from './clone.js';
-import { requireAbsent, requireParent } from './guards.js';
+import type { Config } from '../schemas/config.js';
+import { VmStateError } from '../core/errors.js';
+import { allSnapshots } from '../core/facts.js';
+import { validateName, parseSnapshotRef } from '../core/names.js';
+import type { Decide } from '../core/plan.js';
+import { requireAbsent, requireParent } from '../core/guards.js';
+import { cloneSteps } from '../core/steps.js';
+import type { MutationSpec } from './spec.js';
 
 /** `restore snap new` or `restore state@snap new`: a plain clone of the one matching snapshot. */
-export function planRestore(c: Config, ref: string, newState: string): Decide {
+function planRestore(c: Config, ref: string, newState: string): Decide {
   const want = parseSnapshotRef(ref);
   validateName('state', newState);
   return (facts) => {
@@ -36,3 +37,20 @@ export function planRestore(c: Config, ref: string, newState: string): Decide {
     };
   };
 }
+
+export const restore: MutationSpec = {
+  kind: 'mutation',
+  name: 'restore',
+  args: [
+    { name: 'snapshot', kind: 'snapshot-ref' },
+    { name: 'new-state', kind: 'new-state' },
+  ],
+  description: 'clone a snapshot (<snap> or <state>@<snap>) into a new state',
+  readme: [
+    {
+      usage: '`vm-state restore <snap>\\|<state>@<snap> <new>`',
+      text: 'clones the snapshot into a new state; refuses an ambiguous name and lists the candidates',
+    },
+  ],
+  plan: (c, input) => planRestore(c, String(input.snapshot), String(input.newState)),
+};

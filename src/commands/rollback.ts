@@ -1,17 +1,18 @@
-import type { Config } from '../../schemas/config.js';
-import { VmStateError } from '../errors.js';
-import { isRunning } from '../facts.js';
-import { parseSnapshotRef, validateSlot } from '../names.js';
-import type { Decide, Step } from '../plan.js';
-import { requireDataset, requireNotRunningElsewhere, slotFact } from './guards.js';
-import { requireNoClones } from './snapshot-delete.js';
+import type { Config } from '../schemas/config.js';
+import { VmStateError } from '../core/errors.js';
+import { isRunning } from '../core/facts.js';
+import { parseSnapshotRef, validateSlot } from '../core/names.js';
+import type { Decide, Step } from '../core/plan.js';
+import { requireDataset, requireNoClones, requireNotRunningElsewhere, slotFact } from '../core/guards.js';
+import { mountStep, rollbackStep, startStep, stopStep } from '../core/steps.js';
+import type { MutationSpec } from './spec.js';
 
 /**
  * Puts a slot's state back to one of its snapshots, in place: stop the slot if
  * it runs, unmount, `zfs rollback`, mount, start it again. Newer snapshots would be destroyed:
  * refused unless `destroyNewer`, and always when a state was cloned from one.
  */
-export function planRollback(c: Config, slot: string, ref: string, opts: { destroyNewer?: boolean } = {}): Decide {
+function planRollback(c: Config, slot: string, ref: string, opts: { destroyNewer?: boolean } = {}): Decide {
   validateSlot(slot, c.slots);
   const want = parseSnapshotRef(ref);
   return (facts) => {
@@ -40,7 +41,7 @@ export function planRollback(c: Config, slot: string, ref: string, opts: { destr
         },
       );
     }
-    for (const n of newer) requireNoClones(n, `Newer snapshot '${state.name}@${n.name}' (destroyed by the rollback)`);
+    for (const n of newer) requireNoClones(facts, n, `Newer snapshot '${state.name}@${n.name}' (destroyed by the rollback)`);
     requireNotRunningElsewhere(facts, state.name, slot);
 
     const running = isRunning(s.unit);
@@ -48,16 +49,11 @@ export function planRollback(c: Config, slot: string, ref: string, opts: { destr
     // Rolled back while unmounted: nothing holds a file of the old contents, and no
     // cache serves them afterwards (zfs-fuse's does, on a mounted dataset).
     const steps: Step[] = [
-      ...(running ? [{ kind: 'stop' as const, unit, slot, state: state.name }] : []),
+      ...(running ? [stopStep(unit, slot, state.name)] : []),
       { kind: 'unmount', dataset: state.dataset },
-      {
-        kind: 'zfs',
-        argv: ['zfs', 'rollback', ...(newer.length > 0 ? ['-r'] : []), target.fullName],
-        retryBusy: true,
-        toleratesCacheNotice: true,
-      },
-      { kind: 'ensure-mounted', dataset: state.dataset },
-      ...(running ? [{ kind: 'start' as const, unit, slot, state: state.name }] : []),
+      rollbackStep(target.fullName, newer.length > 0),
+      mountStep(state.dataset),
+      ...(running ? [startStep(unit, slot, state.name)] : []),
     ];
     const warnings = [
       `This discards every change to state '${state.name}' since snapshot '${target.name}' (${target.created.toISOString()})`,
@@ -75,3 +71,29 @@ export function planRollback(c: Config, slot: string, ref: string, opts: { destr
     };
   };
 }
+
+export const rollback: MutationSpec = {
+  kind: 'mutation',
+  name: 'rollback',
+  args: [
+    { name: 'slot', kind: 'slot' },
+    { name: 'snapshot', kind: 'snapshot-ref' },
+  ],
+  options: [
+    {
+      flags: '--destroy-newer',
+      description: 'also destroy the snapshots newer than the one rolled back to (zfs rollback -r)',
+    },
+  ],
+  description: "put the slot's state back to a snapshot (stops and restarts a running slot); asks you to type ROLLBACK",
+  readme: [
+    {
+      usage: '`vm-state rollback <slot> <snap> [--destroy-newer]`',
+      text:
+        "puts the slot's state back to a snapshot in place (stop, `zfs rollback`, start); refuses newer snapshots " +
+        'unless told, and always when they have clones; asks for `ROLLBACK`',
+    },
+  ],
+  confirm: 'ROLLBACK',
+  plan: (c, input) => planRollback(c, String(input.slot), String(input.snapshot), { destroyNewer: Boolean(input.destroyNewer) }),
+};

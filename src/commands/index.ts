@@ -1,0 +1,53 @@
+import { adopt } from './adopt.js';
+import { assign } from './assign.js';
+import { clone } from './clone.js';
+import { complete, completion } from './completion.js';
+import { create } from './create.js';
+import { deleteState } from './delete.js';
+import { doctor } from './doctor.js';
+import { list } from './list.js';
+import { migrate } from './migrate.js';
+import { preflight } from './preflight.js';
+import { prune } from './prune.js';
+import { rename } from './rename.js';
+import { restore } from './restore.js';
+import { rollback } from './rollback.js';
+import { schema } from './schema.js';
+import { show } from './show.js';
+import { snapshot } from './snapshot.js';
+import { snapshotDelete } from './snapshot-delete.js';
+import { snapshots } from './snapshots.js';
+import type { CommandSpec, ReadmeRow } from './spec.js';
+
+/**
+ * Every command, in the order `--help` and the README list them. A new
+ * command is one module in this folder and one line here.
+ */
+export const COMMANDS: readonly CommandSpec[] = [
+  list,
+  create,
+  snapshot,
+  snapshotDelete,
+  assign,
+  clone,
+  deleteState,
+  migrate,
+  restore,
+  snapshots,
+  show,
+  rollback,
+  prune,
+  rename,
+  adopt,
+  preflight,
+  doctor,
+  completion,
+  schema,
+  complete,
+];
+
+/** commander's own help, the README's last row. */
+const HELP_ROW: ReadmeRow = { usage: '`vm-state help`, `--help`, `-h`, `--version`', text: 'usage with examples, exit codes' };
+
+/** The README's command table, one row per line, as the test compares it. */
+export const readmeRows = (): string[] => [...COMMANDS.flatMap((c) => c.readme), HELP_ROW].map((r) => `| ${r.usage} | ${r.text} |`);
