@@ -1,7 +1,9 @@
 // Benchmark (not a test): what `vm-state list` costs against the raw zfs and
-// systemctl calls it needs, at 100 states / 500 snapshots in the lab, and what
-// `vm-state --help` costs against a bare node start. Prints a Markdown table
-// for the README. Run: npm run bench (brings the lab up if needed).
+// systemctl calls it needs, at 100 states / 500 snapshots in the lab (on the
+// node the lab binds), and what `vm-state --help` costs against a bare node
+// start on the host, on each pinned Node of BENCH_NODES (default 22,24, from
+// scripts/node). Prints Markdown tables for the README. Run: npm run bench
+// (brings the lab up if needed); `npm run bench -- --host-only`: the host part.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LAB_EXEC = `${ROOT}lab/exec`;
 const RUNS = Number(process.env.BENCH_RUNS ?? 21);
+const NODES = (process.env.BENCH_NODES ?? '22,24').split(',').filter(Boolean);
 const P = 'microvms/storage/states';
 const UNITS = [1, 2, 3, 4, 5].map((i) => `microvm@slot${i}.service`);
 
@@ -26,9 +29,9 @@ function timeInLab(script) {
   return Number(out.trim()) / 1000; // ms
 }
 
-// On the host, vm-state runs with a code cache of its own, written the way an
-// operator's is: by a run that read the system (here a `list` that finds no pool).
+// On the host, vm-state runs with a compile cache of its own, written by a first run.
 const HOST_ENV = { ...process.env, VM_STATE_CACHE_DIR: mkdtempSync(join(tmpdir(), 'vm-state-bench-')) };
+const NO_CACHE = { ...HOST_ENV, VM_STATE_CACHE_DIR: '' };
 
 function timeOnHost(argv, env = HOST_ENV) {
   const t0 = process.hrtime.bigint();
@@ -41,7 +44,39 @@ function peakKb(argv) {
   return Number(r.stderr.trim().split('\n').at(-1));
 }
 
+/** Medians of each variant, timed one of each per round (see the list variants below). */
+function interleaved(variants, rounds, time) {
+  for (const v of variants) time(v); // warm-up: also writes the compile cache
+  const samples = variants.map(() => []);
+  for (let i = 0; i < rounds; i++) variants.forEach((v, k) => samples[k].push(time(v)));
+  return samples.map(median);
+}
+
 execFileSync('node', ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
+
+// The host first: `--host-only` stops after it (no lab needed).
+const host = NODES.map((major) => {
+  const node = execFileSync(`${ROOT}scripts/node`, [major], { encoding: 'utf8' }).trim();
+  const help = [node, `${ROOT}bin/vm-state`, '--help'];
+  const [bare, warm, cold] = interleaved([[[node, '-e', '0']], [help], [help, NO_CACHE]], RUNS, ([argv, env]) => timeOnHost(argv, env));
+  const helpKb = median(Array.from({ length: 5 }, () => peakKb(help)));
+  const bareKb = median(Array.from({ length: 5 }, () => peakKb([node, '-e', '0'])));
+  const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
+  return { version, bare, warm, cold, helpKb, bareKb };
+});
+
+const f = (x) => x.toFixed(0);
+console.log(`| on the host (median of ${RUNS}) | ${host.map((h) => `Node ${h.version}`).join(' | ')} |`);
+console.log(`|---|${host.map(() => '---|').join('')}`);
+const cells = (fn) => host.map(fn).join(' | ');
+console.log(`| node -e 0 | ${cells((h) => `${f(h.bare)} ms`)} |`);
+console.log(`| vm-state --help | ${cells((h) => `${f(h.warm)} ms (${(h.warm / h.bare).toFixed(2)}×)`)} |`);
+console.log(`| vm-state --help, no compile cache | ${cells((h) => `${f(h.cold)} ms (${(h.cold / h.bare).toFixed(2)}×)`)} |`);
+console.log(
+  `| peak memory --help / node -e 0 | ${cells((h) => `${h.helpKb} KB / ${h.bareKb} KB (${(h.helpKb / h.bareKb).toFixed(2)}×)`)} |`,
+);
+if (process.argv.includes('--host-only')) process.exit(0);
+
 execFileSync(`${ROOT}lab/up`, [], { stdio: 'inherit' });
 execFileSync(`${ROOT}lab/reset`, [], { stdio: 'inherit' });
 
@@ -62,28 +97,17 @@ const raw = `zfs get -H -p -o name,property,value type,used,available,referenced
 // timing each variant in a block of its own turned that drift into the ratio.
 const variants = [
   ['raw calls: zfs get -r + systemctl show (sequential)', raw],
-  ['vm-state list (code cache written by the warm-up run)', 'vm-state list'],
-  ['vm-state list, no code cache (VM_STATE_CACHE_DIR= )', 'VM_STATE_CACHE_DIR= vm-state list'],
+  ['vm-state list (compile cache written by the warm-up run)', 'vm-state list'],
+  ['vm-state list, no compile cache (VM_STATE_CACHE_DIR= )', 'VM_STATE_CACHE_DIR= vm-state list'],
   ['vm-state list --json', 'vm-state list --json'],
 ];
-for (const [, script] of variants) timeInLab(script); // warm-up
-const samples = variants.map(() => []);
-for (let i = 0; i < RUNS; i++) variants.forEach(([, script], k) => samples[k].push(timeInLab(script)));
-const rows = variants.map(([label], k) => [label, median(samples[k])]);
+const labNode = execFileSync(LAB_EXEC, ['node', '--version'], { encoding: 'utf8' }).trim();
+const rows = interleaved(variants, RUNS, ([, script]) => timeInLab(script)).map((ms, k) => [variants[k][0], ms]);
 const [tRaw, tList, , tJson] = rows.map(([, ms]) => ms);
 const trace = execFileSync(LAB_EXEC, ['bash', '-c', 'VM_STATE_TRACE=1 vm-state list 2>&1 >/dev/null | grep -c "^+ "'], {
   encoding: 'utf8',
 }).trim();
 const snaps = execFileSync(LAB_EXEC, ['bash', '-c', `zfs list -H -t snapshot -o name -r ${P} | wc -l`], { encoding: 'utf8' }).trim();
-
-spawnSync(`${ROOT}bin/vm-state`, ['--pool', 'vm-state-bench-none', 'list'], { stdio: 'ignore', env: HOST_ENV });
-const help = median(Array.from({ length: RUNS }, () => timeOnHost([`${ROOT}bin/vm-state`, '--help'])));
-const helpCold = median(
-  Array.from({ length: RUNS }, () => timeOnHost([`${ROOT}bin/vm-state`, '--help'], { ...HOST_ENV, VM_STATE_CACHE_DIR: '' })),
-);
-const bare = median(Array.from({ length: RUNS }, () => timeOnHost(['node', '-e', '0'])));
-const helpKb = median(Array.from({ length: 5 }, () => peakKb(['node', `${ROOT}bin/vm-state`, '--help'])));
-const bareKb = median(Array.from({ length: 5 }, () => peakKb(['node', '-e', '0'])));
 
 execFileSync(`${ROOT}lab/reset`, [], { stdio: 'inherit' });
 
@@ -119,14 +143,10 @@ for (const args of [
 }
 execFileSync(`${ROOT}lab/reset`, [], { stdio: 'inherit' });
 
-const f = (x) => x.toFixed(0);
-console.log(`\n| measurement (median of ${RUNS}) | value |\n|---|---|`);
+console.log(`\n| measurement in the lab, Node ${labNode} (median of ${RUNS}) | value |\n|---|---|`);
 console.log(`| states / snapshots in the pool | 100 / ${snaps} |`);
 for (const [label, ms] of rows) console.log(`| ${label} | ${f(ms)} ms |`);
 console.log(`| list ÷ raw calls | ${(tList / tRaw).toFixed(2)}× (json ${(tJson / tRaw).toFixed(2)}×) |`);
 console.log(`| child processes spawned by list | ${trace} |`);
-console.log(`| vm-state --help / node -e 0 | ${f(help)} ms / ${f(bare)} ms = ${(help / bare).toFixed(2)}× |`);
-console.log(`| vm-state --help, no code cache / node -e 0 | ${f(helpCold)} ms = ${(helpCold / bare).toFixed(2)}× |`);
-console.log(`| peak memory --help / node -e 0 | ${helpKb} KB / ${bareKb} KB = ${(helpKb / bareKb).toFixed(2)}× |`);
 console.log(`\n| command (in order, small pool) | child processes | wall time |\n|---|---|---|`);
 for (const [cmd, procs, ms] of perCommand) console.log(`| \`${cmd}\` | ${procs} | ${ms} ms |`);
