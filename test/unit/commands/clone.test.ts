@@ -120,7 +120,7 @@ const FULL_ROWS: PlanRow[] = [
 ];
 
 describe('clone: the plan', () => {
-  it.each(ROWS)('$name', (row) => expectPlan(row, planner(clone)));
+  for (const row of ROWS) it(row.name, () => expectPlan(row, planner(clone)));
 
   it('the helper snapshot and the clone are undone by destroying them', () => {
     const [snap, made] = decide(
@@ -138,7 +138,7 @@ describe('clone: the plan', () => {
 });
 
 describe('clone --full: the plan', () => {
-  it.each(FULL_ROWS)('$name', (row) => expectPlan(row, planner(clone)));
+  for (const row of FULL_ROWS) it(row.name, () => expectPlan(row, planner(clone)));
 
   it('the receive is undone with everything it made; destroying the helpers is only tidying', () => {
     const f = facts({ states: [{ name: 'src' }] });

@@ -149,7 +149,7 @@ const STOP_ROWS: PlanRow[] = [
 ];
 
 describe('snapshot: the plan', () => {
-  it.each(ROWS)('$name', (row) => expectPlan(row, planner(snapshot)));
+  for (const row of ROWS) it(row.name, () => expectPlan(row, planner(snapshot)));
 
   it('the snapshot of a running slot is undone by destroying it', () => {
     const f = facts({ states: [{ name: 'dev' }], running: ['slot1'], assignments: { slot1: 'dev' } });
@@ -164,7 +164,7 @@ describe('snapshot: the plan', () => {
 });
 
 describe('snapshot --stop: the plan', () => {
-  it.each(STOP_ROWS)('$name', (row) => expectPlan(row, planner(snapshot)));
+  for (const row of STOP_ROWS) it(row.name, () => expectPlan(row, planner(snapshot)));
 
   it('the snapshot is kept if the start fails; the stop is undone by a start on the same state', () => {
     const f = facts({ states: [{ name: 'dev' }], running: ['slot1'], assignments: { slot1: 'dev' } });
