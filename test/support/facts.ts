@@ -164,7 +164,9 @@ export function facts(spec: FactsSpec = {}, c: Config = config): Facts {
   };
 }
 
-/** A refusal: its code, a fragment of its message (and of its hint); `input`: refused before any fact is read. */
+/**
+ * A refusal: its code, a fragment of its message (and of its hint); `input`: refused before any fact is read.
+ */
 export interface Refusal {
   code: ErrorCode;
   message: string;
@@ -198,7 +200,10 @@ export function expectLines(actual: string[], fragments: string[]): void {
   fragments.forEach((f, i) => expect(actual[i]).toContain(f));
 }
 
-/** A row of a planner's table: facts and input in; the steps (as --dry-run prints them), warnings, notes, or a refusal out. */
+/**
+ * A row of a planner's table: facts and input in; the steps (as --dry-run prints them), warnings, notes, or a
+ * refusal out.
+ */
 export interface PlanRow {
   name: string;
   facts: Facts;
@@ -219,7 +224,9 @@ export const decide = (spec: MutationSpec, input: Input, f: Facts, c: Config = c
 /** The steps as `--dry-run` prints them. */
 export const described = (plan: Plan) => plan.steps.map(describeStep);
 
-/** Checks one row against a planner: `plan` decides (default: the spec's own planner with the test config). */
+/**
+ * Checks one row against a planner: `plan` decides (default: the spec's own planner with the test config).
+ */
 export function expectPlan(row: PlanRow, plan: (input: Input) => (f: Facts) => Plan): void {
   if (row.error) {
     if (row.error.input) expectRefusal(() => plan(row.input), row.error);
@@ -254,4 +261,24 @@ export function view(
         : { exists: false, size: null, allocated: null },
   };
   return spec.view(c, input)(f, io);
+}
+
+/**
+ * A row of a view's table: facts and input in; the document (as much of it as the row names) or a refusal
+ * out.
+ */
+export interface ViewRow {
+  name: string;
+  facts: Facts;
+  input: Input;
+  /** Image sizes by path; any other image is missing. */
+  images?: Record<string, number>;
+  doc?: object;
+  error?: Refusal;
+}
+
+export function expectView(row: ViewRow, spec: ViewSpec): void {
+  if (row.error?.input) return expectRefusal(() => spec.view(config, row.input), row.error);
+  if (row.error) return expectRefusal(() => view(spec, row.input, row.facts, row.images), row.error);
+  expect(view(spec, row.input, row.facts, row.images)).toMatchObject(row.doc ?? {});
 }

@@ -9,7 +9,7 @@ import { mutations, P } from './helpers.js';
 
 const ROWS: PlanRow[] = [
   {
-    name: 'a plain directory: a dataset aside, copied and compared, the directory moved aside, the dataset in its place',
+    name: 'a plain directory: a dataset aside, copied, compared, the directory aside, the dataset in place',
     facts: facts({ states: [{ name: 'web', directory: true }], assignments: { slot1: 'web' } }),
     input: { name: 'web' },
     steps: [
@@ -24,7 +24,8 @@ const ROWS: PlanRow[] = [
     ],
     warnings: ['The copy needs as much free space in the pool as /states/web holds'],
     notes: [
-      "State 'web' is now dataset tank/states/web, mounted at /states/web; every file was compared with the original",
+      "State 'web' is now dataset tank/states/web, mounted at /states/web; every file was compared " +
+        'with the original',
       'The original directory is kept as /states/.adopted-web; delete it with: vm-state adopt --cleanup web',
     ],
   },
@@ -106,7 +107,10 @@ describe('adopt: the plan', () => {
 });
 
 describe('adopt on the command line', () => {
-  /** A directory state with a few kinds of entries, and a runner whose cp copies and whose `zfs set mountpoint` moves the mount. */
+  /**
+   * A directory state with a few kinds of entries, and a runner whose cp copies and whose `zfs set
+   * mountpoint` moves the mount.
+   */
   function dirWorld(opts: { running?: string[]; corrupt?: boolean } = {}) {
     const w = makeWorld({ running: opts.running, assignments: { slot1: 'web' } });
     const dir = join(w.config.statesDir, 'web');
@@ -140,7 +144,7 @@ describe('adopt on the command line', () => {
     };
   }
 
-  it('creates the dataset aside, copies and compares, moves the directory aside, mounts the dataset in its place', async () => {
+  it('a dataset aside, copied, compared, the directory moved aside, the dataset in its place', async () => {
     const { w, dir, work, backup } = dirWorld();
     const r = await runCli(['adopt', 'web'], w);
     expect(r.code, r.stderr).toBe(0);
@@ -158,7 +162,7 @@ describe('adopt on the command line', () => {
     expect(r.stdout).toContain(`vm-state adopt --cleanup web`);
   });
 
-  it('a copy that differs is an error naming the file; the dataset goes, the directory is untouched', async () => {
+  it('a copy that differs: an error naming the file; the dataset goes, the directory stays', async () => {
     const { w, dir, backup } = dirWorld({ corrupt: true });
     const r = await runCli(['adopt', 'web'], w);
     expect(r.code).toBe(1);

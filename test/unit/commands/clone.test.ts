@@ -215,7 +215,7 @@ describe('clone --full on the command line', () => {
     expect(mutations(v).slice(3)).toEqual([`zfs destroy -r ${P}/dst`, `zfs destroy ${P}/src@full-for-dst`]);
   });
 
-  it('a failure before the copy is complete leaves no copy and no helper; a failed tidy-up only warns', async () => {
+  it('a failure before the copy is done leaves no copy, no helper; a failed tidy-up only warns', async () => {
     const total = steps(makeWorld()).length;
     for (let n = 0; n < total; n++) {
       const w = makeWorld({ states: [{ name: 'src' }] });
@@ -233,7 +233,8 @@ describe('clone --full on the command line', () => {
       }
       expect(r.code, `call ${n}`).toBe(1);
       expect(r.stderr).not.toContain('Could NOT');
-      // What exists at the end: made by snapshot/receive, gone by destroy (-r takes the dataset's snapshots too).
+      // What exists at the end: made by snapshot/receive, gone by destroy (-r takes the dataset's snapshots
+      // too).
       const alive = new Set<string>();
       w.runner.mutatingCalls.forEach((c, i) => {
         if (i === n) return;

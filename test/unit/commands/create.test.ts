@@ -80,7 +80,7 @@ describe('create on the command line', () => {
     expect(r.stdout).toContain("State 'dev' created");
   });
 
-  it('undone, it leaves no empty mountpoint behind: that would pass for a plain-directory state of the same name', async () => {
+  it('undone, it leaves no empty mountpoint (it would pass for a plain-directory state)', async () => {
     const w = makeWorld();
     w.runner.failAt(1);
     const r = await runCli(['create', 'dev'], w);
@@ -90,7 +90,7 @@ describe('create on the command line', () => {
     expect((await runCli(['create', 'dev'], w)).code).toBe(0); // not 'already exists (directory)'
   });
 
-  it('a name that would not fit ZFS (a long parent) is refused before anything runs; existing long names still work', async () => {
+  it('a name too long for ZFS is refused before anything runs; long existing names still work', async () => {
     const w = makeWorld({ states: [{ name: 'dev' }] });
     const longParent = ['--dataset', `${'d'.repeat(60)}/${'e'.repeat(60)}/${'f'.repeat(60)}`];
     const r = await runCli([...longParent, 'create', 'y'.repeat(100)], w);

@@ -94,7 +94,8 @@ const ROWS: PlanRow[] = [
       'rmdir /states/base   (only if empty)',
     ],
     notes: [
-      "State 'c2' was cloned from 'base': promoted it, so snapshot(s) s1, s2 moved to tank/states/c2 and stay available",
+      "State 'c2' was cloned from 'base': promoted it, so snapshot(s) s1, s2 moved to tank/states/c2 " +
+        'and stay available',
       "State 'base' deleted",
     ],
     summary: 'and 1 snapshot(s)',
@@ -128,7 +129,8 @@ const ROWS: PlanRow[] = [
     error: {
       code: 'conflict',
       message:
-        "Cannot delete 'a': its snapshot(s) daily would move to tank/states/b, which has snapshot(s) of the same name",
+        "Cannot delete 'a': its snapshot(s) daily would move to tank/states/b, which has snapshot(s) " +
+        'of the same name',
       hint: 'zfs rename tank/states/b@daily tank/states/b@daily-own',
     },
   },
@@ -203,7 +205,7 @@ const ROWS: PlanRow[] = [
 describe('delete: the plan', () => {
   for (const row of ROWS) it(row.name, () => expectPlan(row, planner(deleteState)));
 
-  it('the promote is undone by promoting back; each destroy is a commit point; the helper destroy only tidies', () => {
+  it('promote is undone by promoting back; each destroy is a commit point; the helper only tidies', () => {
     const f = facts({
       states: [
         { name: 'base', snapshots: ['s1', 's2'] },
@@ -250,7 +252,7 @@ describe('delete on the command line', () => {
     ]);
   });
 
-  it('a signal after the first destroy: the rest, and the tidying that belongs to it, is skipped and named; no false "tidy" warning', async () => {
+  it('a signal after the first destroy: the rest and its tidying skipped, named, no warning', async () => {
     const w = makeWorld({
       states: [
         { name: 'src', snapshots: ['clone-for-kid'] },
@@ -295,7 +297,7 @@ describe('delete on the command line', () => {
     expect(mutations(w).join(' ')).not.toMatch(/-R|-r /);
   });
 
-  it('refuses (exit 5, before anything runs) when promoting would clash with a snapshot name of the clone', async () => {
+  it('refuses (exit 5, nothing run) a promote that would clash with a snapshot of the clone', async () => {
     const w = makeWorld({
       states: [
         { name: 'a', snapshots: ['daily'] },
@@ -335,7 +337,7 @@ describe('delete on the command line', () => {
     expect(mutations(w).filter((c) => c.includes('destroy'))).toEqual([]);
   });
 
-  it('once the state is destroyed, a failed tidy-up (its helper snapshot) is a warning, not a rollback', async () => {
+  it('once the state is destroyed, a failed tidy-up (its helper snapshot) only warns', async () => {
     const w = makeWorld({
       states: [
         { name: 'src', snapshots: ['clone-for-cp'] },
@@ -351,7 +353,8 @@ describe('delete on the command line', () => {
     const r = await runCli(['delete', 'cp', '--yes'], w);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('Could not tidy up');
-    expect(existsSync(join(w.config.statesDir, 'cp'))).toBe(false); // the empty mountpoint is gone and stays gone
+    // the empty mountpoint is gone and stays gone
+    expect(existsSync(join(w.config.statesDir, 'cp'))).toBe(false);
     expect(mutations(w)).not.toContain(`zfs mount ${P}/cp`);
   });
 

@@ -2,7 +2,9 @@ import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeWorld, zfsGetText, type SnapshotSpec } from '../../support/world.js';
 
-/** What the commander-level tests of every command share: the world's parent dataset, what ran, a slot link. */
+/**
+ * What the commander-level tests of every command share: the world's parent dataset, what ran, a slot link.
+ */
 export const P = 'microvms/storage/states';
 export type World = ReturnType<typeof makeWorld>;
 export const mutations = (w: World) => w.runner.mutatingCalls.map((c) => c.join(' '));
@@ -20,7 +22,10 @@ export interface Spec {
   snaps?: SnapshotSpec[];
 }
 
-/** Answers `zfs get -r` with snapshots of chosen sizes and ages (the world's own answer has used 0, consecutive seconds). */
+/**
+ * Answers `zfs get -r` with snapshots of chosen sizes and ages (the world's own answer has used 0,
+ * consecutive seconds).
+ */
 export function withZfs(w: World, specs: Spec[]): void {
   for (const s of specs) mkdirSync(join(w.config.statesDir, s.name), { recursive: true });
   const states = specs.map((s) => ({ name: s.name, origin: s.origin, snapshots: s.snaps }));

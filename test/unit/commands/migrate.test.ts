@@ -14,7 +14,8 @@ const links = (slot: string, assignments: string, state: string) => [
   `write /etc/assignments.json ${assignments}`,
   `mkdir -p /vms/${slot}`,
   `chown microvm:kvm /vms/${slot} && chmod 755 /vms/${slot}`,
-  `ln -sfn /states/${state}/data.img /vms/${slot}/data.img   (a regular file there is kept as /vms/${slot}/data.img.backup)`,
+  `ln -sfn /states/${state}/data.img /vms/${slot}/data.img   (a regular file there is kept as ` +
+    `/vms/${slot}/data.img.backup)`,
 ];
 
 const ROWS: PlanRow[] = [
@@ -114,12 +115,15 @@ describe('migrate on the command line', () => {
     // After the stop, the unit reads as inactive.
     let stopped = false;
     w.runner.respond((a) => (a[1] === 'stop' ? ((stopped = true), {}) : undefined));
+    const show = (unit: string) => {
+      const active = unit === 'microvm@slot2.service' && !started ? 'inactive' : 'active';
+      const pid = started ? 9 : 0;
+      return (
+        `Id=${unit}\nLoadState=loaded\nActiveState=${active}\nSubState=x\nMainPID=${pid}\n` + 'Result=success'
+      );
+    };
     w.runner.respond((a) =>
-      a[1] === 'show' && stopped && a.length === 6
-        ? {
-            stdout: `Id=${a[5]}\nLoadState=loaded\nActiveState=${a[5] === 'microvm@slot2.service' && !started ? 'inactive' : 'active'}\nSubState=x\nMainPID=${started ? 9 : 0}\nResult=success`,
-          }
-        : undefined,
+      a[1] === 'show' && stopped && a.length === 6 ? { stdout: show(a[5]!) } : undefined,
     );
     let started = false;
     w.runner.respond((a) => (a[1] === 'start' ? ((started = true), {}) : undefined));
@@ -133,7 +137,7 @@ describe('migrate on the command line', () => {
     expect(lstatSync(join(w.config.slotsDir, 'slot2', 'data.img')).isSymbolicLink()).toBe(true);
   });
 
-  it('a VM that dies at once (Restart=always: activating/auto-restart) is a failed start, rolled back', async () => {
+  it('a VM that dies at once (activating/auto-restart) is a failed start, rolled back', async () => {
     const w = makeWorld({ states: [{ name: 'dev' }] });
     let started = false;
     w.runner.respond((a) => (a[1] === 'start' ? ((started = true), {}) : undefined));
@@ -152,7 +156,7 @@ describe('migrate on the command line', () => {
     expect(existsSync(w.config.assignmentsFile)).toBe(false);
   });
 
-  it('a running slot reassigned but not restarted still holds its old state: migrate and delete of it refuse', async () => {
+  it('a slot reassigned but not restarted holds its old state: migrate, delete of it refuse', async () => {
     const w = makeWorld({ states: [{ name: 'old' }, { name: 'dev' }], assignments: { slot2: 'old' } });
     // slot2 is started on 'old' by vm-state (which records it), then reassigned while it runs
     expect((await runCli(['migrate', 'old', 'slot2'], w)).code).toBe(0);
@@ -180,12 +184,13 @@ describe('migrate on the command line', () => {
       'systemctl stop microvm@slot2.service',
       'systemctl start microvm@slot2.service',
     ]);
-    // Started again on the state it ran, and recorded so: a stale record would let another slot start on that state.
+    // Started again on the state it ran, and recorded so: a stale record would let another slot start on that
+    // state.
     expect(readFileSync(join(w.config.runDir, 'started', 'slot2'), 'utf8').split('\n')[0]).toBe('slot2');
     expect(process.listenerCount('SIGTERM')).toBeLessThanOrEqual(listeners); // ours are gone again
   });
 
-  it('reassigning a running slot with no record (started before this version) records what it runs first', async () => {
+  it('reassigning a running slot with no start record records what it runs first', async () => {
     const w = makeWorld({
       states: [{ name: 'old' }, { name: 'dev' }],
       running: ['slot1'],
@@ -197,7 +202,7 @@ describe('migrate on the command line', () => {
     expect(m.stderr).toContain('in use by running slot slot1');
   });
 
-  it("a record older than the unit's start (started around vm-state and the guard) is stale: treated as none", async () => {
+  it("a record older than the unit's start (a start around the guard) is stale: as none", async () => {
     const world = (recordedAt: number) => {
       const w = makeWorld({
         states: [{ name: 'a' }, { name: 'b' }, { name: 'c' }],
@@ -206,7 +211,8 @@ describe('migrate on the command line', () => {
         startedAtMicros: { slot1: 5_000_000 },
       });
       mkdirSync(join(w.config.runDir, 'started'), { recursive: true });
-      writeFileSync(join(w.config.runDir, 'started', 'slot1'), `b\n${recordedAt}\n`); // from an earlier run on b
+      // from an earlier run on b
+      writeFileSync(join(w.config.runDir, 'started', 'slot1'), `b\n${recordedAt}\n`);
       return w;
     };
     // Stale: slot1 runs 'a' (its assignment when a plain systemctl start started it), so a is held.

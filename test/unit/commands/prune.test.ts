@@ -40,13 +40,14 @@ const SPARED = 'Keeping a@clone-for-k: k cloned from it';
 
 const ROWS: PlanRow[] = [
   {
-    name: '--keep N: the newest N of each state go free; a snapshot a state was cloned from neither goes nor counts',
+    name: '--keep N: all but the newest N of each state; a snapshot states were cloned from stays, uncounted',
     facts: POOL,
     input: { keep: '1' },
     steps: destroy('a@a1', 'a@a2', 'a@a3', 'b@b1'),
     warnings: [SPARED],
     summary:
-      'Prune 4 snapshot(s) of every state (keep the newest 1): a@a1, a@a2, a@a3, b@b1; reclaims at least 600B',
+      'Prune 4 snapshot(s) of every state (keep the newest 1): a@a1, a@a2, a@a3, b@b1; reclaims at ' +
+      'least 600B',
     notes: ['Deleted 4 snapshot(s): a@a1, a@a2, a@a3, b@b1'],
   },
   {

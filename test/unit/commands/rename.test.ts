@@ -7,7 +7,9 @@ import { expectPlan, facts, planner, type PlanRow } from '../../support/facts.js
 import { makeWorld } from '../../support/world.js';
 import { linkSlot, mutations, P } from './helpers.js';
 
-/** The zfs part of renaming `old` to `new`: unmounted, old mountpoint gone, renamed, new mountpoint, mounted. */
+/**
+ * The zfs part of renaming `old` to `new`: unmounted, old mountpoint gone, renamed, new mountpoint, mounted.
+ */
 const zfsSteps = (from: string, to: string) => [
   `zfs unmount tank/states/${from}   (only if mounted)`,
   `rmdir /states/${from}   (only if empty)`,
@@ -16,7 +18,8 @@ const zfsSteps = (from: string, to: string) => [
   `zfs mount tank/states/${to}   (only if not mounted)`,
 ];
 const link = (slot: string, state: string) =>
-  `ln -sfn /states/${state}/data.img /vms/${slot}/data.img   (a regular file there is kept as /vms/${slot}/data.img.backup)`;
+  `ln -sfn /states/${state}/data.img /vms/${slot}/data.img   (a regular file there is kept as ` +
+  `/vms/${slot}/data.img.backup)`;
 
 const ROWS: PlanRow[] = [
   {
@@ -88,7 +91,8 @@ const ROWS: PlanRow[] = [
     input: { old: 'old', new: 'new' },
     steps: [...zfsSteps('old', 'new'), 'write /etc/assignments.json {"slot1":"new"}'],
     warnings: [
-      '/vms/slot1/data.img is not a symlink (file); left as it is: point it at the state with vm-state assign slot1 new',
+      '/vms/slot1/data.img is not a symlink (file); left as it is: point it at the state with ' +
+        'vm-state assign slot1 new',
     ],
   },
   {
@@ -168,7 +172,7 @@ describe('rename on the command line', () => {
     expect(readlinkSync(link)).toBe(`${w.config.statesDir}/new/data.img`);
   });
 
-  it('a state used by name gets an explicit assignment; its clone helper snapshot is renamed along', async () => {
+  it('a state used by name gets an entry; its clone helper snapshot is renamed along', async () => {
     const w = makeWorld({
       states: [
         { name: 'base', snapshots: ['clone-for-slot3'] },
@@ -184,7 +188,7 @@ describe('rename on the command line', () => {
     );
   });
 
-  it('refuses while its slot runs (5), an existing name (4), the same name (2), a missing state (3)', async () => {
+  it('refuses: its slot runs (5), name taken (4), the same name (2), a missing state (3)', async () => {
     const w = makeWorld({
       states: [{ name: 'old' }, { name: 'taken' }],
       running: ['slot1'],

@@ -161,7 +161,10 @@ describe('rollback on the command line', () => {
     expect(mutations(w)).toEqual([`zfs unmount ${P}/dev`, `zfs rollback ${P}/dev@s1`, `zfs mount ${P}/dev`]);
   });
 
-  /** What a rollback of running slot1's state dev to s1 runs, in order (also when the rollback fails: then undone). */
+  /**
+   * What a rollback of running slot1's state dev to s1 runs, in order (also when the rollback fails: then
+   * undone).
+   */
   const STOP_ROLLBACK_START = [
     'systemctl stop microvm@slot1.service',
     `zfs unmount ${P}/dev`,
@@ -170,7 +173,7 @@ describe('rollback on the command line', () => {
     'systemctl start microvm@slot1.service',
   ];
 
-  it('a signal once the rollback is done: the rest still brings the state and the slot back (mount, start), and says so', async () => {
+  it('a signal after the rollback: the mount and start still bring it back, and it says so', async () => {
     const w = makeWorld({
       states: [{ name: 'dev', snapshots: ['s1'] }],
       running: ['slot1'],
@@ -231,7 +234,7 @@ describe('rollback on the command line', () => {
     expect(mutations(w)).toEqual([]);
   });
 
-  it('a snapshot of another state is exit 2, a missing one exit 3; another running slot on the state is exit 5', async () => {
+  it("another state's snapshot exit 2, a missing one 3; another running slot on the state 5", async () => {
     const w = makeWorld({
       states: [
         { name: 'dev', snapshots: ['s1'] },

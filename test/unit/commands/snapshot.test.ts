@@ -208,7 +208,7 @@ describe('snapshot on the command line', () => {
     expect(mutations(w)).toEqual([]);
   });
 
-  it('--stop refuses (exit 5) when another running slot holds the state: it would start a second VM on it', async () => {
+  it('--stop refuses (exit 5) a state another running slot holds: a second VM on it', async () => {
     const w = makeWorld({
       states: [{ name: 'dev' }],
       running: ['slot1', 'slot2'],
@@ -276,6 +276,7 @@ describe('snapshot --stop on the command line', () => {
       'systemctl start microvm@slot1.service',
     ]);
     expect(mutations(w).some((c) => c.startsWith('zfs destroy'))).toBe(false);
-    expect(r.stderr).toContain(`Done and kept: zfs snapshot ${P}/dev@clean.`); // so a retry's "already exists" is no surprise
+    // so a retry's "already exists" is no surprise
+    expect(r.stderr).toContain(`Done and kept: zfs snapshot ${P}/dev@clean.`);
   });
 });
