@@ -224,9 +224,7 @@ export const decide = (spec: MutationSpec, input: Input, f: Facts, c: Config = c
 /** The steps as `--dry-run` prints them. */
 export const described = (plan: Plan) => plan.steps.map(describeStep);
 
-/**
- * Checks one row against a planner: `plan` decides (default: the spec's own planner with the test config).
- */
+/** Checks one row against a planner: `plan(input)` validates the input, then decides from the facts. */
 export function expectPlan(row: PlanRow, plan: (input: Input) => (f: Facts) => Plan): void {
   if (row.error) {
     if (row.error.input) expectRefusal(() => plan(row.input), row.error);
