@@ -7,7 +7,7 @@ import { ExecaRunner, type Runner } from '../io/runner.js';
 import { System } from '../io/system.js';
 import { DoctorOut, OUTPUT_SCHEMAS, PreflightOut } from '../schemas/output.js';
 import type { Facts } from '../core/facts.js';
-import { diskLinkOf } from '../core/layout.js';
+import { diskLinkOf, stateOfSlot } from '../core/layout.js';
 import { describeStep } from '../core/plan.js';
 import { diagnose, type AssignmentsHealth } from '../commands/doctor.js';
 import { readAssignments, recoverAssignments } from '../io/assignments-file.js';
@@ -60,7 +60,7 @@ export function context(cmd: Command, deps: ProgramDeps): Context {
 export async function preflight(ctx: Context, slot: string): Promise<void> {
   const check = checkPreflight(ctx.config, slot);
   const system = new System(ctx.runner, ctx.config);
-  const facts = await system.facts();
+  const facts = await system.facts((a) => ({ names: [stateOfSlot(a, slot)] }));
   const message = check(facts);
   // Run by systemd as ExecStartPre, the unit reads `activating`: note which state this VM starts on.
   const s = facts.slots.find((x) => x.name === slot)!;
@@ -81,7 +81,7 @@ async function doctorFacts(ctx: Context): Promise<{ facts: Facts; health: Assign
     if (!(e instanceof VmStateError)) throw e;
     const links = Object.fromEntries(c.slots.map((s) => [s, readLink(diskLinkOf(c, s)).target]));
     const recovered = recoverAssignments(c.assignmentsFile, c.statesDir, links);
-    return { facts: await system.facts(recovered.assignments), health: { broken: e.message, recoveredFrom: recovered.from, leftovers } };
+    return { facts: await system.facts(undefined, recovered.assignments), health: { broken: e.message, recoveredFrom: recovered.from, leftovers } };
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CommandSpec, Input } from '../commands/spec.js';
 import { readImage } from '../io/image.js';
-import { System } from '../io/system.js';
+import { System, type ScopeOf } from '../io/system.js';
 import { OUTPUT_SCHEMAS } from '../schemas/output.js';
 import { context, type ProgramDeps } from './actions.js';
 import type { Context } from './context.js';
@@ -19,12 +19,12 @@ export async function runCommand(spec: CommandSpec, input: Input, cmd: Command, 
     case 'mutation': {
       const c = getCtx();
       const decide = spec.plan(c.config, input); // validates the input before anything is read
-      return runMutation(c, spec.name, decide, { confirm: spec.confirm });
+      return runMutation(c, spec.name, decide, { confirm: spec.confirm, scope: scopeOf(spec, input) });
     }
     case 'view': {
       const c = getCtx();
       const make = spec.view(c.config, input);
-      const doc = make(await new System(c.runner, c.config).facts(), { readImage });
+      const doc = make(await new System(c.runner, c.config).facts(scopeOf(spec, input)), { readImage });
       if (c.out.json) c.out.document(OUTPUT_SCHEMAS[spec.output], doc as never);
       else spec.render(c.out, doc);
       return;
@@ -33,3 +33,6 @@ export async function runCommand(spec: CommandSpec, input: Input, cmd: Command, 
       return spec.run(getCtx, input, (text) => void (deps.streams ?? process).stdout.write(text));
   }
 }
+
+/** The spec's scope for this input, as System.facts takes it. */
+const scopeOf = (spec: CommandSpec, input: Input): ScopeOf | undefined => spec.scope && ((a) => spec.scope!(input, a));

@@ -3,7 +3,7 @@ import type { Facts } from '../core/facts.js';
 import { describeStep, type Plan } from '../core/plan.js';
 import { Executor } from '../io/executor.js';
 import { withLock } from '../io/lock.js';
-import { System } from '../io/system.js';
+import { System, type ScopeOf } from '../io/system.js';
 import { ResultOut } from '../schemas/output.js';
 import { confirmTyped } from './confirm.js';
 import type { Context } from './context.js';
@@ -14,6 +14,8 @@ export interface MutationOptions {
   confirm?: string;
   /** How to read the facts, when not the usual way (doctor, with a broken assignments file). */
   facts?: (system: System) => Promise<Facts>;
+  /** Which states to read (every state when absent). */
+  scope?: ScopeOf;
 }
 
 /**
@@ -29,7 +31,7 @@ export async function runMutation(
 ): Promise<void> {
   const { out } = ctx;
   const system = new System(ctx.runner, ctx.config);
-  const readFacts = () => (opts.facts ? opts.facts(system) : system.facts());
+  const readFacts = () => (opts.facts ? opts.facts(system) : system.facts(opts.scope));
 
   if (ctx.dryRun) {
     const plan = decide(await readFacts());

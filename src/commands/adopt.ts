@@ -102,5 +102,6 @@ export const adopt: MutationSpec = {
         'swap; the original stays aside until `--cleanup`',
     },
   ],
+  scope: (input) => ({ names: [String(input.name)] }),
   plan: (c, input) => planAdopt(c, String(input.name), { cleanup: Boolean(input.cleanup) }),
 };

@@ -47,6 +47,7 @@ export const assign: MutationSpec = {
         'kept as `data.img.backup`), creates the state if missing, says whether to start or restart',
     },
   ],
+  scope: (input) => ({ names: [String(input.state)] }),
   plan: (c, input) => {
     const slot = validateSlot(String(input.slot), c.slots);
     const state = validateName('state', String(input.state), MAX_EXISTING);

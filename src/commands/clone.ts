@@ -101,5 +101,6 @@ export const clone: MutationSpec = {
       text: 'an independent copy (`zfs send \\| zfs receive`, streamed, no origin): either side can be deleted',
     },
   ],
+  scope: (input) => ({ names: [String(input.source), String(input.dest)], mountpoints: true }),
   plan: (c, input) => (input.full ? planFullClone : planClone)(c, String(input.source), String(input.dest)),
 };

@@ -1,6 +1,6 @@
 import { requireAbsent, requireParent } from '../core/guards.js';
-import { mountpointOf } from '../core/layout.js';
-import { validateName } from '../core/names.js';
+import { datasetOf, mountpointOf } from '../core/layout.js';
+import { requireZfsFits, validateName } from '../core/names.js';
 import { newStateSteps } from '../core/steps.js';
 import type { MutationSpec } from './spec.js';
 
@@ -15,8 +15,10 @@ export const create: MutationSpec = {
       text: 'a new empty state: dataset mounted at `statesDir/<name>`, owned `microvm:kvm` 0755',
     },
   ],
+  scope: (input) => ({ names: [String(input.name)], mountpoints: true }),
   plan: (c, input) => {
     const name = validateName('state', String(input.name));
+    requireZfsFits(datasetOf(c, name)); // before anything is read
     return (facts) => {
       requireParent(facts, c);
       requireAbsent(facts, c, name);

@@ -115,5 +115,6 @@ export const deleteState: MutationSpec = {
     },
   ],
   confirm: 'DELETE',
+  scope: (input) => ({ names: [String(input.state)], clones: true, related: true }),
   plan: (c, input) => planDelete(c, String(input.state)),
 };

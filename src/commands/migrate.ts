@@ -22,6 +22,7 @@ export const migrate: MutationSpec = {
         'assignment and link back and restarts the old state',
     },
   ],
+  scope: (input) => ({ names: [String(input.state)] }),
   plan: (c, input) => {
     const state = validateName('state', String(input.state), MAX_EXISTING);
     const slot = validateSlot(String(input.slot), c.slots);

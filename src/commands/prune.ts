@@ -118,6 +118,7 @@ export const prune: MutationSpec = {
       text: 'deletes old snapshots by policy, never one a state was cloned from; `--dry-run` lists exactly what would go',
     },
   ],
+  scope: (input) => (input.state === undefined ? 'all' : { names: [String(input.state)], clones: true }),
   plan: (c, input) =>
     planPrune(c, {
       state: input.state as string | undefined,

@@ -93,5 +93,6 @@ export const rename: MutationSpec = {
       text: 'renames dataset, mountpoint, assignments and links, all or nothing; refused while its slot runs',
     },
   ],
+  scope: (input) => ({ names: [String(input.old), String(input.new)], related: true, mountpoints: true }),
   plan: (c, input) => planRename(c, String(input.old), String(input.new)),
 };

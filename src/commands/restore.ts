@@ -52,5 +52,10 @@ export const restore: MutationSpec = {
       text: 'clones the snapshot into a new state; refuses an ambiguous name and lists the candidates',
     },
   ],
+  scope: (input) => {
+    const ref = parseSnapshotRef(String(input.snapshot));
+    // A bare snapshot name may be any state's: then every state is read.
+    return ref.state === undefined ? 'all' : { names: [ref.state, String(input.newState)], mountpoints: true };
+  },
   plan: (c, input) => planRestore(c, String(input.snapshot), String(input.newState)),
 };

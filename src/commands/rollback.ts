@@ -6,6 +6,7 @@ import type { Decide, Step } from '../core/plan.js';
 import { requireDataset, requireNoClones, requireNotRunningElsewhere, slotFact } from '../core/guards.js';
 import { mountStep, rollbackStep, startStep, stopStep } from '../core/steps.js';
 import type { MutationSpec } from './spec.js';
+import { stateOfSlot } from '../core/layout.js';
 
 /**
  * Puts a slot's state back to one of its snapshots, in place: stop the slot if
@@ -95,5 +96,6 @@ export const rollback: MutationSpec = {
     },
   ],
   confirm: 'ROLLBACK',
+  scope: (input, assignments) => ({ names: [stateOfSlot(assignments, String(input.slot))], clones: true }),
   plan: (c, input) => planRollback(c, String(input.slot), String(input.snapshot), { destroyNewer: Boolean(input.destroyNewer) }),
 };

@@ -88,6 +88,7 @@ export const show = defineView<z.output<typeof ShowOut>>({
       text: 'one state in full: dataset, mount, space, origin, clones, snapshots, slots and whether they run, ' + '`data.img` and its size',
     },
   ],
+  scope: (input) => ({ names: [String(input.state)], clones: true }),
   view: (c, input) => viewShow(c, String(input.state)),
   output: 'show',
   render: renderShow,

@@ -39,5 +39,6 @@ export const snapshotDelete: MutationSpec = {
       text: 'deletes a snapshot; refused while states were cloned from it; `--dry-run` shows what it frees',
     },
   ],
+  scope: (input) => ({ names: [parseSnapshotRef(String(input.snapshot)).state ?? ''], clones: true }),
   plan: (c, input) => planSnapshotDelete(c, String(input.snapshot)),
 };

@@ -6,6 +6,7 @@ import { requireZfsFits, validateName, validateSlot } from '../core/names.js';
 import type { Plan } from '../core/plan.js';
 import { snapshotStep, startStep, stopStep } from '../core/steps.js';
 import type { MutationSpec } from './spec.js';
+import { stateOfSlot } from '../core/layout.js';
 
 /** The snapshot `snap` of `slot`'s state, checked: the state must be a dataset without that snapshot. */
 function target(c: Config, facts: Facts, slot: string, snap: string) {
@@ -81,6 +82,7 @@ export const snapshot: MutationSpec = {
       text: 'a consistent snapshot: stop the slot, snapshot, start it again (also when the snapshot fails)',
     },
   ],
+  scope: (input, assignments) => ({ names: [stateOfSlot(assignments, String(input.slot))] }),
   plan: (c, input) => {
     const slot = validateSlot(String(input.slot), c.slots);
     const snap = validateName('snapshot', String(input.name));

@@ -73,6 +73,7 @@ export const snapshots = defineView<z.output<typeof SnapshotsOut>>({
       text: 'every snapshot (newest last) with creation time, used/referenced bytes and the states cloned from it',
     },
   ],
+  scope: (input) => (input.state === undefined ? 'all' : { names: [String(input.state)], clones: true }),
   view: (c, input) => viewSnapshots(c, input.state as string | undefined),
   output: 'snapshots',
   render: renderSnapshots,

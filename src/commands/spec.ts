@@ -1,6 +1,7 @@
 import type { Context } from '../cli/context.js';
 import type { Output } from '../cli/output.js';
-import type { Facts, ImageInfo } from '../core/facts.js';
+import type { Facts, ImageInfo, StateScope } from '../core/facts.js';
+import type { Assignments } from '../schemas/assignments.js';
 import type { Decide } from '../core/plan.js';
 import type { Config } from '../schemas/config.js';
 import type { OUTPUT_SCHEMAS } from '../schemas/output.js';
@@ -39,6 +40,9 @@ export interface ReadmeRow {
 /** A command's input: its arguments by name, and its options by commander's camelCase key. */
 export type Input = Record<string, string | boolean | undefined>;
 
+/** Which states a command reads, from its input and the assignments; every state when a command has none. */
+export type ScopeOf = (input: Input, assignments: Assignments) => StateScope;
+
 interface Common {
   /** `create`, or `snapshot delete` for a subcommand. */
   name: string;
@@ -50,6 +54,7 @@ interface Common {
   hidden?: boolean;
   /** Runs when no command is given (list). */
   isDefault?: boolean;
+  scope?: ScopeOf;
 }
 
 /** Reads facts, plans, and runs the plan under the lock (or prints it with --dry-run). */

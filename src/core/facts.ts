@@ -76,6 +76,16 @@ export interface SlotFact {
   startedOn: string | null;
 }
 
+/**
+ * Which states a run reads. `all`: every state with its snapshots, in one zfs
+ * call (list, doctor). Otherwise only `names` (each with its snapshots), so a
+ * command's cost follows its work, not the pool; `clones`: also which datasets
+ * were cloned from their snapshots; `related`: also the states they were
+ * cloned from and the states cloned from them; `mountpoints`: also every
+ * state's mountpoint, for a command that makes a new name (see requireAbsent).
+ */
+export type StateScope = 'all' | { names: string[]; clones?: boolean; related?: boolean; mountpoints?: boolean };
+
 export interface Facts {
   /** pool/parent, e.g. microvms/storage/states. */
   parent: string;
@@ -83,6 +93,8 @@ export interface Facts {
   /** The parent dataset is mounted (at statesDir): the states below it are the pool's, not the root filesystem's. */
   parentMounted: boolean;
   states: Map<string, StateFact>;
+  /** Every state's dataset by its mountpoint, when a scoped read listed them (`mountpoints`). */
+  mountpoints?: Map<string, string>;
   slots: SlotFact[];
   assignments: Record<string, string>;
 }

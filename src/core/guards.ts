@@ -21,9 +21,9 @@ export function requireAbsent(facts: Facts, c: Config, name: string): void {
   }
   // A half-renamed dataset can still have this name's mountpoint: two datasets must never share one.
   const place = mountpointOf(c, name);
-  const occupant = [...facts.states.values()].find((s) => s.mountpoint === place);
-  if (occupant) {
-    throw new VmStateError('exists', `${place} is the mountpoint of state '${occupant.name}' (${occupant.dataset})`, {
+  const found = [...facts.states.values()].find((s) => s.mountpoint === place)?.dataset ?? facts.mountpoints?.get(place);
+  if (found) {
+    throw new VmStateError('exists', `${place} is the mountpoint of state '${datasetShown(facts.parent, found)}' (${found})`, {
       hint: 'A rename that did not finish? See: vm-state doctor',
     });
   }

@@ -9,11 +9,16 @@ import { nameProblem } from './names.js';
 
 /**
  * Which directories of statesDir are plain-directory states: a valid name that
- * is neither a dataset's state nor any dataset's mountpoint (mounted or not: a
- * rename that did not finish leaves one named after the old state).
+ * is neither a dataset's state nor in `mountpoints`, every dataset's mountpoint
+ * (mounted or not: a rename that did not finish leaves one named after the old state).
  */
-export function directoryStates(statesDir: string, parent: string, datasets: Map<string, StateFact>, dirs: string[]) {
-  const mountpoints = new Set([...datasets.values()].map((s) => s.mountpoint));
+export function directoryStates(
+  statesDir: string,
+  parent: string,
+  datasets: Map<string, StateFact>,
+  dirs: string[],
+  mountpoints: Set<string>,
+) {
   return dirs
     .filter((d) => nameProblem(d) === undefined && !datasets.has(d) && !mountpoints.has(`${statesDir}/${d}`))
     .map((name): StateFact => ({

@@ -6,7 +6,7 @@ import { isRunning, type LinkFact, type SlotFact, type UnitFact } from '../core/
 import { diskLinkOf, stateOfSlot, unitOf } from '../core/layout.js';
 import type { Assignments } from '../schemas/assignments.js';
 import type { Config } from '../schemas/config.js';
-import { readAssignments, snapshotFile, writeAssignments } from './assignments-file.js';
+import { snapshotFile, writeAssignments } from './assignments-file.js';
 import { fsyncDir, writeFileAtomic } from './atomic-file.js';
 import { runChecked, type Runner } from './runner.js';
 import { parseSystemctlShow, systemctlShowArgv } from './systemd-parse.js';
@@ -36,10 +36,9 @@ export class SlotManager {
 
   /**
    * Every configured slot with its unit state (one systemctl call), assignment
-   * and link. `assignments` replaces the file's content (doctor, when the file is broken).
+   * and link.
    */
-  async read(override?: Assignments): Promise<{ slots: SlotFact[]; assignments: Assignments }> {
-    const assignments = override ?? readAssignments(this.config.assignmentsFile);
+  async read(assignments: Assignments): Promise<{ slots: SlotFact[]; assignments: Assignments }> {
     const units = await this.units(this.config.slots.map((s) => unitOf(this.config, s)));
     const slots = this.config.slots.map((name, i) => ({
       name,

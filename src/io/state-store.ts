@@ -1,15 +1,33 @@
 import { readdir } from 'node:fs/promises';
 import { VmStateError } from '../core/errors.js';
-import type { StateFact } from '../core/facts.js';
+import { stateNameOf, type StateFact, type StateScope } from '../core/facts.js';
 import { directoryStates } from '../core/policy.js';
 import type { Config } from '../schemas/config.js';
-import { parentDataset } from '../core/layout.js';
+import { datasetOf, parentDataset } from '../core/layout.js';
 import { CommandError, type Runner } from './runner.js';
 import { copyTree } from './tree-copy.js';
-import { parseZfsGet, zfsGetArgv } from './zfs-parse.js';
+import {
+  missingDatasets,
+  parseMountpoints,
+  parseZfsGet,
+  zfsGetMountpointsArgv,
+  zfsGetArgv,
+  zfsGetOriginsArgv,
+  zfsGetParentArgv,
+  zfsGetStatesArgv,
+} from './zfs-parse.js';
+import { isOpenZfs } from './zfs-flavour.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const BUSY_RETRIES = 8;
+
+/** What a read of the states found (see Facts). */
+export interface StatesRead {
+  parentExists: boolean;
+  parentMounted: boolean;
+  states: Map<string, StateFact>;
+  mountpoints?: Map<string, string>;
+}
 
 /** States and snapshots on ZFS: one read of everything, and the zfs commands of a plan. */
 export class StateStore {
@@ -18,25 +36,89 @@ export class StateStore {
     private readonly config: Config,
   ) {}
 
-  /** Every state (datasets under the parent, plus plain directories in statesDir) with its snapshots: one zfs call. */
-  async read(): Promise<{ parentExists: boolean; parentMounted: boolean; states: Map<string, StateFact> }> {
+  /** The states `scope` names (see StateScope), with the parent's own state and the plain directories among them. */
+  async read(scope: StateScope = 'all'): Promise<StatesRead> {
+    const parent = parentDataset(this.config);
+    // The directory scan runs while zfs does (it costs ms on a FUSE mount).
+    const [zfs, directories]: [StatesRead, string[]] = await Promise.all([
+      scope === 'all' ? this.readAll() : this.readSome(scope),
+      this.plainDirectories(),
+    ]);
+    const wanted = scope === 'all' ? directories : directories.filter((d) => scope.names.includes(d));
+    // A directory is a plain state only if no dataset has it as its mountpoint, mounted or not (a
+    // rename that did not finish): when a scoped read has not seen every dataset, it asks.
+    if (scope !== 'all' && !zfs.mountpoints && wanted.some((d) => !zfs.states.has(d))) {
+      zfs.mountpoints = parseMountpoints(await this.get(zfsGetMountpointsArgv(parent)));
+    }
+    const held = new Set([...zfs.states.values()].map((s) => s.mountpoint).concat([...(zfs.mountpoints?.keys() ?? [])]));
+    for (const d of directoryStates(this.config.statesDir, parent, zfs.states, wanted, held)) zfs.states.set(d.name, d);
+    return zfs;
+  }
+
+  private async readAll(): Promise<StatesRead> {
     const parent = parentDataset(this.config);
     const argv = zfsGetArgv(parent);
-    // The directory scan runs while zfs does (it costs ms on a FUSE mount).
-    const [r, directories] = await Promise.all([this.runner.run(argv), this.plainDirectories()]);
-    let parentExists = true;
-    let states = new Map<string, StateFact>();
-    let parentMounted = false;
+    const r = await this.runner.run(argv);
     if (r.exitCode === 0) {
-      states = parseZfsGet(r.stdout, parent, this.config.statesDir);
-      parentMounted = r.stdout.includes(`${parent}\tmounted\tyes\n`);
-    } else if (/dataset does not exist/.test(r.stderr)) {
-      parentExists = false; // a missing pool, or the ZFS module not loaded, is an error, not an empty list
-    } else {
-      throw new CommandError(argv, r);
+      const states = parseZfsGet(r.stdout, parent, this.config.statesDir);
+      return { parentExists: true, parentMounted: r.stdout.includes(`${parent}\tmounted\tyes\n`), states };
     }
-    for (const d of directoryStates(this.config.statesDir, parent, states, directories)) states.set(d.name, d);
-    return { parentExists, parentMounted, states };
+    // A missing pool, or the ZFS module not loaded, is an error, not an empty list.
+    if (/dataset does not exist/.test(r.stderr)) return { parentExists: false, parentMounted: false, states: new Map() };
+    throw new CommandError(argv, r);
+  }
+
+  /** The parent, and the named states at depth 1 (then those related to them): a few zfs calls, whatever the pool. */
+  private async readSome(scope: Exclude<StateScope, 'all'>): Promise<StatesRead> {
+    const parent = parentDataset(this.config);
+    const openZfs = isOpenZfs();
+    const wantsOrigins = scope.clones === true && !openZfs; // derived from every origin, as readAll does
+    const [head, origins, places, ...first] = await Promise.all([
+      this.get(zfsGetParentArgv(parent)),
+      wantsOrigins ? this.get(zfsGetOriginsArgv(parent)) : Promise.resolve(''),
+      scope.mountpoints ? this.get(zfsGetMountpointsArgv(parent)) : Promise.resolve(''),
+      this.getStates(scope.names, scope.clones === true && openZfs),
+    ]);
+    let text = `${head}${origins}${first.join('')}`;
+    if (head === '') return { parentExists: false, parentMounted: false, states: new Map<string, StateFact>() };
+    let states = parseZfsGet(text, parent, this.config.statesDir);
+    if (scope.related) {
+      const more = new Set<string>();
+      for (const st of scope.names.map((n) => states.get(n)).filter((x) => x !== undefined)) {
+        const from = st.origin && stateNameOf(parent, st.origin.split('@')[0]!);
+        if (from) more.add(from);
+        for (const clone of st.snapshots.flatMap((x) => x.clones)) {
+          const name = stateNameOf(parent, clone);
+          if (name) more.add(name);
+        }
+      }
+      const extra = [...more].filter((n) => !states.has(n));
+      if (extra.length > 0) {
+        text += await this.getStates(extra, scope.clones === true && openZfs);
+        states = parseZfsGet(text, parent, this.config.statesDir);
+      }
+    }
+    const mountpoints = scope.mountpoints ? parseMountpoints(places) : undefined;
+    return { parentExists: true, parentMounted: head.includes(`${parent}\tmounted\tyes\n`), states, mountpoints };
+  }
+
+  /** `zfs get` of datasets that may not exist: their text, '' for the missing ones. */
+  private async get(argv: string[]): Promise<string> {
+    const r = await this.runner.run(argv);
+    if (r.exitCode === 0) return r.stdout;
+    const { missing, other } = missingDatasets(r.stderr);
+    if (missing.length > 0 && other === '') return r.stdout;
+    throw new CommandError(argv, r);
+  }
+
+  private getStates(names: string[], clones: boolean): Promise<string> {
+    if (names.length === 0) return Promise.resolve('');
+    return this.get(
+      zfsGetStatesArgv(
+        names.map((n) => datasetOf(this.config, n)),
+        clones,
+      ),
+    );
   }
 
   /** Directories in statesDir: datasets' mountpoints and, on a fresh hypervisor, tmpfiles-made plain directories. */

@@ -1,20 +1,64 @@
 import type { SnapshotFact, StateFact } from '../core/facts.js';
 
-/** The one read of everything: works on OpenZFS 2.x and zfs-fuse alike, and includes snapshots. */
+/** What every read asks for: works on OpenZFS 2.x and zfs-fuse alike, and includes snapshots. */
 export const ZFS_PROPERTIES = ['type', 'used', 'available', 'referenced', 'origin', 'mountpoint', 'mounted', 'creation'] as const;
-export const zfsGetArgv = (parent: string) => [
+
+const getArgv = (props: readonly string[], depth: string[], targets: readonly string[]) => [
   'zfs',
   'get',
   '-H',
   '-p',
   '-o',
   'name,property,value',
-  ZFS_PROPERTIES.join(','),
-  '-r',
-  parent,
+  props.join(','),
+  ...depth,
+  ...targets,
 ];
 
-type Prop = (typeof ZFS_PROPERTIES)[number];
+/** The one read of everything under the parent. */
+export const zfsGetArgv = (parent: string) => getArgv(ZFS_PROPERTIES, ['-r'], [parent]);
+
+/**
+ * The states `datasets` with their snapshots (depth 1), and, where the ZFS has
+ * it (OpenZFS; zfs-fuse lacks the property), each snapshot's `clones`.
+ */
+export const zfsGetStatesArgv = (datasets: readonly string[], clones: boolean) =>
+  getArgv(clones ? [...ZFS_PROPERTIES, 'clones'] : ZFS_PROPERTIES, ['-d', '1'], datasets);
+
+/** The parent alone (does it exist, is it mounted). */
+export const zfsGetParentArgv = (parent: string) => getArgv(ZFS_PROPERTIES, ['-d', '0'], [parent]);
+
+/** Every state's mountpoint, no snapshots: which places in statesDir datasets hold. */
+export const zfsGetMountpointsArgv = (parent: string) => getArgv(['mountpoint'], ['-d', '1'], [parent]);
+
+/** `zfs get … mountpoint` text: dataset by mountpoint (paths only, not `none` or `legacy`). */
+export function parseMountpoints(stdout: string): Map<string, string> {
+  const byPlace = new Map<string, string>();
+  for (const line of stdout.split('\n')) {
+    const [name, prop, value] = line.split('\t');
+    if (name && prop === 'mountpoint' && value?.startsWith('/')) byPlace.set(value, name);
+  }
+  return byPlace;
+}
+
+/** Every state's origin, no snapshots: the clones of any snapshot, where ZFS has no `clones` property. */
+export const zfsGetOriginsArgv = (parent: string) => getArgv(['origin'], ['-d', '1'], [parent]);
+
+/** The datasets a `zfs get` of several names said do not exist (it reads the others, and exits 1). */
+export function missingDatasets(stderr: string): { missing: string[]; other: string } {
+  const missing: string[] = [];
+  const other = stderr
+    .split('\n')
+    .filter((line) => {
+      const m = /^cannot open '([^']+)': dataset does not exist$/.exec(line.trim());
+      if (m) missing.push(m[1]!);
+      return !m && line.trim() !== '';
+    })
+    .join('\n');
+  return { missing, other };
+}
+
+type Prop = (typeof ZFS_PROPERTIES)[number] | 'clones';
 type Raw = Partial<Record<Prop, string>>;
 
 const num = (v: string | undefined): number | null => (v !== undefined && /^\d+$/.test(v) ? Number(v) : null);
@@ -23,8 +67,8 @@ const dash = (v: string | undefined): string | null => (v === undefined || v ===
 /**
  * Parses `zfs get -H -p -o name,property,value … -r parent` into states (the
  * direct children of parent) with their snapshots, in the order ZFS lists them
- * (snapshots by creation). Dependent clones come from every dataset's origin,
- * since the `clones` property is missing on older ZFS.
+ * (snapshots by creation). Dependent clones come from every dataset's origin
+ * read, and from the `clones` property where it was read (zfs-fuse lacks it).
  */
 export function parseZfsGet(stdout: string, parent: string, statesDir: string): Map<string, StateFact> {
   const records = new Map<string, Raw>();
@@ -49,6 +93,10 @@ export function parseZfsGet(stdout: string, parent: string, statesDir: string): 
   for (const [name, rec] of records) {
     const origin = dash(rec.origin);
     if (origin) clonesOf.set(origin, [...(clonesOf.get(origin) ?? []), name]);
+    // OpenZFS lists a snapshot's clones itself (comma-separated), also those outside what was read.
+    for (const clone of dash(rec.clones)?.split(',') ?? []) {
+      if (!clonesOf.get(name)?.includes(clone)) clonesOf.set(name, [...(clonesOf.get(name) ?? []), clone]);
+    }
     if (!name.startsWith(prefix)) continue;
     const rest = name.slice(prefix.length);
     const at = rest.indexOf('@');

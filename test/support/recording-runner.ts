@@ -33,17 +33,22 @@ export class RecordingRunner implements Runner {
     return this.calls.filter((c) => !isRead(c));
   }
 
+  /** What the responders answer `argv`, without recording a call. */
+  answer(argv: readonly string[]): RunResult {
+    for (const r of this.responders) {
+      const hit = r(argv);
+      if (hit) return { stdout: '', stderr: '', exitCode: 0, ...hit };
+    }
+    return { stdout: '', stderr: '', exitCode: 0 };
+  }
+
   async run(argv: readonly string[], _opts?: RunOptions): Promise<RunResult> {
     this.calls.push([...argv]);
     if (!isRead(argv)) {
       const n = this.mutations++;
       if (this.failing && n === this.failing.index) return { stdout: '', stderr: this.failing.stderr, exitCode: 1 };
     }
-    for (const r of this.responders) {
-      const hit = r(argv);
-      if (hit) return { stdout: '', stderr: '', exitCode: 0, ...hit };
-    }
-    return { stdout: '', stderr: '', exitCode: 0 };
+    return this.answer(argv);
   }
 
   /**
@@ -54,14 +59,7 @@ export class RecordingRunner implements Runner {
   async pipe(producer: readonly string[], consumer: readonly string[]): Promise<PipeResult> {
     this.calls.push([...producer, '|', ...consumer]);
     const n = this.mutations++;
-    const answer = (argv: readonly string[]): RunResult => {
-      for (const r of this.responders) {
-        const hit = r(argv);
-        if (hit) return { stdout: '', stderr: '', exitCode: 0, ...hit };
-      }
-      return { stdout: '', stderr: '', exitCode: 0 };
-    };
-    const result = { producer: answer(producer), consumer: answer(consumer) };
+    const result = { producer: this.answer(producer), consumer: this.answer(consumer) };
     if (this.failing && n === this.failing.index) result.consumer = { stdout: '', stderr: this.failing.stderr, exitCode: 1 };
     return result;
   }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigSchema, type Config } from '../../src/schemas/config.js';
 import { RecordingRunner } from './recording-runner.js';
+import type { RunResult } from '../../src/io/runner.js';
 
 /** A snapshot by name, or with its used bytes and creation time (seconds since the epoch) chosen. */
 export type SnapshotSpec = string | { name: string; used?: number; created?: number };
@@ -121,7 +122,7 @@ export function makeWorld(
   const startedAt: Record<string, number> = Object.fromEntries(
     Object.entries(opts.startedAtMicros ?? {}).map(([s, us]) => [`microvm@${s}.service`, us]),
   );
-  const runner = new RecordingRunner()
+  const runner: RecordingRunner = new RecordingRunner()
     // zfs create/clone make the mountpoint directory, as the real ones do.
     .respond((argv) => {
       if (argv[0] === 'zfs' && (argv[1] === 'create' || argv[1] === 'clone')) {
@@ -133,6 +134,8 @@ export function makeWorld(
     .respond((argv) =>
       argv[0] === 'zfs' && argv[1] === 'get' && argv.includes('-r') ? { stdout: zfsGetText(parent, config.statesDir, states) } : undefined,
     )
+    // A scoped read (`-d 0|1` of some datasets) is answered from what `-r` of the parent would say, as zfs would.
+    .respond((argv) => (argv[0] === 'zfs' && argv[1] === 'get' && argv.includes('-d') ? scopedZfsGet(runner, argv, parent) : undefined))
     .respond((argv) => {
       if (argv[0] !== 'systemctl' || argv[1] !== 'show') return undefined;
       const units = argv.slice(argv.indexOf('--') + 1);
@@ -152,6 +155,43 @@ export function makeWorld(
   writeFileSync(env.VM_STATE_CONFIG, JSON.stringify(config));
   return { root, config, runner, env, parent, running, runningBefore: [...running] };
 }
+
+/**
+ * Answers `zfs get -H -p -o name,property,value PROPS -d N DATASETS…` from the
+ * runner's own answer to `-r` of the parent: the datasets and, at depth 1, their
+ * children and snapshots; `clones` derived from the origins; a dataset not there
+ * is "cannot open" on stderr with exit 1, as zfs reports it while printing the rest.
+ */
+export function scopedZfsGet(runner: RecordingRunner, argv: readonly string[], parent: string): Partial<RunResult> {
+  const props = argv[argv.indexOf('name,property,value') + 1]!.split(',');
+  const depth = Number(argv[argv.indexOf('-d') + 1]);
+  const targets = argv.slice(argv.indexOf('-d') + 2);
+  const full = runner.answer([...argv.slice(0, argv.indexOf('-d')).map((a, i) => (i === argv.indexOf('name,property,value') + 1 ? FULL : a)), '-r', parent]);
+  if (full.exitCode !== 0) return full;
+  const rows = full.stdout.split('\n').filter(Boolean).map((l) => l.split('\t') as [string, string, string]);
+  const names = new Set(rows.map(([n]) => n));
+  const clonesOf = new Map<string, string[]>();
+  for (const [n, p, v] of rows) if (p === 'origin' && v !== '-') clonesOf.set(v, [...(clonesOf.get(v) ?? []), n]);
+  const within = (n: string, t: string) =>
+    n === t || (depth >= 1 && (n.startsWith(`${t}@`) || (n.startsWith(`${t}/`) && !n.slice(t.length + 1).includes('/'))));
+  const out: string[] = [];
+  const missing: string[] = [];
+  for (const t of targets) {
+    if (!names.has(t)) {
+      missing.push(`cannot open '${t}': dataset does not exist`);
+      continue;
+    }
+    for (const n of [...names].filter((x) => within(x, t))) {
+      for (const p of props) {
+        const v = p === 'clones' ? (n.includes('@') ? (clonesOf.get(n) ?? []).join(',') : '-') : rows.find((r) => r[0] === n && r[1] === p)?.[2];
+        if (v !== undefined) out.push(`${n}\t${p}\t${v}`);
+      }
+    }
+  }
+  return { stdout: out.map((l) => `${l}\n`).join(''), stderr: missing.join('\n'), exitCode: missing.length ? 1 : 0 };
+}
+
+const FULL = 'type,used,available,referenced,origin,mountpoint,mounted,creation';
 
 /** Sends `signal` to this process once, when the first `<tool> <verb>` call runs: Ctrl-C in the middle of a plan. */
 export function signalAtFirst(w: ReturnType<typeof makeWorld>, verb: string, signal: NodeJS.Signals = 'SIGINT'): void {
