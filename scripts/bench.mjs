@@ -23,7 +23,11 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 function timeInLab(script) {
   const out = execFileSync(
     LAB_EXEC,
-    ['bash', '-c', `s=$(date +%s%N); { ${script}; } >/dev/null 2>&1; e=$(date +%s%N); echo $(( (e - s) / 1000 ))`],
+    [
+      'bash',
+      '-c',
+      `s=$(date +%s%N); { ${script}; } >/dev/null 2>&1; e=$(date +%s%N); echo $(( (e - s) / 1000 ))`,
+    ],
     { encoding: 'utf8' },
   );
   return Number(out.trim()) / 1000; // ms
@@ -53,12 +57,22 @@ function interleaved(variants, rounds, time) {
 }
 
 execFileSync('node', ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
+if (process.argv.includes('--scale')) {
+  execFileSync(`${ROOT}lab/up`, [], { stdio: 'inherit' });
+  execFileSync(`${ROOT}lab/reset`, [], { stdio: 'inherit' });
+  scaleBench();
+  process.exit(0);
+}
 
 // The host first: `--host-only` stops after it (no lab needed).
 const host = NODES.map((major) => {
   const node = execFileSync(`${ROOT}scripts/node`, [major], { encoding: 'utf8' }).trim();
   const help = [node, `${ROOT}bin/vm-state`, '--help'];
-  const [bare, warm, cold] = interleaved([[[node, '-e', '0']], [help], [help, NO_CACHE]], RUNS, ([argv, env]) => timeOnHost(argv, env));
+  const [bare, warm, cold] = interleaved(
+    [[[node, '-e', '0']], [help], [help, NO_CACHE]],
+    RUNS,
+    ([argv, env]) => timeOnHost(argv, env),
+  );
   const helpKb = median(Array.from({ length: 5 }, () => peakKb(help)));
   const bareKb = median(Array.from({ length: 5 }, () => peakKb([node, '-e', '0'])));
   const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
@@ -71,7 +85,9 @@ console.log(`|---|${host.map(() => '---|').join('')}`);
 const cells = (fn) => host.map(fn).join(' | ');
 console.log(`| node -e 0 | ${cells((h) => `${f(h.bare)} ms`)} |`);
 console.log(`| vm-state --help | ${cells((h) => `${f(h.warm)} ms (${(h.warm / h.bare).toFixed(2)}×)`)} |`);
-console.log(`| vm-state --help, no compile cache | ${cells((h) => `${f(h.cold)} ms (${(h.cold / h.bare).toFixed(2)}×)`)} |`);
+console.log(
+  `| vm-state --help, no compile cache | ${cells((h) => `${f(h.cold)} ms (${(h.cold / h.bare).toFixed(2)}×)`)} |`,
+);
 console.log(
   `| peak memory --help / node -e 0 | ${cells((h) => `${h.helpKb} KB / ${h.bareKb} KB (${(h.helpKb / h.bareKb).toFixed(2)}×)`)} |`,
 );
@@ -102,12 +118,21 @@ const variants = [
   ['vm-state list --json', 'vm-state list --json'],
 ];
 const labNode = execFileSync(LAB_EXEC, ['node', '--version'], { encoding: 'utf8' }).trim();
-const rows = interleaved(variants, RUNS, ([, script]) => timeInLab(script)).map((ms, k) => [variants[k][0], ms]);
+const rows = interleaved(variants, RUNS, ([, script]) => timeInLab(script)).map((ms, k) => [
+  variants[k][0],
+  ms,
+]);
 const [tRaw, tList, , tJson] = rows.map(([, ms]) => ms);
-const trace = execFileSync(LAB_EXEC, ['bash', '-c', 'VM_STATE_TRACE=1 vm-state list 2>&1 >/dev/null | grep -c "^+ "'], {
+const trace = execFileSync(
+  LAB_EXEC,
+  ['bash', '-c', 'VM_STATE_TRACE=1 vm-state list 2>&1 >/dev/null | grep -c "^+ "'],
+  {
+    encoding: 'utf8',
+  },
+).trim();
+const snaps = execFileSync(LAB_EXEC, ['bash', '-c', `zfs list -H -t snapshot -o name -r ${P} | wc -l`], {
   encoding: 'utf8',
 }).trim();
-const snaps = execFileSync(LAB_EXEC, ['bash', '-c', `zfs list -H -t snapshot -o name -r ${P} | wc -l`], { encoding: 'utf8' }).trim();
 
 execFileSync(`${ROOT}lab/reset`, [], { stdio: 'inherit' });
 
@@ -150,3 +175,79 @@ console.log(`| list ÷ raw calls | ${(tList / tRaw).toFixed(2)}× (json ${(tJson
 console.log(`| child processes spawned by list | ${trace} |`);
 console.log(`\n| command (in order, small pool) | child processes | wall time |\n|---|---|---|`);
 for (const [cmd, procs, ms] of perCommand) console.log(`| \`${cmd}\` | ${procs} | ${ms} ms |`);
+
+/**
+ * `--scale`: every command that touches a few states, on a pool of 500 states x 10
+ * snapshots and then on one of 5, in one run: its cost must follow its work, not
+ * the pool. Each command runs ROUNDS times (a pair that undoes itself, so every
+ * round starts alike); medians.
+ */
+function scaleBench() {
+  const ROUNDS = Number(process.env.BENCH_SCALE_ROUNDS ?? 5);
+  const BIG = Number(process.env.BENCH_SCALE_STATES ?? 500);
+  const lab = (script) =>
+    execFileSync(LAB_EXEC, ['bash', '-c', script], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+  process.stderr.write(
+    `bench: ${BIG} states, then 10 recursive snapshots (sequential: zfs-fuse deadlocks on parallel creates)...\n`,
+  );
+  lab(
+    `for i in $(seq -w 1 ${BIG}); do zfs create ${P}/st$i || exit 1; done; for j in $(seq 1 10); do zfs snapshot -r ${P}@snap$j || exit 1; done`,
+  );
+  lab('vm-state assign slot1 st001 && vm-state assign slot2 st002 && systemctl start microvm@slot1.service');
+  const commands = [
+    ['create newone', 'vm-state --yes delete newone'],
+    ['--yes delete newone', 'vm-state create newone'],
+    ['assign slot3 st003', 'vm-state assign slot3 st004'],
+    ['migrate st005 slot2', 'vm-state migrate st002 slot2'],
+    ['snapshot slot1 x', 'vm-state snapshot delete st001@x'],
+    ['snapshot delete st001@x', 'vm-state snapshot slot1 x'],
+    ['clone st003 c1', 'vm-state --yes delete c1'],
+    ['restore st003@snap10 r1', 'vm-state --yes delete r1'],
+    ['show st003', 'true'],
+    ['snapshots st003', 'true'],
+    ['prune st003 --keep 10', 'true'],
+    ['preflight slot2', 'true'],
+  ];
+  // The pairs' setup: newone exists for the delete row, st001@x for snapshot delete.
+  const measure = () => {
+    const out = [];
+    for (const [args, undo] of commands) {
+      if (args.startsWith('--yes delete newone')) lab('vm-state create newone');
+      if (args.startsWith('snapshot delete')) lab('vm-state snapshot slot1 x');
+      const times = [];
+      let procs = '';
+      for (let i = 0; i < ROUNDS; i++) {
+        const r = lab(
+          `s=$(date +%s%N); VM_STATE_TRACE=1 vm-state ${args} 2>/tmp/trace >/dev/null; e=$(date +%s%N); grep -c "^+ " /tmp/trace; echo $(( (e - s) / 1000 )); ${undo} >/dev/null 2>&1`,
+        );
+        const [p, us] = r.trim().split('\n');
+        procs = p;
+        times.push(Number(us) / 1000);
+      }
+      if (args.startsWith('--yes delete newone')) lab('vm-state --yes delete newone');
+      if (args.startsWith('snapshot delete')) lab('vm-state snapshot delete st001@x');
+      out.push({ args, procs, ms: median(times) });
+    }
+    return out;
+  };
+  const big = measure();
+  process.stderr.write('bench: down to 5 states...\n');
+  lab(`for i in $(seq -w 6 ${BIG}); do zfs destroy -r ${P}/st$i || exit 1; done`);
+  const small = measure();
+  console.log(
+    `\n| command (median of ${ROUNDS}) | ${BIG} states × 10 snapshots | 5 states × 10 | ratio | processes |`,
+  );
+  console.log('|---|---|---|---|---|');
+  big.forEach((b, i) => {
+    const s = small[i];
+    const ms = (x) => `${x.toFixed(0)} ms`;
+    console.log(
+      `| \`vm-state ${b.args}\` | ${ms(b.ms)} | ${ms(s.ms)} | ${(b.ms / s.ms).toFixed(2)}× | ${b.procs} |`,
+    );
+  });
+  lab(`for j in $(seq 1 10); do zfs destroy ${P}@snap$j; done`); // the recursive snapshots' own, on the parent
+  execFileSync(`${ROOT}lab/reset`, [], { stdio: 'inherit' });
+}

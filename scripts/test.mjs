@@ -33,7 +33,16 @@ for (const [project, major] of runs) {
   const out = join(dir, `${project}-${major}.json`);
   const r = spawnSync(
     node,
-    [VITEST, 'run', '--project', project, '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...extra],
+    [
+      VITEST,
+      'run',
+      '--project',
+      project,
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile.json=${out}`,
+      ...extra,
+    ],
     // That node first on PATH too, for whatever the tests start by name (bin/vm-state's `env node`).
     { stdio: 'inherit', cwd: ROOT, env: { ...process.env, PATH: `${dirname(node)}:${process.env.PATH}` } },
   );

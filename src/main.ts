@@ -13,8 +13,13 @@ export async function main(argv: string[], deps: ProgramDeps = {}): Promise<numb
       argv.includes('--json') &&
       (argv.includes('--help') || argv.includes('-h') || argv.filter((a) => !a.startsWith('-'))[0] === 'help')
     ) {
-      const [{ describeProgram }, { HelpOut }] = await Promise.all([import('./cli/describe.js'), import('./schemas/output.js')]);
-      (deps.streams ?? process).stdout.write(`${JSON.stringify(HelpOut.parse(describeProgram(program, VERSION)), null, 2)}\n`);
+      const [{ describeProgram }, { HelpOut }] = await Promise.all([
+        import('./cli/describe.js'),
+        import('./schemas/output.js'),
+      ]);
+      (deps.streams ?? process).stdout.write(
+        `${JSON.stringify(HelpOut.parse(describeProgram(program, VERSION)), null, 2)}\n`,
+      );
       return EXIT.ok;
     }
     await program.parseAsync(argv, { from: 'user' });
@@ -38,7 +43,8 @@ function toVmStateError(e: unknown): VmStateError | undefined {
   if (e instanceof CommanderError) {
     if (e.exitCode === 0) return undefined; // --help, --version
     const message = e.message.replace(/^error: /, '');
-    const hint = e.code === 'commander.unknownCommand' ? "Use 'vm-state help' for usage." : 'See: vm-state help';
+    const hint =
+      e.code === 'commander.unknownCommand' ? "Use 'vm-state help' for usage." : 'See: vm-state help';
     return new VmStateError('usage', message.charAt(0).toUpperCase() + message.slice(1), { hint });
   }
   if (e instanceof CommandError) return fromCommand(e);

@@ -41,7 +41,11 @@ interface GlobalOpts extends ConfigOverrides {
 export function context(cmd: Command, deps: ProgramDeps): Context {
   const g = cmd.optsWithGlobals<GlobalOpts>();
   const env = deps.env ?? process.env;
-  const out = new Output({ json: Boolean(g.json), quiet: Boolean(g.quiet), color: g.color }, deps.streams ?? process, env);
+  const out = new Output(
+    { json: Boolean(g.json), quiet: Boolean(g.quiet), color: g.color },
+    deps.streams ?? process,
+    env,
+  );
   const wait = g.wait === undefined ? 10 : Number(g.wait);
   if (!Number.isFinite(wait) || wait < 0)
     throw new VmStateError('usage', `--wait must be a number of seconds, got ${JSON.stringify(g.wait)}`);
@@ -81,7 +85,10 @@ async function doctorFacts(ctx: Context): Promise<{ facts: Facts; health: Assign
     if (!(e instanceof VmStateError)) throw e;
     const links = Object.fromEntries(c.slots.map((s) => [s, readLink(diskLinkOf(c, s)).target]));
     const recovered = recoverAssignments(c.assignmentsFile, c.statesDir, links);
-    return { facts: await system.facts(undefined, recovered.assignments), health: { broken: e.message, recoveredFrom: recovered.from, leftovers } };
+    return {
+      facts: await system.facts(undefined, recovered.assignments),
+      health: { broken: e.message, recoveredFrom: recovered.from, leftovers },
+    };
   }
 }
 
@@ -117,15 +124,21 @@ export async function doctor(ctx: Context, repair: boolean): Promise<void> {
   }
   if (diagnosis.findings.length > 0 && !repair) {
     throw new VmStateError('failed', `doctor found ${diagnosis.findings.length} problem(s)`, {
-      hint: diagnosis.plan.steps.length ? 'Repair with: vm-state doctor --repair (or --dry-run --repair to see the steps)' : undefined,
+      hint: diagnosis.plan.steps.length
+        ? 'Repair with: vm-state doctor --repair (or --dry-run --repair to see the steps)'
+        : undefined,
     });
   }
 }
 
 export function schema(name: string | undefined, write: (text: string) => void): void {
   if (name !== undefined && !(name in OUTPUT_SCHEMAS)) {
-    throw new VmStateError('usage', `Unknown schema '${name}'`, { hint: `One of: ${Object.keys(OUTPUT_SCHEMAS).join(', ')}` });
+    throw new VmStateError('usage', `Unknown schema '${name}'`, {
+      hint: `One of: ${Object.keys(OUTPUT_SCHEMAS).join(', ')}`,
+    });
   }
-  const all = Object.fromEntries(Object.entries(OUTPUT_SCHEMAS).map(([k, s]) => [k, z.toJSONSchema(s, { io: 'output' })]));
+  const all = Object.fromEntries(
+    Object.entries(OUTPUT_SCHEMAS).map(([k, s]) => [k, z.toJSONSchema(s, { io: 'output' })]),
+  );
   write(`${JSON.stringify(name ? all[name] : all, null, 2)}\n`);
 }

@@ -11,7 +11,12 @@ export function columns(head: string[], rows: string[][], indent = '  ', gap = '
   const widths = head.map((_, i) => Math.max(...all.map((r) => width(r[i] ?? ''))));
   return all
     .map((r) =>
-      (indent + r.map((cell, i) => (i === r.length - 1 ? cell : cell + ' '.repeat(widths[i]! - width(cell)))).join(gap)).trimEnd(),
+      (
+        indent +
+        r
+          .map((cell, i) => (i === r.length - 1 ? cell : cell + ' '.repeat(widths[i]! - width(cell))))
+          .join(gap)
+      ).trimEnd(),
     )
     .join('\n');
 }

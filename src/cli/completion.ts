@@ -35,7 +35,10 @@ complete -c vm-state -f -a '(set -l w (commandline -opc) (commandline -ct); vm-s
 
 export function printScript(shell: string, write: (text: string) => void): void {
   const script = SCRIPTS[shell];
-  if (!script) throw new VmStateError('usage', `Unknown shell '${shell}'`, { hint: `One of: ${Object.keys(SCRIPTS).join(', ')}` });
+  if (!script)
+    throw new VmStateError('usage', `Unknown shell '${shell}'`, {
+      hint: `One of: ${Object.keys(SCRIPTS).join(', ')}`,
+    });
   write(script);
 }
 
@@ -43,8 +46,13 @@ const optionNames = (options: readonly { long?: string; short?: string }[]) =>
   options.flatMap((o) => [o.long, o.short].filter((x): x is string => Boolean(x)));
 
 /** The command spec `words` name: `snapshot`, or `snapshot delete` when the next word says so. */
-function specAt(words: string[], at: number, before: number): { spec: CommandSpec; next: number } | undefined {
-  const two = at + 1 < before && COMMANDS.find((c) => !c.hidden && c.name === `${words[at]} ${words[at + 1]}`);
+function specAt(
+  words: string[],
+  at: number,
+  before: number,
+): { spec: CommandSpec; next: number } | undefined {
+  const two =
+    at + 1 < before && COMMANDS.find((c) => !c.hidden && c.name === `${words[at]} ${words[at + 1]}`);
   if (two) return { spec: two, next: at + 2 };
   const one = COMMANDS.find((c) => !c.hidden && c.name === words[at]);
   return one && { spec: one, next: at + 1 };

@@ -6,11 +6,16 @@ import { VmStateError } from '../core/errors.js';
  * pipe is read as well, because callers of the old script did
  * `echo DELETE | vm-state delete x`.
  */
-export async function confirmTyped(word: string, opts: { yes: boolean; json: boolean; stdin?: NodeJS.ReadStream }): Promise<void> {
+export async function confirmTyped(
+  word: string,
+  opts: { yes: boolean; json: boolean; stdin?: NodeJS.ReadStream },
+): Promise<void> {
   if (opts.yes) return;
   const stdin = opts.stdin ?? process.stdin;
   if (stdin.isTTY && opts.json) {
-    throw new VmStateError('aborted', 'Confirmation required and no prompts in --json mode', { hint: 'Pass --yes to confirm' });
+    throw new VmStateError('aborted', 'Confirmation required and no prompts in --json mode', {
+      hint: 'Pass --yes to confirm',
+    });
   }
   const answer = await readLine(stdin, stdin.isTTY ? `Type '${word}' to confirm: ` : undefined);
   if (answer === undefined) {
@@ -23,7 +28,11 @@ export async function confirmTyped(word: string, opts: { yes: boolean; json: boo
 
 function readLine(stdin: NodeJS.ReadStream, prompt?: string): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const rl = createInterface({ input: stdin, output: prompt ? process.stderr : undefined, terminal: Boolean(prompt) });
+    const rl = createInterface({
+      input: stdin,
+      output: prompt ? process.stderr : undefined,
+      terminal: Boolean(prompt),
+    });
     let done = false;
     rl.once('line', (line) => {
       done = true;

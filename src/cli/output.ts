@@ -84,7 +84,10 @@ export class Output {
         if (!tty) return;
         stop();
         const t0 = Date.now();
-        timer = setInterval(() => this.io.stderr.write(`\r  ${label}: ${Math.round((Date.now() - t0) / 1000)}s`), 1000);
+        timer = setInterval(
+          () => this.io.stderr.write(`\r  ${label}: ${Math.round((Date.now() - t0) / 1000)}s`),
+          1000,
+        );
         timer.unref();
       },
       stop,
@@ -94,7 +97,13 @@ export class Output {
   error(err: VmStateError): void {
     if (this.opts.json) {
       const doc = ErrorOut.parse({
-        error: { code: err.code, exitCode: err.exitCode, message: err.message, hint: err.hint, details: err.details },
+        error: {
+          code: err.code,
+          exitCode: err.exitCode,
+          message: err.message,
+          hint: err.hint,
+          details: err.details,
+        },
       });
       this.io.stderr.write(`${JSON.stringify(doc)}\n`);
       return;

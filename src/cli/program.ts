@@ -50,11 +50,22 @@ export function buildProgram(deps: ProgramDeps = {}): Command {
     .option('--config <file>', 'config file (default /etc/vm-state/config.json; env VM_STATE_CONFIG)')
     .addOption(new Option('--pool <name>', 'ZFS pool (env VM_STATE_POOL)').hideHelp())
     .addOption(new Option('--dataset <path>', 'parent dataset in the pool (env VM_STATE_DATASET)').hideHelp())
-    .addOption(new Option('--states-dir <dir>', 'where states are mounted (env VM_STATE_STATES_DIR)').hideHelp())
-    .addOption(new Option('--slots-dir <dir>', 'where slot directories live (env VM_STATE_SLOTS_DIR)').hideHelp())
-    .addOption(new Option('--assignments-file <file>', 'slot -> state JSON (env VM_STATE_ASSIGNMENTS_FILE)').hideHelp())
+    .addOption(
+      new Option('--states-dir <dir>', 'where states are mounted (env VM_STATE_STATES_DIR)').hideHelp(),
+    )
+    .addOption(
+      new Option('--slots-dir <dir>', 'where slot directories live (env VM_STATE_SLOTS_DIR)').hideHelp(),
+    )
+    .addOption(
+      new Option(
+        '--assignments-file <file>',
+        'slot -> state JSON (env VM_STATE_ASSIGNMENTS_FILE)',
+      ).hideHelp(),
+    )
     .addOption(new Option('--slots <list>', 'comma-separated slot names (env VM_STATE_SLOTS)').hideHelp())
-    .addOption(new Option('--unit-template <t>', 'systemd unit, %s = slot (env VM_STATE_UNIT_TEMPLATE)').hideHelp())
+    .addOption(
+      new Option('--unit-template <t>', 'systemd unit, %s = slot (env VM_STATE_UNIT_TEMPLATE)').hideHelp(),
+    )
     .addOption(new Option('--owner <user>', 'owner of states and slot dirs (env VM_STATE_OWNER)').hideHelp())
     .addOption(new Option('--group <group>', 'group of states and slot dirs (env VM_STATE_GROUP)').hideHelp())
     .addHelpText('after', EXAMPLES)
@@ -78,17 +89,23 @@ function register(program: Command, spec: CommandSpec, deps: ProgramDeps): void 
   const parent = words.length === 1 ? program : program.commands.find((c) => c.name() === words[0]);
   if (!parent) throw new Error(`${spec.name}: no command '${words[0]}' to put it under`);
   const usage = `${words.at(-1)} ${argsUsage(spec)}`.trim();
-  const command = parent.command(usage, { isDefault: spec.isDefault, hidden: spec.hidden }).description(spec.description);
+  const command = parent
+    .command(usage, { isDefault: spec.isDefault, hidden: spec.hidden })
+    .description(spec.description);
   for (const o of spec.options ?? []) command.option(o.flags, o.description);
   if (spec.isDefault) command.allowExcessArguments(true);
   command.action(async (...params: unknown[]) => {
     const cmd = params.at(-1) as Command;
     // The default command also receives a mistyped command name as an argument.
     if (spec.isDefault && cmd.args.length > spec.args.length) {
-      throw new VmStateError('usage', `Unknown command: ${shown(cmd.args[0]!)}`, { hint: "Use 'vm-state help' for usage." });
+      throw new VmStateError('usage', `Unknown command: ${shown(cmd.args[0]!)}`, {
+        hint: "Use 'vm-state help' for usage.",
+      });
     }
     const input: Input = { ...cmd.opts() };
-    spec.args.forEach((a, i) => (input[camelCase(a.name.replace(/\.\.\.$/, ''))] = params[i] as string | undefined));
+    spec.args.forEach(
+      (a, i) => (input[camelCase(a.name.replace(/\.\.\.$/, ''))] = params[i] as string | undefined),
+    );
     await (await import('./run-command.js')).runCommand(spec, input, cmd, deps);
   });
 }

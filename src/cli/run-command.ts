@@ -12,7 +12,12 @@ import { runMutation } from './run-plan.js';
  * never loads zod, execa or the config). A mutation and a view each follow
  * the one path of their kind; an action runs itself.
  */
-export async function runCommand(spec: CommandSpec, input: Input, cmd: Command, deps: ProgramDeps): Promise<void> {
+export async function runCommand(
+  spec: CommandSpec,
+  input: Input,
+  cmd: Command,
+  deps: ProgramDeps,
+): Promise<void> {
   let ctx: Context | undefined;
   const getCtx = () => (ctx ??= context(cmd, deps));
   switch (spec.kind) {
@@ -35,4 +40,5 @@ export async function runCommand(spec: CommandSpec, input: Input, cmd: Command, 
 }
 
 /** The spec's scope for this input, as System.facts takes it. */
-const scopeOf = (spec: CommandSpec, input: Input): ScopeOf | undefined => spec.scope && ((a) => spec.scope!(input, a));
+const scopeOf = (spec: CommandSpec, input: Input): ScopeOf | undefined =>
+  spec.scope && ((a) => spec.scope!(input, a));

@@ -65,7 +65,9 @@ export async function runMutation(
       const onSignal = (signal: NodeJS.Signals) => {
         if (interrupted) process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15));
         interrupted = true;
-        out.warn(`${signal}: finishing the current step, then undoing what can be undone (send it again to quit at once)`);
+        out.warn(
+          `${signal}: finishing the current step, then undoing what can be undone (send it again to quit at once)`,
+        );
       };
       const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
       signals.forEach((sig) => process.on(sig, onSignal));
@@ -96,7 +98,8 @@ export async function runMutation(
       } finally {
         signals.forEach((sig) => process.off(sig, onSignal));
       }
-      if (interrupted) out.warn('Interrupted past the point of no return: the command was finished, and nothing was undone');
+      if (interrupted)
+        out.warn('Interrupted past the point of no return: the command was finished, and nothing was undone');
       if (out.json) out.document(ResultOut, resultDocument(command, plan, false));
       else plan.notes.forEach((n, i) => (i === 0 ? out.ok(n) : out.info(n)));
     },

@@ -28,13 +28,20 @@ function planAdopt(c: Config, name: string, opts: { cleanup?: boolean } = {}): D
     return (facts) => {
       const state = facts.states.get(name);
       if (state?.kind === 'directory') {
-        throw new VmStateError('conflict', `State '${name}' is still a plain directory: adopt it first (vm-state adopt ${name})`);
+        throw new VmStateError(
+          'conflict',
+          `State '${name}' is still a plain directory: adopt it first (vm-state adopt ${name})`,
+        );
       }
       const dataset = requireDataset(facts, name);
       if (!dataset.mounted) {
-        throw new VmStateError('conflict', `State '${name}' (${dataset.dataset}) is not mounted; not deleting its original copy`, {
-          hint: `Mount it: zfs mount ${dataset.dataset}`,
-        });
+        throw new VmStateError(
+          'conflict',
+          `State '${name}' (${dataset.dataset}) is not mounted; not deleting its original copy`,
+          {
+            hint: `Mount it: zfs mount ${dataset.dataset}`,
+          },
+        );
       }
       return {
         summary: `Delete ${backup}, the directory state '${name}' was adopted from`,
@@ -47,7 +54,8 @@ function planAdopt(c: Config, name: string, opts: { cleanup?: boolean } = {}): D
   return (facts) => {
     requireParent(facts, c);
     const state = requireState(facts, name);
-    if (state.kind === 'dataset') throw new VmStateError('exists', `State '${name}' is already a ZFS dataset (${state.dataset})`);
+    if (state.kind === 'dataset')
+      throw new VmStateError('exists', `State '${name}' is already a ZFS dataset (${state.dataset})`);
     const running = runningOn(facts, name);
     if (running.length > 0) {
       throw new VmStateError(
@@ -75,7 +83,11 @@ function planAdopt(c: Config, name: string, opts: { cleanup?: boolean } = {}): D
         { kind: 'copy-tree', from: dir, to: work },
         { kind: 'unmount', dataset },
         { kind: 'move', from: dir, to: backup },
-        { kind: 'zfs', argv: ['zfs', 'set', `mountpoint=${mountpoint}`, dataset], undo: ['zfs', 'set', `mountpoint=${work}`, dataset] },
+        {
+          kind: 'zfs',
+          argv: ['zfs', 'set', `mountpoint=${mountpoint}`, dataset],
+          undo: ['zfs', 'set', `mountpoint=${work}`, dataset],
+        },
         mountStep(dataset),
         rmdirStep(work),
       ],
@@ -93,7 +105,8 @@ export const adopt: MutationSpec = {
   name: 'adopt',
   args: [{ name: 'name', kind: 'state' }],
   options: [{ flags: '--cleanup', description: 'delete the original directory kept by an earlier adopt' }],
-  description: 'turn a plain-directory state into a dataset (copied, compared, original kept); --cleanup deletes the original',
+  description:
+    'turn a plain-directory state into a dataset (copied, compared, original kept); --cleanup deletes the original',
   readme: [
     {
       usage: '`vm-state adopt <name>` / `adopt --cleanup <name>`',

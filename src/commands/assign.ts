@@ -56,8 +56,11 @@ export const assign: MutationSpec = {
       const a = assignment(c, facts, slot, state);
       const running = isRunning(s.unit);
       // Its VM keeps the current state's image open until it restarts: make sure that is on record.
-      const record: Step[] = running && !s.startedOn && s.state !== state ? [{ kind: 'record', slot, state: s.state }] : [];
-      const restart = running ? [`${slot} is currently running. Assignment will take effect after restart.`] : [];
+      const record: Step[] =
+        running && !s.startedOn && s.state !== state ? [{ kind: 'record', slot, state: s.state }] : [];
+      const restart = running
+        ? [`${slot} is currently running. Assignment will take effect after restart.`]
+        : [];
       return {
         summary: `Assign state '${state}' to ${slot}`,
         steps: [...a.creates, ...record, ...a.links],

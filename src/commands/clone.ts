@@ -24,7 +24,10 @@ function planClone(c: Config, src: string, dst: string): Decide {
       summary: `Clone state '${src}' to '${dst}'`,
       steps: [snapshotStep(helper), ...cloneSteps(c, helper, dst)],
       warnings: [],
-      notes: [`State '${src}' cloned to '${dst}' (from snapshot ${helper})`, `Assign it to a slot with: vm-state assign <slot> ${dst}`],
+      notes: [
+        `State '${src}' cloned to '${dst}' (from snapshot ${helper})`,
+        `Assign it to a slot with: vm-state assign <slot> ${dst}`,
+      ],
     };
   };
 }
@@ -72,7 +75,9 @@ function planFullClone(c: Config, src: string, dst: string): Decide {
         destroyStep(helper, { tidy: true }),
       ],
       warnings: running.length
-        ? [`'${src}' is running on ${running.map((s) => s.name).join(', ')}: the copy will be crash-consistent`]
+        ? [
+            `'${src}' is running on ${running.map((s) => s.name).join(', ')}: the copy will be crash-consistent`,
+          ]
         : [],
       notes: [
         `State '${src}' copied to '${dst}' (independent: no origin, no shared snapshots)`,
@@ -89,7 +94,12 @@ export const clone: MutationSpec = {
     { name: 'source', kind: 'state' },
     { name: 'dest', kind: 'new-state' },
   ],
-  options: [{ flags: '--full', description: 'an independent copy (zfs send | zfs receive): no origin, either side deletable' }],
+  options: [
+    {
+      flags: '--full',
+      description: 'an independent copy (zfs send | zfs receive): no origin, either side deletable',
+    },
+  ],
   description: 'clone a state to a new name (ZFS clone of a fresh snapshot)',
   readme: [
     {

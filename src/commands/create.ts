@@ -26,7 +26,10 @@ export const create: MutationSpec = {
         summary: `Create state '${name}'`,
         steps: newStateSteps(c, name),
         warnings: [],
-        notes: [`State '${name}' created at ${mountpointOf(c, name)}`, `Assign it to a slot with: vm-state assign <slot> ${name}`],
+        notes: [
+          `State '${name}' created at ${mountpointOf(c, name)}`,
+          `Assign it to a slot with: vm-state assign <slot> ${name}`,
+        ],
       };
     };
   },

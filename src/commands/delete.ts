@@ -1,6 +1,13 @@
 import type { Config } from '../schemas/config.js';
 import { VmStateError } from '../core/errors.js';
-import { datasetShown, runningOn, slotsLinkedInto, slotsUsing, stateNameOf, type SnapshotFact } from '../core/facts.js';
+import {
+  datasetShown,
+  runningOn,
+  slotsLinkedInto,
+  slotsUsing,
+  stateNameOf,
+  type SnapshotFact,
+} from '../core/facts.js';
 import { cloneHelperName } from '../core/layout.js';
 import { MAX_EXISTING, validateName } from '../core/names.js';
 import type { Decide, Step } from '../core/plan.js';
@@ -32,9 +39,13 @@ function planDelete(c: Config, name: string): Decide {
     const users = slotsUsing(facts, name);
     if (users.length > 0) {
       const slot = users[0]!.name;
-      throw new VmStateError('conflict', `State '${name}' is assigned to ${users.map((u) => u.name).join(', ')}`, {
-        hint: `Reassign first with: vm-state assign ${slot} <other-state>`,
-      });
+      throw new VmStateError(
+        'conflict',
+        `State '${name}' is assigned to ${users.map((u) => u.name).join(', ')}`,
+        {
+          hint: `Reassign first with: vm-state assign ${slot} <other-state>`,
+        },
+      );
     }
     // Whatever the assignments say, a slot whose disk link leads into the state would lose its disk.
     const linked = slotsLinkedInto(facts, state);
@@ -59,7 +70,9 @@ function planDelete(c: Config, name: string): Decide {
       const moved = state.snapshots.slice(0, lastWithClones + 1);
       doomed = state.snapshots.slice(lastWithClones + 1);
       // zfs promote refuses when the heir already has a snapshot of a name that would move to it.
-      const heirSnaps = new Set(facts.states.get(stateNameOf(facts.parent, heir) ?? '')?.snapshots.map((x) => x.name) ?? []);
+      const heirSnaps = new Set(
+        facts.states.get(stateNameOf(facts.parent, heir) ?? '')?.snapshots.map((x) => x.name) ?? [],
+      );
       const clash = moved.filter((x) => heirSnaps.has(x.name)).map((x) => x.name);
       if (clash.length > 0) {
         throw new VmStateError(
@@ -85,7 +98,9 @@ function planDelete(c: Config, name: string): Decide {
     steps.push(rmdirStep(state.mountpoint));
 
     // The helper snapshot `clone` left on the source for this state is no use to anyone once it is gone.
-    const origin = state.origin ? facts.states.get(stateNameOf(facts.parent, state.origin.split('@')[0]!) ?? '') : undefined;
+    const origin = state.origin
+      ? facts.states.get(stateNameOf(facts.parent, state.origin.split('@')[0]!) ?? '')
+      : undefined;
     const helper = origin?.snapshots.find((s) => s.fullName === state.origin);
     if (!promoted && helper && helper.name === cloneHelperName(name) && helper.clones.length === 1) {
       steps.push(destroyStep(helper.fullName, { tidy: true }));

@@ -60,7 +60,9 @@ export function diagnose(facts: Facts, c: Config, health: AssignmentsHealth): Di
     if (!state) {
       // An unused slot without a state of its own name is normal; an explicit or running one is not.
       if (slot.explicit || isRunning(slot.unit))
-        findings.push(`${slot.name} is assigned state '${slot.state}', which does not exist (vm-state assign ${slot.name} <state>)`);
+        findings.push(
+          `${slot.name} is assigned state '${slot.state}', which does not exist (vm-state assign ${slot.name} <state>)`,
+        );
       continue;
     }
     if (misplaced.has(state.name)) continue;
@@ -78,7 +80,10 @@ export function diagnose(facts: Facts, c: Config, health: AssignmentsHealth): Di
       continue;
     }
     const image = imageProblem(slot.link);
-    if (image) findings.push(`${slot.name}'s disk ${image}: two slots can end up on one image this way. Put the image itself there`);
+    if (image)
+      findings.push(
+        `${slot.name}'s disk ${image}: two slots can end up on one image this way. Put the image itself there`,
+      );
     if (slot.link.target !== want && (slot.explicit || slot.link.kind === 'symlink')) {
       findings.push(
         `${diskLinkOf(c, slot.name)} ${slot.link.kind === 'missing' ? 'is missing' : `points at ${slot.link.target}`}; ${slot.name} is assigned '${slot.state}' (${want})`,
@@ -105,7 +110,12 @@ export function diagnose(facts: Facts, c: Config, health: AssignmentsHealth): Di
 
   return {
     findings,
-    plan: { summary: 'Repair what doctor found', steps, warnings: [], notes: steps.length ? ['Repaired'] : ['Nothing to repair'] },
+    plan: {
+      summary: 'Repair what doctor found',
+      steps,
+      warnings: [],
+      notes: steps.length ? ['Repaired'] : ['Nothing to repair'],
+    },
   };
 }
 
@@ -116,7 +126,8 @@ export const doctor: ActionSpec = {
   options: [
     {
       flags: '--repair',
-      description: 'repair what was found (as root; the assignments file comes back from its backup or the links)',
+      description:
+        'repair what was found (as root; the assignments file comes back from its backup or the links)',
     },
   ],
   description: 'check the assignments file, slot links, mounts and shared states; --repair fixes what it can',

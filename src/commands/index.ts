@@ -47,7 +47,11 @@ export const COMMANDS: readonly CommandSpec[] = [
 ];
 
 /** commander's own help, the README's last row. */
-const HELP_ROW: ReadmeRow = { usage: '`vm-state help`, `--help`, `-h`, `--version`', text: 'usage with examples, exit codes' };
+const HELP_ROW: ReadmeRow = {
+  usage: '`vm-state help`, `--help`, `-h`, `--version`',
+  text: 'usage with examples, exit codes',
+};
 
 /** The README's command table, one row per line, as the test compares it. */
-export const readmeRows = (): string[] => [...COMMANDS.flatMap((c) => c.readme), HELP_ROW].map((r) => `| ${r.usage} | ${r.text} |`);
+export const readmeRows = (): string[] =>
+  [...COMMANDS.flatMap((c) => c.readme), HELP_ROW].map((r) => `| ${r.usage} | ${r.text} |`);

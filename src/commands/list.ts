@@ -48,9 +48,14 @@ export function listDocument(facts: Facts): z.input<typeof ListOut> {
 }
 
 /** How a slot's data.img looks to an operator. */
-function diskText(disk: { kind: string; resolves: boolean; targetKind?: string }, stateMounted: boolean, c: Output['c']): string {
+function diskText(
+  disk: { kind: string; resolves: boolean; targetKind?: string },
+  stateMounted: boolean,
+  c: Output['c'],
+): string {
   if (disk.kind === 'missing') return c.dim('no data.img');
-  if (disk.targetKind === 'symlink') return c.yellow("the state's data.img is itself a link (run vm-state doctor)");
+  if (disk.targetKind === 'symlink')
+    return c.yellow("the state's data.img is itself a link (run vm-state doctor)");
   if (disk.targetKind === 'directory') return c.yellow("the state's data.img is a directory");
   if (disk.kind === 'file') return c.yellow('a regular file, not the state (run vm-state doctor)');
   if (disk.resolves) return 'ok';
@@ -62,7 +67,8 @@ function diskText(disk: { kind: string; resolves: boolean; targetKind?: string }
 function renderList(out: Output, doc: z.input<typeof ListOut>): void {
   const c = out.c;
   // Names under the parent dataset read as state names: microvms/storage/states/dev@s1 -> dev@s1.
-  const short = (name: string | null) => (name?.startsWith(`${doc.parent}/`) ? name.slice(doc.parent.length + 1) : name);
+  const short = (name: string | null) =>
+    name?.startsWith(`${doc.parent}/`) ? name.slice(doc.parent.length + 1) : name;
   out.info('States and assignments:');
   out.text('');
   const slotRows: string[][] = [];
@@ -74,7 +80,10 @@ function renderList(out: Output, doc: z.input<typeof ListOut>): void {
         ? c.yellow(`points at ${s.disk.target} (run vm-state doctor)`)
         : diskText(s.disk, state?.mounted ?? false, c);
     const shared = state?.shared ? c.yellow(' (shared!)') : '';
-    const pending = s.runningState && s.runningState !== s.state ? c.yellow(` (runs ${s.runningState} until restarted)`) : '';
+    const pending =
+      s.runningState && s.runningState !== s.state
+        ? c.yellow(` (runs ${s.runningState} until restarted)`)
+        : '';
     slotRows.push([
       s.name,
       `${s.state}${shared}${pending}`,
@@ -98,7 +107,11 @@ function renderList(out: Output, doc: z.input<typeof ListOut>): void {
     const rows: string[][] = [];
     for (const s of doc.states) {
       const kind =
-        s.kind === 'directory' ? c.yellow(' (directory: adopt before snapshotting)') : s.mounted ? '' : c.yellow(' (not mounted)');
+        s.kind === 'directory'
+          ? c.yellow(' (directory: adopt before snapshotting)')
+          : s.mounted
+            ? ''
+            : c.yellow(' (not mounted)');
       rows.push([
         `${s.name}${kind}`,
         humanBytes(s.used),

@@ -33,7 +33,12 @@ export const migrate: MutationSpec = {
       const unit = s.unit.unit;
       return {
         summary: `Migrate state '${state}' to ${slot}`,
-        steps: [...(isRunning(s.unit) ? [stopStep(unit, slot, s.state)] : []), ...a.creates, ...a.links, startStep(unit, slot, state)],
+        steps: [
+          ...(isRunning(s.unit) ? [stopStep(unit, slot, s.state)] : []),
+          ...a.creates,
+          ...a.links,
+          startStep(unit, slot, state),
+        ],
         warnings: a.warnings,
         notes: [`Migration complete. ${slot} is now running state '${state}'`],
       };

@@ -19,9 +19,13 @@ export function checkPreflight(c: Config, slot: string): (facts: Facts) => strin
   validateSlot(slot, c.slots);
   return (facts) => {
     const unavailable = (why: string) =>
-      new VmStateError('conflict', `The states dataset ${facts.parent} is ${why}; refusing to start ${slot}`, {
-        hint: 'Import the pool and mount it (zpool import; zfs mount -a), then start the slot',
-      });
+      new VmStateError(
+        'conflict',
+        `The states dataset ${facts.parent} is ${why}; refusing to start ${slot}`,
+        {
+          hint: 'Import the pool and mount it (zpool import; zfs mount -a), then start the slot',
+        },
+      );
     if (!facts.parentExists) throw unavailable('missing');
     const s = slotFact(facts, slot);
     const state = facts.states.get(s.state);
@@ -68,7 +72,8 @@ export const preflight: ActionSpec = {
   kind: 'action',
   name: 'preflight',
   args: [{ name: 'slot', kind: 'slot' }],
-  description: "start guard for the unit's ExecStartPre: refuse if the state is not mounted or runs elsewhere",
+  description:
+    "start guard for the unit's ExecStartPre: refuse if the state is not mounted or runs elsewhere",
   readme: [
     {
       usage: '`vm-state preflight <slot>`',

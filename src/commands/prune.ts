@@ -43,17 +43,26 @@ export interface PruneRequest {
  * `--older-than D` spares anything younger than D; both given, a snapshot goes
  * only if both let it go.
  */
-export function choosePrune(states: StateFact[], keep: number | undefined, olderThanMs: number | undefined, now: Date) {
+export function choosePrune(
+  states: StateFact[],
+  keep: number | undefined,
+  olderThanMs: number | undefined,
+  now: Date,
+) {
   const cutoff = olderThanMs === undefined ? Infinity : now.getTime() - olderThanMs;
   const doomed: SnapshotFact[] = [];
   const spared: SnapshotFact[] = [];
   for (const state of states) {
     const deletable = state.snapshots.filter((s) => s.clones.length === 0);
-    const beyondKeep = keep === undefined ? deletable : deletable.slice(0, Math.max(0, deletable.length - keep));
+    const beyondKeep =
+      keep === undefined ? deletable : deletable.slice(0, Math.max(0, deletable.length - keep));
     const chosen = beyondKeep.filter((s) => s.created.getTime() < cutoff);
     doomed.push(...chosen);
     // Snapshots the policy alone would have taken, kept because states were cloned from them.
-    const byPolicy = keep === undefined ? state.snapshots : state.snapshots.slice(0, Math.max(0, state.snapshots.length - keep));
+    const byPolicy =
+      keep === undefined
+        ? state.snapshots
+        : state.snapshots.slice(0, Math.max(0, state.snapshots.length - keep));
     spared.push(...byPolicy.filter((s) => s.clones.length > 0 && s.created.getTime() < cutoff));
   }
   return { doomed, spared };
@@ -68,13 +77,17 @@ export function planPrune(_c: Config, req: PruneRequest, now: Date = new Date())
   }
   let keep: number | undefined;
   if (req.keep !== undefined) {
-    if (!/^\d{1,6}$/.test(req.keep)) throw new VmStateError('usage', `--keep must be a whole number, got ${shown(req.keep)}`);
+    if (!/^\d{1,6}$/.test(req.keep))
+      throw new VmStateError('usage', `--keep must be a whole number, got ${shown(req.keep)}`);
     keep = Number(req.keep);
   }
   const olderThan = req.olderThan === undefined ? undefined : parseDuration(req.olderThan);
   const scope = req.state;
   return (facts) => {
-    const states = scope === undefined ? statesByName(facts).filter((s) => s.kind === 'dataset') : [requireDataset(facts, scope)];
+    const states =
+      scope === undefined
+        ? statesByName(facts).filter((s) => s.kind === 'dataset')
+        : [requireDataset(facts, scope)];
     const { doomed, spared } = choosePrune(states, keep, olderThan, now);
     const steps: Step[] = doomed.map((s) => destroyStep(s.fullName, { frees: s.used }));
     const frees = doomed.reduce((n, s) => n + s.used, 0);
@@ -86,7 +99,8 @@ export function planPrune(_c: Config, req: PruneRequest, now: Date = new Date())
       .join(', ');
     const where = scope === undefined ? 'every state' : `state '${scope}'`;
     const warnings = spared.map(
-      (s) => `Keeping ${s.state}@${s.name}: ${s.clones.map((d) => datasetShown(facts.parent, d)).join(', ')} cloned from it`,
+      (s) =>
+        `Keeping ${s.state}@${s.name}: ${s.clones.map((d) => datasetShown(facts.parent, d)).join(', ')} cloned from it`,
     );
     return {
       summary: doomed.length
@@ -109,7 +123,10 @@ export const prune: MutationSpec = {
   args: [{ name: 'state', kind: 'state', optional: true }],
   options: [
     { flags: '--keep <n>', description: 'keep the newest N snapshots of each state' },
-    { flags: '--older-than <duration>', description: 'delete only snapshots older than this: 30m, 12h, 7d, 2w' },
+    {
+      flags: '--older-than <duration>',
+      description: 'delete only snapshots older than this: 30m, 12h, 7d, 2w',
+    },
   ],
   description: 'delete old snapshots by policy (never one a state was cloned from)',
   readme: [

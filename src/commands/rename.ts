@@ -25,9 +25,13 @@ function planRename(c: Config, from: string, to: string): Decide {
     const users = slotsUsing(facts, from);
     const running = [...new Set([...users.filter((s) => isRunning(s.unit)), ...runningOn(facts, from)])];
     if (running.length > 0) {
-      throw new VmStateError('conflict', `State '${from}' is in use by running slot ${running.map((s) => s.name).join(', ')}`, {
-        hint: `Stop it first: systemctl stop ${running.map((s) => s.unit.unit).join(' ')}`,
-      });
+      throw new VmStateError(
+        'conflict',
+        `State '${from}' is in use by running slot ${running.map((s) => s.name).join(', ')}`,
+        {
+          hint: `Stop it first: systemctl stop ${running.map((s) => s.unit.unit).join(' ')}`,
+        },
+      );
     }
     const dataset = requireZfsFits(datasetOf(c, to));
     const mountpoint = mountpointOf(c, to);
@@ -37,7 +41,12 @@ function planRename(c: Config, from: string, to: string): Decide {
     const steps: Step[] = [
       { kind: 'unmount', dataset: state.dataset },
       rmdirStep(state.mountpoint),
-      { kind: 'zfs', argv: ['zfs', 'rename', state.dataset, dataset], undo: ['zfs', 'rename', dataset, state.dataset], retryBusy: true },
+      {
+        kind: 'zfs',
+        argv: ['zfs', 'rename', state.dataset, dataset],
+        undo: ['zfs', 'rename', dataset, state.dataset],
+        retryBusy: true,
+      },
       {
         kind: 'zfs',
         argv: ['zfs', 'set', `mountpoint=${mountpoint}`, dataset],
@@ -55,7 +64,11 @@ function planRename(c: Config, from: string, to: string): Decide {
     if (origin && sourceFact && origin === `${sourceFact.dataset}@${cloneHelperName(from)}`) {
       const renamed = `${sourceFact.dataset}@${cloneHelperName(to)}`;
       if (!sourceFact.snapshots.some((s) => s.fullName === renamed)) {
-        steps.push({ kind: 'zfs', argv: ['zfs', 'rename', origin, renamed], undo: ['zfs', 'rename', renamed, origin] });
+        steps.push({
+          kind: 'zfs',
+          argv: ['zfs', 'rename', origin, renamed],
+          undo: ['zfs', 'rename', renamed, origin],
+        });
         notes.push(`Renamed its origin snapshot to ${source}@${cloneHelperName(to)}`);
       }
     }

@@ -13,16 +13,24 @@ function planRestore(c: Config, ref: string, newState: string): Decide {
   validateName('state', newState);
   return (facts) => {
     requireParent(facts, c);
-    const matches = allSnapshots(facts).filter((s) => s.name === want.snapshot && (want.state === undefined || s.state === want.state));
+    const matches = allSnapshots(facts).filter(
+      (s) => s.name === want.snapshot && (want.state === undefined || s.state === want.state),
+    );
     if (matches.length === 0) {
-      throw new VmStateError('not-found', `Snapshot '${ref}' not found`, { hint: 'See the snapshots with: vm-state list' });
+      throw new VmStateError('not-found', `Snapshot '${ref}' not found`, {
+        hint: 'See the snapshots with: vm-state list',
+      });
     }
     if (matches.length > 1) {
       const options = matches.map((s) => `${s.state}@${s.name}`);
-      throw new VmStateError('usage', `Snapshot name '${want.snapshot}' is ambiguous: ${options.join(', ')}`, {
-        hint: `Say which one, e.g.: vm-state restore ${options[0]} ${newState}`,
-        details: { candidates: options },
-      });
+      throw new VmStateError(
+        'usage',
+        `Snapshot name '${want.snapshot}' is ambiguous: ${options.join(', ')}`,
+        {
+          hint: `Say which one, e.g.: vm-state restore ${options[0]} ${newState}`,
+          details: { candidates: options },
+        },
+      );
     }
     requireAbsent(facts, c, newState);
     const snap = matches[0]!;
@@ -55,7 +63,9 @@ export const restore: MutationSpec = {
   scope: (input) => {
     const ref = parseSnapshotRef(String(input.snapshot));
     // A bare snapshot name may be any state's: then every state is read.
-    return ref.state === undefined ? 'all' : { names: [ref.state, String(input.newState)], mountpoints: true };
+    return ref.state === undefined
+      ? 'all'
+      : { names: [ref.state, String(input.newState)], mountpoints: true };
   },
   plan: (c, input) => planRestore(c, String(input.snapshot), String(input.newState)),
 };

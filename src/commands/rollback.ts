@@ -42,7 +42,8 @@ function planRollback(c: Config, slot: string, ref: string, opts: { destroyNewer
         },
       );
     }
-    for (const n of newer) requireNoClones(facts, n, `Newer snapshot '${state.name}@${n.name}' (destroyed by the rollback)`);
+    for (const n of newer)
+      requireNoClones(facts, n, `Newer snapshot '${state.name}@${n.name}' (destroyed by the rollback)`);
     requireNotRunningElsewhere(facts, state.name, slot);
 
     const running = isRunning(s.unit);
@@ -59,16 +60,22 @@ function planRollback(c: Config, slot: string, ref: string, opts: { destroyNewer
     const warnings = [
       `This discards every change to state '${state.name}' since snapshot '${target.name}' (${target.created.toISOString()})`,
     ];
-    if (newer.length > 0) warnings.push(`and destroys the newer snapshot(s): ${newer.map((x) => x.name).join(', ')}`);
+    if (newer.length > 0)
+      warnings.push(`and destroys the newer snapshot(s): ${newer.map((x) => x.name).join(', ')}`);
     if (running) warnings.push(`${slot} is running: it will be stopped, and started again afterwards`);
     if (running && s.startedOn && s.startedOn !== s.state) {
-      warnings.push(`${slot} runs '${s.startedOn}' but is assigned '${s.state}': it will come back on '${s.state}'`);
+      warnings.push(
+        `${slot} runs '${s.startedOn}' but is assigned '${s.state}': it will come back on '${s.state}'`,
+      );
     }
     return {
       summary: `Roll back state '${state.name}' (${slot}) to snapshot '${target.name}'`,
       steps,
       warnings,
-      notes: [`State '${state.name}' rolled back to '${target.name}'`, ...(running ? [`${slot} is running again`] : [])],
+      notes: [
+        `State '${state.name}' rolled back to '${target.name}'`,
+        ...(running ? [`${slot} is running again`] : []),
+      ],
     };
   };
 }
@@ -86,7 +93,8 @@ export const rollback: MutationSpec = {
       description: 'also destroy the snapshots newer than the one rolled back to (zfs rollback -r)',
     },
   ],
-  description: "put the slot's state back to a snapshot (stops and restarts a running slot); asks you to type ROLLBACK",
+  description:
+    "put the slot's state back to a snapshot (stops and restarts a running slot); asks you to type ROLLBACK",
   readme: [
     {
       usage: '`vm-state rollback <slot> <snap> [--destroy-newer]`',
@@ -97,5 +105,8 @@ export const rollback: MutationSpec = {
   ],
   confirm: 'ROLLBACK',
   scope: (input, assignments) => ({ names: [stateOfSlot(assignments, String(input.slot))], clones: true }),
-  plan: (c, input) => planRollback(c, String(input.slot), String(input.snapshot), { destroyNewer: Boolean(input.destroyNewer) }),
+  plan: (c, input) =>
+    planRollback(c, String(input.slot), String(input.snapshot), {
+      destroyNewer: Boolean(input.destroyNewer),
+    }),
 };

@@ -31,7 +31,10 @@ function viewShow(c: Config, name: string): (facts: Facts, io: ViewIO) => z.inpu
         explicit: slot.explicit,
         running: isRunning(slot.unit),
         activeState: slot.unit.activeState,
-        disk: { ...slot.link, pointsHere: slot.link.kind === 'symlink' && linkLeadsInto(slot.link, s.mountpoint) },
+        disk: {
+          ...slot.link,
+          pointsHere: slot.link.kind === 'symlink' && linkLeadsInto(slot.link, s.mountpoint),
+        },
       })),
       image: { path: image, ...io.readImage(image) },
     };
@@ -42,15 +45,26 @@ function renderShow(out: Output, d: z.output<typeof ShowOut>): void {
   const c = out.c;
   const yesNo = (b: boolean) => (b ? c.green('yes') : c.yellow('no'));
   const lines: [string, string][] = [
-    ['state', d.kind === 'directory' ? `${d.name} ${c.yellow('(plain directory, not a dataset: adopt it to snapshot)')}` : d.name],
+    [
+      'state',
+      d.kind === 'directory'
+        ? `${d.name} ${c.yellow('(plain directory, not a dataset: adopt it to snapshot)')}`
+        : d.name,
+    ],
     ['dataset', d.kind === 'dataset' ? d.dataset : '-'],
     ['mountpoint', d.kind === 'dataset' ? `${d.mountpoint} (mounted: ${yesNo(d.mounted)})` : d.mountpoint],
     ['used', humanBytes(d.used)],
     ['available', humanBytes(d.available)],
     ['referenced', humanBytes(d.referenced)],
     ['created', d.created ? when(d.created) : '-'],
-    ['origin', d.origin ? `${d.origin}${d.originState ? ` (cloned from state '${d.originState}')` : ''}` : '-'],
-    ['clones', d.clones.length ? d.clones.map((x) => `${x.state ?? x.dataset} (from @${x.snapshot})`).join(', ') : '-'],
+    [
+      'origin',
+      d.origin ? `${d.origin}${d.originState ? ` (cloned from state '${d.originState}')` : ''}` : '-',
+    ],
+    [
+      'clones',
+      d.clones.length ? d.clones.map((x) => `${x.state ?? x.dataset} (from @${x.snapshot})`).join(', ') : '-',
+    ],
     [
       'slots',
       d.slots.length
@@ -85,7 +99,9 @@ export const show = defineView<z.output<typeof ShowOut>>({
   readme: [
     {
       usage: '`vm-state show <state>`',
-      text: 'one state in full: dataset, mount, space, origin, clones, snapshots, slots and whether they run, ' + '`data.img` and its size',
+      text:
+        'one state in full: dataset, mount, space, origin, clones, snapshots, slots and whether they run, ' +
+        '`data.img` and its size',
     },
   ],
   scope: (input) => ({ names: [String(input.state)], clones: true }),

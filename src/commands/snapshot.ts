@@ -13,7 +13,9 @@ function target(c: Config, facts: Facts, slot: string, snap: string) {
   const s = slotFact(facts, slot);
   const state = requireDataset(facts, s.state, `State '${s.state}' (assigned to ${slot}) - state`);
   if (state.snapshots.some((x) => x.name === snap)) {
-    throw new VmStateError('exists', `Snapshot ${state.dataset}@${snap} already exists`, { hint: 'Pick another snapshot name' });
+    throw new VmStateError('exists', `Snapshot ${state.dataset}@${snap} already exists`, {
+      hint: 'Pick another snapshot name',
+    });
   }
   return { slot: s, state, full: requireZfsFits(`${state.dataset}@${snap}`) };
 }
@@ -25,7 +27,9 @@ function snapshotRunning(c: Config, facts: Facts, slot: string, snap: string): P
   const runners = runningOn(facts, state.name);
   const warnings = runners.map((o) => `${o.name} is running - snapshot will be crash-consistent`);
   if (runners.length)
-    warnings.push(`For a clean snapshot, stop the slot first: systemctl stop ${runners.map((o) => o.unit.unit).join(' ')}`);
+    warnings.push(
+      `For a clean snapshot, stop the slot first: systemctl stop ${runners.map((o) => o.unit.unit).join(' ')}`,
+    );
   return {
     summary: `Snapshot state '${state.name}' (from ${slot}) as '${snap}'`,
     steps: [snapshotStep(full)],
@@ -47,7 +51,12 @@ function snapshotStopped(c: Config, facts: Facts, slot: string, snap: string): P
   const summary = `Snapshot state '${state.name}' (from ${slot}) as '${snap}'`;
   const created = `Snapshot created: ${full}`;
   if (!isRunning(s.unit)) {
-    return { summary, steps: [snapshotStep(full)], warnings: [], notes: [created, `${slot} was not running; left it stopped`] };
+    return {
+      summary,
+      steps: [snapshotStep(full)],
+      warnings: [],
+      notes: [created, `${slot} was not running; left it stopped`],
+    };
   }
   const switching =
     s.startedOn && s.startedOn !== s.state
@@ -57,7 +66,11 @@ function snapshotStopped(c: Config, facts: Facts, slot: string, snap: string): P
   return {
     summary: `${summary}, with ${slot} stopped`,
     // No undo for the snapshot: if the start fails, the snapshot is still a good one.
-    steps: [stopStep(unit, slot, s.state), snapshotStep(full, { keep: true }), startStep(unit, slot, s.state)],
+    steps: [
+      stopStep(unit, slot, s.state),
+      snapshotStep(full, { keep: true }),
+      startStep(unit, slot, s.state),
+    ],
     warnings: [`${slot} will be stopped for the snapshot and started again`, ...switching],
     notes: [created, `${slot} is running again`],
   };
@@ -70,7 +83,12 @@ export const snapshot: MutationSpec = {
     { name: 'slot', kind: 'slot' },
     { name: 'name', kind: 'word' },
   ],
-  options: [{ flags: '--stop', description: 'stop the slot for a clean snapshot, then start it again if it was running' }],
+  options: [
+    {
+      flags: '--stop',
+      description: 'stop the slot for a clean snapshot, then start it again if it was running',
+    },
+  ],
   description: 'snapshot the state assigned to a slot (crash-consistent while it runs)',
   readme: [
     {

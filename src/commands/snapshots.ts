@@ -30,8 +30,13 @@ export function snapshotEntry(facts: Facts, s: SnapshotFact): z.input<typeof Sna
 function viewSnapshots(_c: Config, state?: string): (facts: Facts) => z.input<typeof SnapshotsOut> {
   if (state !== undefined) validateName('state', state, MAX_EXISTING);
   return (facts) => {
-    const snaps = state === undefined ? statesByName(facts).flatMap((s) => s.snapshots) : requireState(facts, state).snapshots;
-    const ordered = snaps.map((s, i) => ({ s, i })).sort((a, b) => a.s.created.getTime() - b.s.created.getTime() || a.i - b.i);
+    const snaps =
+      state === undefined
+        ? statesByName(facts).flatMap((s) => s.snapshots)
+        : requireState(facts, state).snapshots;
+    const ordered = snaps
+      .map((s, i) => ({ s, i }))
+      .sort((a, b) => a.s.created.getTime() - b.s.created.getTime() || a.i - b.i);
     return { state: state ?? null, snapshots: ordered.map(({ s }) => snapshotEntry(facts, s)) };
   };
 }
@@ -45,7 +50,9 @@ export function snapshotRows(out: Output, snaps: z.output<typeof SnapshotEntryOu
     when(s.created),
     humanBytes(s.used),
     humanBytes(s.referenced),
-    s.clones.length === 0 ? '-' : c.yellow(s.clones.map((d) => s.clonedStates.find((name) => d.endsWith(`/${name}`)) ?? d).join(',')),
+    s.clones.length === 0
+      ? '-'
+      : c.yellow(s.clones.map((d) => s.clonedStates.find((name) => d.endsWith(`/${name}`)) ?? d).join(',')),
   ]);
   return columns(
     ['SNAPSHOT', 'CREATED', 'USED', 'REFER', 'CLONED TO'].map((h) => c.bold(h)),

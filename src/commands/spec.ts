@@ -93,4 +93,5 @@ export type CommandSpec = MutationSpec | ViewSpec | ActionSpec;
 export const defineView = <D>(spec: ViewSpec<D>): ViewSpec => spec as unknown as ViewSpec;
 
 /** The command's usage line after its name: `<slot> <snapshot>`, `[state]`. */
-export const argsUsage = (spec: Pick<Common, 'args'>) => spec.args.map((a) => (a.optional ? `[${a.name}]` : `<${a.name}>`)).join(' ');
+export const argsUsage = (spec: Pick<Common, 'args'>) =>
+  spec.args.map((a) => (a.optional ? `[${a.name}]` : `<${a.name}>`)).join(' ');

@@ -15,7 +15,16 @@ export const EXIT = {
 } as const;
 
 export type ErrorCode =
-  'failed' | 'usage' | 'invalid-name' | 'not-found' | 'exists' | 'conflict' | 'busy' | 'permission' | 'aborted' | 'config';
+  | 'failed'
+  | 'usage'
+  | 'invalid-name'
+  | 'not-found'
+  | 'exists'
+  | 'conflict'
+  | 'busy'
+  | 'permission'
+  | 'aborted'
+  | 'config';
 
 const EXIT_FOR: Record<ErrorCode, number> = {
   failed: EXIT.failed,
@@ -35,7 +44,11 @@ export class VmStateError extends Error {
   readonly hint?: string;
   readonly details?: unknown;
 
-  constructor(code: ErrorCode, message: string, opts: { hint?: string; details?: unknown; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { hint?: string; details?: unknown; cause?: unknown } = {},
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'VmStateError';
     this.code = code;

@@ -56,9 +56,15 @@ export interface LinkFact {
 
 /** Why a slot's link does not lead straight to an image file inside the state (undefined: it does, or there is none yet). */
 export function imageProblem(link: LinkFact): string | undefined {
-  if (link.kind !== 'symlink' || link.targetKind === undefined || link.targetKind === 'file' || link.targetKind === 'missing')
+  if (
+    link.kind !== 'symlink' ||
+    link.targetKind === undefined ||
+    link.targetKind === 'file' ||
+    link.targetKind === 'missing'
+  )
     return undefined;
-  if (link.targetKind === 'symlink') return `${link.target} is itself a symbolic link out of the state, so the disk is not in the state`;
+  if (link.targetKind === 'symlink')
+    return `${link.target} is itself a symbolic link out of the state, so the disk is not in the state`;
   return `${link.target} is ${link.targetKind === 'directory' ? 'a directory' : 'a special file'}, not an image file`;
 }
 
@@ -84,7 +90,8 @@ export interface SlotFact {
  * cloned from and the states cloned from them; `mountpoints`: also every
  * state's mountpoint, for a command that makes a new name (see requireAbsent).
  */
-export type StateScope = 'all' | { names: string[]; clones?: boolean; related?: boolean; mountpoints?: boolean };
+export type StateScope =
+  'all' | { names: string[]; clones?: boolean; related?: boolean; mountpoints?: boolean };
 
 export interface Facts {
   /** pool/parent, e.g. microvms/storage/states. */
@@ -100,7 +107,10 @@ export interface Facts {
 }
 
 export const isRunning = (u: UnitFact) =>
-  u.activeState === 'active' || u.activeState === 'activating' || u.activeState === 'reloading' || u.activeState === 'deactivating';
+  u.activeState === 'active' ||
+  u.activeState === 'activating' ||
+  u.activeState === 'reloading' ||
+  u.activeState === 'deactivating';
 
 /** States in name order. */
 export function statesByName(facts: Facts): StateFact[] {

@@ -1,6 +1,13 @@
 import type { Config } from '../schemas/config.js';
 import { VmStateError } from './errors.js';
-import { datasetShown, runningOn, type Facts, type SlotFact, type SnapshotFact, type StateFact } from './facts.js';
+import {
+  datasetShown,
+  runningOn,
+  type Facts,
+  type SlotFact,
+  type SnapshotFact,
+  type StateFact,
+} from './facts.js';
 import { mountpointOf, parentDataset } from './layout.js';
 
 /** Checks shared by several planners; each throws the error an operator should see. */
@@ -16,16 +23,22 @@ export function requireParent(facts: Facts, c: Config): void {
 export function requireAbsent(facts: Facts, c: Config, name: string): void {
   const existing = facts.states.get(name);
   if (existing) {
-    const what = existing.kind === 'dataset' ? `dataset ${existing.dataset}` : `directory ${existing.mountpoint}`;
+    const what =
+      existing.kind === 'dataset' ? `dataset ${existing.dataset}` : `directory ${existing.mountpoint}`;
     throw new VmStateError('exists', `State '${name}' already exists (${what})`);
   }
   // A half-renamed dataset can still have this name's mountpoint: two datasets must never share one.
   const place = mountpointOf(c, name);
-  const found = [...facts.states.values()].find((s) => s.mountpoint === place)?.dataset ?? facts.mountpoints?.get(place);
+  const found =
+    [...facts.states.values()].find((s) => s.mountpoint === place)?.dataset ?? facts.mountpoints?.get(place);
   if (found) {
-    throw new VmStateError('exists', `${place} is the mountpoint of state '${datasetShown(facts.parent, found)}' (${found})`, {
-      hint: 'A rename that did not finish? See: vm-state doctor',
-    });
+    throw new VmStateError(
+      'exists',
+      `${place} is the mountpoint of state '${datasetShown(facts.parent, found)}' (${found})`,
+      {
+        hint: 'A rename that did not finish? See: vm-state doctor',
+      },
+    );
   }
 }
 
@@ -33,7 +46,9 @@ export function requireAbsent(facts: Facts, c: Config, name: string): void {
 export function requireState(facts: Facts, name: string, role = 'State'): StateFact {
   const state = facts.states.get(name);
   if (!state) {
-    throw new VmStateError('not-found', `${role} '${name}' doesn't exist`, { hint: 'See the states with: vm-state list' });
+    throw new VmStateError('not-found', `${role} '${name}' doesn't exist`, {
+      hint: 'See the states with: vm-state list',
+    });
   }
   return state;
 }
@@ -42,9 +57,13 @@ export function requireState(facts: Facts, name: string, role = 'State'): StateF
 export function requireDataset(facts: Facts, name: string, role = 'State'): StateFact {
   const state = requireState(facts, name, role);
   if (state.kind !== 'dataset') {
-    throw new VmStateError('conflict', `State '${name}' is a plain directory (${state.mountpoint}), not a ZFS dataset`, {
-      hint: `Snapshots and clones need a dataset; convert it first with: vm-state adopt ${name}`,
-    });
+    throw new VmStateError(
+      'conflict',
+      `State '${name}' is a plain directory (${state.mountpoint}), not a ZFS dataset`,
+      {
+        hint: `Snapshots and clones need a dataset; convert it first with: vm-state adopt ${name}`,
+      },
+    );
   }
   return state;
 }
@@ -60,9 +79,13 @@ export function requireNotRunningElsewhere(facts: Facts, state: string, slot: st
   const others = runningOn(facts, state).filter((s) => s.name !== slot);
   if (others.length > 0) {
     const names = others.map((s) => s.name).join(', ');
-    throw new VmStateError('conflict', `State '${state}' is in use by running slot ${names}; two VMs on one disk image corrupt it`, {
-      hint: `Stop it first: systemctl stop ${others.map((s) => s.unit.unit).join(' ')}`,
-    });
+    throw new VmStateError(
+      'conflict',
+      `State '${state}' is in use by running slot ${names}; two VMs on one disk image corrupt it`,
+      {
+        hint: `Stop it first: systemctl stop ${others.map((s) => s.unit.unit).join(' ')}`,
+      },
+    );
   }
 }
 
@@ -79,7 +102,11 @@ export function findSnapshot(facts: Facts, state: string, name: string): Snapsho
 }
 
 /** Refuses, listing them, when states were cloned from `snap`: destroying it would need `-R`, which destroys them too. */
-export function requireNoClones(facts: Facts, snap: SnapshotFact, what = `Snapshot '${snap.state}@${snap.name}'`): void {
+export function requireNoClones(
+  facts: Facts,
+  snap: SnapshotFact,
+  what = `Snapshot '${snap.state}@${snap.name}'`,
+): void {
   if (snap.clones.length === 0) return;
   const names = snap.clones.map((d) => datasetShown(facts.parent, d));
   throw new VmStateError('conflict', `${what} has dependent clones: ${names.join(', ')}`, {

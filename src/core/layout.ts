@@ -9,7 +9,8 @@ export const unitOf = (c: Config, slot: string) => c.unitTemplate.replace('%s', 
 export const slotDirOf = (c: Config, slot: string) => `${c.slotsDir}/${slot}`;
 export const diskLinkOf = (c: Config, slot: string) => `${slotDirOf(c, slot)}/data.img`;
 /** The image a slot's link should point at: inside the state's actual mountpoint when known. */
-export const stateImageOf = (c: Config, state: string, fact?: StateFact) => `${fact?.mountpoint ?? mountpointOf(c, state)}/data.img`;
+export const stateImageOf = (c: Config, state: string, fact?: StateFact) =>
+  `${fact?.mountpoint ?? mountpointOf(c, state)}/data.img`;
 
 /**
  * Why a dataset state is not where vm-state keeps it, when its mountpoint is
@@ -19,7 +20,8 @@ export const stateImageOf = (c: Config, state: string, fact?: StateFact) => `${f
  */
 export function misplacement(c: Config, s: StateFact): string | undefined {
   const expected = mountpointOf(c, s.name);
-  if (s.kind !== 'dataset' || s.mountpoint === expected || !s.mountpoint.startsWith(`${c.statesDir}/`)) return undefined;
+  if (s.kind !== 'dataset' || s.mountpoint === expected || !s.mountpoint.startsWith(`${c.statesDir}/`))
+    return undefined;
   const place = s.mountpoint.slice(c.statesDir.length + 1);
   if (place.includes('/')) return undefined;
   if (place === `.adopt-${s.name}`) {

@@ -8,9 +8,13 @@ export type NameKind = 'state' | 'snapshot';
 /** A full dataset or snapshot name vm-state is about to create must fit ZFS's limit. */
 export function requireZfsFits(fullName: string): string {
   if (fullName.length > MAX_EXISTING) {
-    throw new VmStateError('invalid-name', `The ZFS name ${shown(fullName)} would be ${fullName.length} characters long (ZFS allows 255)`, {
-      hint: 'Use shorter names',
-    });
+    throw new VmStateError(
+      'invalid-name',
+      `The ZFS name ${shown(fullName)} would be ${fullName.length} characters long (ZFS allows 255)`,
+      {
+        hint: 'Use shorter names',
+      },
+    );
   }
   return fullName;
 }
@@ -40,7 +44,10 @@ export function validateName(kind: NameKind, name: string, max = MAX_NAME): stri
 
 export function validateSlot(slot: string, slots: readonly string[]): string {
   if (!slots.includes(slot)) {
-    throw new VmStateError('invalid-name', `Invalid slot name ${shown(slot)}: configured slots are ${slots.join(', ')}`);
+    throw new VmStateError(
+      'invalid-name',
+      `Invalid slot name ${shown(slot)}: configured slots are ${slots.join(', ')}`,
+    );
   }
   return slot;
 }

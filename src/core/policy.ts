@@ -47,7 +47,9 @@ export function recordedState(record: string | null, unit: UnitFact): string | n
   const [state, micros] = (record ?? '').split('\n');
   if (!state || nameProblem(state) !== undefined) return null;
   const at = Number(micros);
-  return micros && Number.isFinite(at) && unit.startedAtMicros > 0 && at < unit.startedAtMicros ? null : state;
+  return micros && Number.isFinite(at) && unit.startedAtMicros > 0 && at < unit.startedAtMicros
+    ? null
+    : state;
 }
 
 export type RecoveredFrom = 'backup' | 'links' | 'links and backup';
@@ -64,11 +66,14 @@ export function recoveredAssignments(
 ): { assignments: Assignments; from: RecoveredFrom } {
   const fromLinks: Assignments = {};
   for (const [slot, target] of Object.entries(links)) {
-    const m = target?.startsWith(`${statesDir}/`) ? /^([^/]+)\/data\.img$/.exec(target.slice(statesDir.length + 1)) : null;
+    const m = target?.startsWith(`${statesDir}/`)
+      ? /^([^/]+)\/data\.img$/.exec(target.slice(statesDir.length + 1))
+      : null;
     if (m && nameProblem(m[1]!) === undefined) fromLinks[slot] = m[1]!;
   }
   const filled = Object.keys(backup).filter((slot) => !(slot in fromLinks));
   const assignments = { ...Object.fromEntries(filled.map((slot) => [slot, backup[slot]!])), ...fromLinks };
-  const from = filled.length === 0 ? 'links' : Object.keys(fromLinks).length === 0 ? 'backup' : 'links and backup';
+  const from =
+    filled.length === 0 ? 'links' : Object.keys(fromLinks).length === 0 ? 'backup' : 'links and backup';
   return { assignments, from };
 }

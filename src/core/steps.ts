@@ -48,7 +48,12 @@ export const rmdirStep = (path: string): Step => ({ kind: 'rmdir', path, tidy: t
 export const removeTreeStep = (path: string): Step => ({ kind: 'remove-tree', path, commit: true });
 
 /** Stops a unit, undone by starting it again on `state`. */
-export const stopStep = (unit: string, slot?: string, state?: string): Step => ({ kind: 'stop', unit, slot, state });
+export const stopStep = (unit: string, slot?: string, state?: string): Step => ({
+  kind: 'stop',
+  unit,
+  slot,
+  state,
+});
 
 /** Starts a unit and records that its VM runs `state`; runs even when interrupted past a commit point. */
 export const startStep = (unit: string, slot?: string, state?: string): Step => ({
@@ -59,7 +64,13 @@ export const startStep = (unit: string, slot?: string, state?: string): Step => 
   restores: true,
 });
 
-const ownStep = (c: Config, path: string): Step => ({ kind: 'own', path, owner: c.owner, group: c.group, mode: 0o755 });
+const ownStep = (c: Config, path: string): Step => ({
+  kind: 'own',
+  path,
+  owner: c.owner,
+  group: c.group,
+  mode: 0o755,
+});
 
 /** The steps that make a new, empty, mounted state owned by the VM user. */
 export function newStateSteps(c: Config, name: string): Step[] {
@@ -96,7 +107,13 @@ export function cloneSteps(c: Config, snapshot: string, dst: string): Step[] {
 }
 
 /** Records `slot -> state` in the assignments file and points the slot's disk link at `image`. */
-export function assignSteps(c: Config, assignments: Record<string, string>, slot: string, state: string, image: string): Step[] {
+export function assignSteps(
+  c: Config,
+  assignments: Record<string, string>,
+  slot: string,
+  state: string,
+  image: string,
+): Step[] {
   return [
     { kind: 'write-assignments', file: c.assignmentsFile, assignments: { ...assignments, [slot]: state } },
     { kind: 'mkdir', path: slotDirOf(c, slot) },

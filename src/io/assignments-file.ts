@@ -25,7 +25,8 @@ export function readAssignments(path: string): Assignments {
   } catch (e) {
     throw broken(text.trim() === '' ? 'the file is empty' : `not valid JSON (${(e as Error).message})`);
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw broken('it must hold a JSON object like {"slot1":"dev-env"}');
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw broken('it must hold a JSON object like {"slot1":"dev-env"}');
   const parsed = AssignmentsSchema.safeParse(json);
   if (!parsed.success) throw broken(describeIssues(parsed.error));
   return parsed.data;

@@ -24,7 +24,10 @@ export class CommandError extends Error {
 const firstLine = (s: string) => s.trim().split('\n')[0]?.trim() ?? '';
 
 const PATTERNS: [FailureClass, RegExp][] = [
-  ['permission', /permission denied|must be (?:superuser|root)|operation not permitted|access denied|authentication required/i],
+  [
+    'permission',
+    /permission denied|must be (?:superuser|root)|operation not permitted|access denied|authentication required/i,
+  ],
   ['busy', /\bis busy\b|device or resource busy|pool or dataset is busy/i],
   ['has-dependents', /dependent clones|has children|has dependent/i],
   ['exists', /already exists/i],

@@ -1,12 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { VmStateError } from '../core/errors.js';
-import { CONFIG_FILE_ENV, ConfigSchema, DEFAULT_CONFIG_FILE, ENV_FOR, type Config } from '../schemas/config.js';
+import {
+  CONFIG_FILE_ENV,
+  ConfigSchema,
+  DEFAULT_CONFIG_FILE,
+  ENV_FOR,
+  type Config,
+} from '../schemas/config.js';
 
 export type ConfigOverrides = Partial<Record<keyof Config, string>>;
 
 /** Precedence: command-line flags > VM_STATE_* environment > config file > defaults. */
-export function loadConfig(flags: ConfigOverrides & { config?: string }, env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(
+  flags: ConfigOverrides & { config?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): Config {
   const explicitPath = flags.config ?? env[CONFIG_FILE_ENV];
   const path = explicitPath ?? DEFAULT_CONFIG_FILE;
   const fromFile = readConfigFile(path, explicitPath !== undefined);
@@ -26,7 +35,10 @@ export function loadConfig(flags: ConfigOverrides & { config?: string }, env: No
 
   const parsed = ConfigSchema.safeParse(merged);
   if (!parsed.success) {
-    throw new VmStateError('config', `Invalid configuration (file ${path}, environment or flags): ${describeIssues(parsed.error)}`);
+    throw new VmStateError(
+      'config',
+      `Invalid configuration (file ${path}, environment or flags): ${describeIssues(parsed.error)}`,
+    );
   }
   return parsed.data;
 }
@@ -37,7 +49,10 @@ function readConfigFile(path: string, required: boolean): Record<string, unknown
     text = readFileSync(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !required) return {};
-    throw new VmStateError(required ? 'not-found' : 'config', `Cannot read config file ${path}: ${(e as Error).message}`);
+    throw new VmStateError(
+      required ? 'not-found' : 'config',
+      `Cannot read config file ${path}: ${(e as Error).message}`,
+    );
   }
   let json: unknown;
   try {
@@ -49,7 +64,8 @@ function readConfigFile(path: string, required: boolean): Record<string, unknown
     throw new VmStateError('config', `Config file ${path} must hold a JSON object`);
   }
   const parsed = ConfigSchema.safeParse(json);
-  if (!parsed.success) throw new VmStateError('config', `Config file ${path}: ${describeIssues(parsed.error)}`);
+  if (!parsed.success)
+    throw new VmStateError('config', `Config file ${path}: ${describeIssues(parsed.error)}`);
   return json as Record<string, unknown>;
 }
 

@@ -50,7 +50,14 @@ export class Executor {
       // runs: stopping there would leave a state unmounted, a slot down.
       if (this.hooks.interrupted?.() && !step.tidy) {
         if (committed.length === 0)
-          throw await this.rollback(new VmStateError('failed', 'Interrupted'), undefined, undos, plan.steps.slice(i), committed, kept);
+          throw await this.rollback(
+            new VmStateError('failed', 'Interrupted'),
+            undefined,
+            undos,
+            plan.steps.slice(i),
+            committed,
+            kept,
+          );
         if (!step.restores) {
           skipped.push(step);
           continue;
@@ -60,7 +67,14 @@ export class Executor {
       const lost = this.hooks.lockLost?.();
       if (lost) {
         const error = new VmStateError('failed', `Lost the lock: ${lost}; stopped before the next step`);
-        throw await this.rollback(error, undefined, undos, [...skipped, ...plan.steps.slice(i)], committed, kept);
+        throw await this.rollback(
+          error,
+          undefined,
+          undos,
+          [...skipped, ...plan.steps.slice(i)],
+          committed,
+          kept,
+        );
       }
       // Tidying up after work that was skipped could only fail, or remove what that work still needed.
       if (skipped.length > 0 && step.tidy) {
@@ -86,7 +100,15 @@ export class Executor {
       }
       this.hooks.stepDone?.(step);
     }
-    if (skipped.length > 0) throw await this.rollback(new VmStateError('failed', 'Interrupted'), undefined, [], skipped, committed, kept);
+    if (skipped.length > 0)
+      throw await this.rollback(
+        new VmStateError('failed', 'Interrupted'),
+        undefined,
+        [],
+        skipped,
+        committed,
+        kept,
+      );
   }
 
   private async rollback(
@@ -119,7 +141,14 @@ export class Executor {
     return new VmStateError(code, `${recovery ? message.replace(/\.?$/, '.') : message}${recovery}`, {
       hint: base?.hint,
       cause,
-      details: { failedStep: failed ? describeStep(failed) : null, committed, kept, undone, undoFailed, notRun: notRun.map(describeStep) },
+      details: {
+        failedStep: failed ? describeStep(failed) : null,
+        committed,
+        kept,
+        undone,
+        undoFailed,
+        notRun: notRun.map(describeStep),
+      },
     });
   }
 
@@ -140,7 +169,8 @@ export class Executor {
         return undo ? { what: undo.join(' '), run: () => this.undoZfs(undo, step.undoLeaves) } : undefined;
       }
       case 'rmdir':
-        if (removeEmptyDir(step.path) === 'not-empty') this.hooks.warn(`${step.path} is not empty: left it in place`);
+        if (removeEmptyDir(step.path) === 'not-empty')
+          this.hooks.warn(`${step.path} is not empty: left it in place`);
         return undefined;
       case 'copy-tree':
         await this.store.copyTree(step.from, step.to);
@@ -196,7 +226,10 @@ export class Executor {
       }
       case 'start':
         await this.startRecorded(step.unit, step.slot, step.state);
-        return { what: `systemctl stop ${step.unit}`, run: async () => void (await this.slots.stop(step.unit)) };
+        return {
+          what: `systemctl stop ${step.unit}`,
+          run: async () => void (await this.slots.stop(step.unit)),
+        };
     }
   }
 
@@ -221,7 +254,9 @@ export class Executor {
     const uid = lookupId('user', owner);
     const gid = lookupId('group', group);
     if (uid === undefined || gid === undefined) {
-      this.hooks.warn(`${uid === undefined ? `User '${owner}'` : `Group '${group}'`} does not exist; not changing the owner of ${path}`);
+      this.hooks.warn(
+        `${uid === undefined ? `User '${owner}'` : `Group '${group}'`} does not exist; not changing the owner of ${path}`,
+      );
     } else {
       chownSync(path, uid, gid);
     }

@@ -29,7 +29,10 @@ export function leftoverTemps(c: Config): string[] {
   const file = basename(c.assignmentsFile);
   return [
     ...deadTemps(dirname(c.lockFile), new RegExp(`^${escape(basename(c.lockFile))}\\.new-(\\d+)-\\d+$`)),
-    ...deadTemps(dirname(c.assignmentsFile), new RegExp(`^\\.${escape(file)}(?:\\.bak|\\.broken)?\\.(\\d+)\\.tmp$`)),
+    ...deadTemps(
+      dirname(c.assignmentsFile),
+      new RegExp(`^\\.${escape(file)}(?:\\.bak|\\.broken)?\\.(\\d+)\\.tmp$`),
+    ),
     ...c.slots.flatMap((s) => deadTemps(slotDirOf(c, s), /^data\.img\.vm-state-(\d+)\.tmp$/)),
   ];
 }

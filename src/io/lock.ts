@@ -85,11 +85,20 @@ let freshFiles = 0;
 async function tryCreate(lockPath: string, command: string): Promise<number | undefined> {
   if (fs.existsSync(lockPath)) return undefined;
   const fresh = `${lockPath}.new-${process.pid}-${++freshFiles}`;
-  const holder: Holder = { pid: process.pid, start: startTimeOf(process.pid) ?? '', command, since: new Date().toISOString() };
+  const holder: Holder = {
+    pid: process.pid,
+    start: startTimeOf(process.pid) ?? '',
+    command,
+    since: new Date().toISOString(),
+  };
   let fd: number;
   try {
     fs.rmSync(fresh, { force: true });
-    fd = fs.openSync(fresh, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o644);
+    fd = fs.openSync(
+      fresh,
+      fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW,
+      0o644,
+    );
     fs.writeFileSync(fd, `${JSON.stringify(holder)}\n`);
   } catch (e) {
     throw lockError(lockPath, e);
@@ -128,7 +137,9 @@ function openExisting(lockPath: string): number | 'gone' | 'old-directory' {
 async function flock(fd: number, seconds: number): Promise<boolean> {
   const wait = seconds > 0 ? ['-w', seconds.toFixed(3)] : ['-n'];
   // child_process, not execa: execa cannot hand a child an extra file descriptor.
-  const child = spawn('flock', ['-x', ...wait, '-E', String(CONFLICT), '3'], { stdio: ['ignore', 'ignore', 'pipe', fd] });
+  const child = spawn('flock', ['-x', ...wait, '-E', String(CONFLICT), '3'], {
+    stdio: ['ignore', 'ignore', 'pipe', fd],
+  });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const code = await new Promise<number | NodeJS.ErrnoException>((resolve) => {
@@ -137,7 +148,8 @@ async function flock(fd: number, seconds: number): Promise<boolean> {
   });
   if (code === 0) return true;
   if (code === CONFLICT) return false;
-  const why = typeof code !== 'number' ? `cannot run util-linux's flock (${code.code ?? code.message})` : stderr.trim();
+  const why =
+    typeof code !== 'number' ? `cannot run util-linux's flock (${code.code ?? code.message})` : stderr.trim();
   throw new VmStateError('failed', `Cannot take the lock: ${why || `flock exited ${String(code)}`}`);
 }
 const CONFLICT = 75;
@@ -167,7 +179,8 @@ function readHolder(fd: number): Holder | undefined {
   }
 }
 
-const describe = (h: Holder | undefined) => (h ? `pid ${h.pid} (${h.command}, since ${h.since})` : 'another process');
+const describe = (h: Holder | undefined) =>
+  h ? `pid ${h.pid} (${h.command}, since ${h.since})` : 'another process';
 
 /**
  * A lock directory left by vm-state before 0.2 (proper-lockfile: a directory whose
@@ -193,9 +206,13 @@ async function waitForOldLock(lockPath: string, deadline: number): Promise<void>
       return;
     }
     if (Date.now() >= deadline) {
-      throw new VmStateError('busy', `An older vm-state run holds the lock ${lockPath}: pid ${pid ?? 'unknown'}`, {
-        hint: 'Wait for it to finish, or wait longer with --wait SECONDS',
-      });
+      throw new VmStateError(
+        'busy',
+        `An older vm-state run holds the lock ${lockPath}: pid ${pid ?? 'unknown'}`,
+        {
+          hint: 'Wait for it to finish, or wait longer with --wait SECONDS',
+        },
+      );
     }
     await sleep(100);
   }
@@ -206,17 +223,27 @@ function lockError(lockPath: string, e: unknown): VmStateError {
   const dir = lockPath.replace(/\/[^/]*$/, '') || '/';
   switch (err.code) {
     case 'ENOENT':
-      return new VmStateError('not-found', `Cannot take the lock ${lockPath}: the directory ${dir} does not exist`, {
-        hint: 'Create it, or set lockFile (VM_STATE_LOCK_FILE) to a path in an existing directory',
-      });
+      return new VmStateError(
+        'not-found',
+        `Cannot take the lock ${lockPath}: the directory ${dir} does not exist`,
+        {
+          hint: 'Create it, or set lockFile (VM_STATE_LOCK_FILE) to a path in an existing directory',
+        },
+      );
     case 'EACCES':
     case 'EPERM':
       return new VmStateError('permission', `Cannot take the lock ${lockPath}: permission denied`);
     case 'EROFS':
-      return new VmStateError('failed', `Cannot take the lock ${lockPath}: ${dir} is on a read-only file system`, {
-        hint: 'Set lockFile (VM_STATE_LOCK_FILE) to a path on a writable file system, such as /run',
-      });
+      return new VmStateError(
+        'failed',
+        `Cannot take the lock ${lockPath}: ${dir} is on a read-only file system`,
+        {
+          hint: 'Set lockFile (VM_STATE_LOCK_FILE) to a path on a writable file system, such as /run',
+        },
+      );
     default:
-      return e instanceof VmStateError ? e : new VmStateError('failed', `Cannot take the lock ${lockPath}: ${err.message}`);
+      return e instanceof VmStateError
+        ? e
+        : new VmStateError('failed', `Cannot take the lock ${lockPath}: ${err.message}`);
   }
 }

@@ -33,7 +33,11 @@ export interface Runner {
 }
 
 /** Throws CommandError unless the command exited 0. */
-export async function runChecked(runner: Runner, argv: readonly string[], opts?: RunOptions): Promise<RunResult> {
+export async function runChecked(
+  runner: Runner,
+  argv: readonly string[],
+  opts?: RunOptions,
+): Promise<RunResult> {
   const result = await runner.run(argv, opts);
   if (result.exitCode !== 0) throw new CommandError(argv, result);
   return result;
@@ -51,7 +55,8 @@ export class ExecaRunner implements Runner {
     const [file, ...args] = argv;
     if (!file) throw new Error('empty argv');
     commandsRun.count++;
-    if (this.trace) process.stderr.write(`+ ${argv.join(' ')}  [${Math.round(process.uptime() * 1000)} ms]\n`);
+    if (this.trace)
+      process.stderr.write(`+ ${argv.join(' ')}  [${Math.round(process.uptime() * 1000)} ms]\n`);
     const r = await execa(file, args, {
       env: { LC_ALL: 'C', LANG: 'C' },
       reject: false,
@@ -85,7 +90,12 @@ export class ExecaRunner implements Runner {
       detached: true,
     } as const;
     // The producer's stdout is not buffered: it goes to the consumer's stdin and nowhere else.
-    const source = execa(pFile, pArgs, { ...common, stdin: 'ignore', buffer: { stdout: false }, encoding: 'buffer' });
+    const source = execa(pFile, pArgs, {
+      ...common,
+      stdin: 'ignore',
+      buffer: { stdout: false },
+      encoding: 'buffer',
+    });
     const sink = execa(cFile, cArgs, common);
     try {
       await source.pipe(sink);
@@ -97,7 +107,9 @@ export class ExecaRunner implements Runner {
       const stderr = typeof r.stderr === 'string' ? r.stderr : Buffer.from(r.stderr ?? []).toString();
       const stdout = typeof r.stdout === 'string' ? r.stdout : '';
       if (r.failed && r.exitCode === undefined) {
-        const why = r.isTerminated ? `killed by ${r.signal}` : ((r.cause as Error | undefined)?.message ?? `${argv[0]}: could not run`);
+        const why = r.isTerminated
+          ? `killed by ${r.signal}`
+          : ((r.cause as Error | undefined)?.message ?? `${argv[0]}: could not run`);
         return { stdout, stderr: stderr || why, exitCode: 127 };
       }
       return { stdout, stderr, exitCode: r.exitCode ?? 1 };

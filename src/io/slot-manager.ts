@@ -1,4 +1,13 @@
-import { lstatSync, mkdirSync, readlinkSync, realpathSync, renameSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+} from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { VmStateError } from '../core/errors.js';
 import { recordedState } from '../core/policy.js';
@@ -95,7 +104,10 @@ export class SlotManager {
           : undefined;
       }
       if (Date.now() > deadline) {
-        throw new VmStateError('busy', `${unit} is still ${u.activeState}/${u.subState} (MainPID ${u.mainPid}) after stop`);
+        throw new VmStateError(
+          'busy',
+          `${unit} is still ${u.activeState}/${u.subState} (MainPID ${u.mainPid}) after stop`,
+        );
       }
       await sleep(delay);
     }
@@ -122,9 +134,13 @@ export class SlotManager {
     const up = (u.activeState === 'active' || u.activeState === 'activating') && !restarting;
     if (!up) {
       await this.runner.run(['systemctl', 'stop', unit]); // cancel the pending automatic restart
-      throw new VmStateError('failed', `${unit} did not start: ${u.activeState}/${u.subState} (Result=${u.result})`, {
-        hint: `See: journalctl -u ${unit}`,
-      });
+      throw new VmStateError(
+        'failed',
+        `${unit} did not start: ${u.activeState}/${u.subState} (Result=${u.result})`,
+        {
+          hint: `See: journalctl -u ${unit}`,
+        },
+      );
     }
   }
 
@@ -138,7 +154,8 @@ export class SlotManager {
    */
   link(path: string, target: string): LinkUndo {
     const before = readLink(path);
-    if (before.kind === 'other') throw new VmStateError('conflict', `${path} exists and is neither a symlink nor a regular file`);
+    if (before.kind === 'other')
+      throw new VmStateError('conflict', `${path} exists and is neither a symlink nor a regular file`);
     let backup: string | null = null;
     if (before.kind === 'file') {
       backup = freeName(`${path}.backup`);
@@ -171,7 +188,13 @@ export function readLink(path: string): LinkFact {
       } catch {
         resolves = false;
       }
-      return { path, kind: 'symlink', target, resolves, targetKind: kindOf(resolve(dirname(path), target), resolves) };
+      return {
+        path,
+        kind: 'symlink',
+        target,
+        resolves,
+        targetKind: kindOf(resolve(dirname(path), target), resolves),
+      };
     }
     return { path, kind: st.isFile() ? 'file' : 'other', target: null, resolves: st.isFile() };
   } catch {

@@ -50,8 +50,11 @@ export class StateStore {
     if (scope !== 'all' && !zfs.mountpoints && wanted.some((d) => !zfs.states.has(d))) {
       zfs.mountpoints = parseMountpoints(await this.get(zfsGetMountpointsArgv(parent)));
     }
-    const held = new Set([...zfs.states.values()].map((s) => s.mountpoint).concat([...(zfs.mountpoints?.keys() ?? [])]));
-    for (const d of directoryStates(this.config.statesDir, parent, zfs.states, wanted, held)) zfs.states.set(d.name, d);
+    const held = new Set(
+      [...zfs.states.values()].map((s) => s.mountpoint).concat([...(zfs.mountpoints?.keys() ?? [])]),
+    );
+    for (const d of directoryStates(this.config.statesDir, parent, zfs.states, wanted, held))
+      zfs.states.set(d.name, d);
     return zfs;
   }
 
@@ -64,7 +67,8 @@ export class StateStore {
       return { parentExists: true, parentMounted: r.stdout.includes(`${parent}\tmounted\tyes\n`), states };
     }
     // A missing pool, or the ZFS module not loaded, is an error, not an empty list.
-    if (/dataset does not exist/.test(r.stderr)) return { parentExists: false, parentMounted: false, states: new Map() };
+    if (/dataset does not exist/.test(r.stderr))
+      return { parentExists: false, parentMounted: false, states: new Map() };
     throw new CommandError(argv, r);
   }
 
@@ -80,7 +84,8 @@ export class StateStore {
       this.getStates(scope.names, scope.clones === true && openZfs),
     ]);
     let text = `${head}${origins}${first.join('')}`;
-    if (head === '') return { parentExists: false, parentMounted: false, states: new Map<string, StateFact>() };
+    if (head === '')
+      return { parentExists: false, parentMounted: false, states: new Map<string, StateFact>() };
     let states = parseZfsGet(text, parent, this.config.statesDir);
     if (scope.related) {
       const more = new Set<string>();
@@ -99,7 +104,12 @@ export class StateStore {
       }
     }
     const mountpoints = scope.mountpoints ? parseMountpoints(places) : undefined;
-    return { parentExists: true, parentMounted: head.includes(`${parent}\tmounted\tyes\n`), states, mountpoints };
+    return {
+      parentExists: true,
+      parentMounted: head.includes(`${parent}\tmounted\tyes\n`),
+      states,
+      mountpoints,
+    };
   }
 
   /** `zfs get` of datasets that may not exist: their text, '' for the missing ones. */
@@ -176,6 +186,9 @@ export class StateStore {
   }
 
   unmount(dataset: string): Promise<void> {
-    return this.zfs(['zfs', 'unmount', dataset], { retryBusy: true, tolerate: /not currently mounted|not mounted/i });
+    return this.zfs(['zfs', 'unmount', dataset], {
+      retryBusy: true,
+      tolerate: /not currently mounted|not mounted/i,
+    });
   }
 }

@@ -11,7 +11,14 @@ export const UNIT_PROPERTIES = [
   'Result',
   'InactiveExitTimestampMonotonic',
 ] as const;
-export const systemctlShowArgv = (units: readonly string[]) => ['systemctl', 'show', '-p', UNIT_PROPERTIES.join(','), '--', ...units];
+export const systemctlShowArgv = (units: readonly string[]) => [
+  'systemctl',
+  'show',
+  '-p',
+  UNIT_PROPERTIES.join(','),
+  '--',
+  ...units,
+];
 
 /**
  * Parses `systemctl show -p … u1 u2 …`: one block of KEY=value lines per unit,

@@ -17,7 +17,8 @@ export function removeEmptyDir(path: string): 'removed' | 'missing' | 'not-empty
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return 'missing';
-    if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'EBUSY' || code === 'ENOTDIR') return 'not-empty';
+    if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'EBUSY' || code === 'ENOTDIR')
+      return 'not-empty';
     throw e;
   }
 }
@@ -35,7 +36,9 @@ export function moveEntry(from: string, to: string): void {
  * and bytes, and nothing extra. A difference is an error naming the path.
  */
 export async function copyTree(runner: Runner, from: string, to: string): Promise<void> {
-  await runChecked(runner, ['cp', '-a', '--sparse=always', `${from}/.`, `${to}/`], { timeout: 24 * 3_600_000 });
+  await runChecked(runner, ['cp', '-a', '--sparse=always', `${from}/.`, `${to}/`], {
+    timeout: 24 * 3_600_000,
+  });
   await compareTrees(from, to);
 }
 
@@ -45,9 +48,11 @@ const differs = (path: string, what: string) =>
   });
 
 function sameMeta(a: Stats, b: Stats, path: string): void {
-  const type = (s: Stats) => (s.isFile() ? 'file' : s.isDirectory() ? 'directory' : s.isSymbolicLink() ? 'symlink' : 'special');
+  const type = (s: Stats) =>
+    s.isFile() ? 'file' : s.isDirectory() ? 'directory' : s.isSymbolicLink() ? 'symlink' : 'special';
   if (type(a) !== type(b)) throw differs(path, `${type(a)} became ${type(b)}`);
-  if (a.uid !== b.uid || a.gid !== b.gid) throw differs(path, `owner ${a.uid}:${a.gid} became ${b.uid}:${b.gid}`);
+  if (a.uid !== b.uid || a.gid !== b.gid)
+    throw differs(path, `owner ${a.uid}:${a.gid} became ${b.uid}:${b.gid}`);
   if (!a.isSymbolicLink() && (a.mode & 0o7777) !== (b.mode & 0o7777))
     throw differs(path, `mode ${(a.mode & 0o7777).toString(8)} became ${(b.mode & 0o7777).toString(8)}`);
   if (a.isFile() && a.size !== b.size) throw differs(path, `size ${a.size} became ${b.size}`);
@@ -61,7 +66,8 @@ async function sameBytes(a: string, b: string, size: number): Promise<boolean> {
     const bb = Buffer.alloc(CHUNK);
     for (let pos = 0; pos < size; pos += CHUNK) {
       const [ra, rb] = await Promise.all([fa.read(ba, 0, CHUNK, pos), fb.read(bb, 0, CHUNK, pos)]);
-      if (ra.bytesRead !== rb.bytesRead || !ba.subarray(0, ra.bytesRead).equals(bb.subarray(0, rb.bytesRead))) return false;
+      if (ra.bytesRead !== rb.bytesRead || !ba.subarray(0, ra.bytesRead).equals(bb.subarray(0, rb.bytesRead)))
+        return false;
       if (ra.bytesRead === 0) break;
     }
     return true;
@@ -75,7 +81,8 @@ export async function compareTrees(from: string, to: string, rel = '.'): Promise
   const a = lstatSync(from);
   const b = lstatSync(to);
   sameMeta(a, b, rel);
-  if (a.isSymbolicLink() && readlinkSync(from) !== readlinkSync(to)) throw differs(rel, 'link target changed');
+  if (a.isSymbolicLink() && readlinkSync(from) !== readlinkSync(to))
+    throw differs(rel, 'link target changed');
   if (a.isFile() && !(await sameBytes(from, to, a.size))) throw differs(rel, 'contents differ');
   if (!a.isDirectory()) return;
   const left = readdirSync(from).sort();

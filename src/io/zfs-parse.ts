@@ -1,7 +1,16 @@
 import type { SnapshotFact, StateFact } from '../core/facts.js';
 
 /** What every read asks for: works on OpenZFS 2.x and zfs-fuse alike, and includes snapshots. */
-export const ZFS_PROPERTIES = ['type', 'used', 'available', 'referenced', 'origin', 'mountpoint', 'mounted', 'creation'] as const;
+export const ZFS_PROPERTIES = [
+  'type',
+  'used',
+  'available',
+  'referenced',
+  'origin',
+  'mountpoint',
+  'mounted',
+  'creation',
+] as const;
 
 const getArgv = (props: readonly string[], depth: string[], targets: readonly string[]) => [
   'zfs',

@@ -9,8 +9,13 @@ const absolutePath = z
   });
 const datasetPath = z
   .string()
-  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.:-]*(\/[A-Za-z0-9_][A-Za-z0-9_.:-]*)*$/, 'must be a ZFS dataset path like storage/states');
-const slotName = z.string().refine((s) => nameProblem(s) === undefined, { message: 'is not a valid slot name' });
+  .regex(
+    /^[A-Za-z0-9_][A-Za-z0-9_.:-]*(\/[A-Za-z0-9_][A-Za-z0-9_.:-]*)*$/,
+    'must be a ZFS dataset path like storage/states',
+  );
+const slotName = z
+  .string()
+  .refine((s) => nameProblem(s) === undefined, { message: 'is not a valid slot name' });
 const account = z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/, 'must be a user or group name');
 
 /** Everything that differs between hypervisors; defaults are the hypervisor's current layout. */

@@ -20,7 +20,9 @@ export const SlotOut = z.object({
   runningState: z
     .string()
     .nullable()
-    .describe('the state the running VM has open (differs from state until a restart after assign); null when stopped'),
+    .describe(
+      'the state the running VM has open (differs from state until a restart after assign); null when stopped',
+    ),
   disk: z.object({
     path: z.string(),
     kind: z.enum(['symlink', 'file', 'missing', 'other']),
@@ -120,7 +122,9 @@ export const ShowOut = StateFields.extend({
         explicit: z.boolean(),
         running: z.boolean(),
         activeState: z.string(),
-        disk: SlotOut.shape.disk.extend({ pointsHere: z.boolean().describe("the link leads to this state's data.img") }),
+        disk: SlotOut.shape.disk.extend({
+          pointsHere: z.boolean().describe("the link leads to this state's data.img"),
+        }),
       }),
     )
     .describe('slots this state is assigned to'),

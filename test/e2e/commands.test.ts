@@ -187,21 +187,29 @@ describe('every command against the real zfs and systemd', () => {
   it('a failed start rolls migrate back: old assignment, old link, old state running', async () => {
     await ok(['vm-state', 'migrate', 'old', 'slot3']);
     // The unit refuses to start on the state 'new' only: the way back to 'old' must work.
-    await withDropIn('microvm@slot3', 'ExecStartPre=/bin/sh -c "! readlink /var/lib/microvms/slot3/data.img | grep -q /new/"', async () => {
-      const r = await vm(['migrate', 'new', 'slot3']);
-      expect(r.code).not.toBe(0);
-      expect(r.stderr).toContain('Rolled back');
-      expect(r.stderr).not.toContain('Could NOT');
-      expect(await assignments()).toEqual({ slot3: 'old' });
-      expect(await activeState('slot3')).toBe('active');
-      expect(await readLinkIn('/var/lib/microvms/slot3/data.img')).toBe(`${STATES}/old/data.img`);
-    });
+    await withDropIn(
+      'microvm@slot3',
+      'ExecStartPre=/bin/sh -c "! readlink /var/lib/microvms/slot3/data.img | grep -q /new/"',
+      async () => {
+        const r = await vm(['migrate', 'new', 'slot3']);
+        expect(r.code).not.toBe(0);
+        expect(r.stderr).toContain('Rolled back');
+        expect(r.stderr).not.toContain('Could NOT');
+        expect(await assignments()).toEqual({ slot3: 'old' });
+        expect(await activeState('slot3')).toBe('active');
+        expect(await readLinkIn('/var/lib/microvms/slot3/data.img')).toBe(`${STATES}/old/data.img`);
+      },
+    );
   });
 
   it('SIGINT during a slow stop: the stop finishes, nothing else runs, the slot is started again on its state', async () => {
     await ok(['vm-state', 'migrate', 'old', 'slot3']);
     await withDropIn('microvm@slot3', 'ExecStop=/bin/sleep 2', async () => {
-      const r = await sh(['sh', '-c', 'vm-state migrate new slot3 & pid=$!; sleep 1; kill -INT $pid; wait $pid; echo "rc=$?"']);
+      const r = await sh([
+        'sh',
+        '-c',
+        'vm-state migrate new slot3 & pid=$!; sleep 1; kill -INT $pid; wait $pid; echo "rc=$?"',
+      ]);
       expect(r.stdout).toContain('rc=1');
       expect(r.stderr).toContain('SIGINT: finishing the current step');
       expect(r.stderr).toMatch(/Interrupted\. Rolled back: systemctl start microvm@slot3\.service/);
@@ -286,7 +294,11 @@ describe('--json and --dry-run against the real pool', () => {
     expect(a).toMatchObject({ kind: 'dataset', mounted: true, snapshots: 2, assignedTo: ['slot1'] });
     expect(Number.isInteger(a.used)).toBe(true);
     expect(doc.snapshots.find((s) => s.name === 'clone-for-b')!.clones).toEqual([`${P}/b`]);
-    expect(doc.slots[0]).toMatchObject({ name: 'slot1', state: 'a', disk: { kind: 'symlink', target: `${STATES}/a/data.img` } });
+    expect(doc.slots[0]).toMatchObject({
+      name: 'slot1',
+      state: 'a',
+      disk: { kind: 'symlink', target: `${STATES}/a/data.img` },
+    });
   });
 });
 
@@ -303,14 +315,18 @@ describe('concurrency', () => {
       for (let i = 1; i <= 5; i++) {
         const written = jobs.filter((j) => j.slot === `slot${i}`).map((j) => j.state);
         expect(written).toContain(file[`slot${i}`]);
-        expect(await readLinkIn(`/var/lib/microvms/slot${i}/data.img`)).toBe(`${STATES}/${file[`slot${i}`]}/data.img`);
+        expect(await readLinkIn(`/var/lib/microvms/slot${i}/data.img`)).toBe(
+          `${STATES}/${file[`slot${i}`]}/data.img`,
+        );
       }
     },
     300_000,
   );
 
   it('parallel creates of one name: exactly one succeeds', async () => {
-    const results = await Promise.all(Array.from({ length: 6 }, () => vm(['--wait', '60', 'create', 'race'])));
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () => vm(['--wait', '60', 'create', 'race'])),
+    );
     expect(results.filter((r) => r.code === 0)).toHaveLength(1);
     expect(results.filter((r) => r.code === 4)).toHaveLength(5);
   }, 120_000);
@@ -368,7 +384,9 @@ describe('--json for real: every command validates against its schema', () => {
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
       return ResultOut.parse(JSON.parse(r.stdout));
     };
-    expect((await run(['create', 'j'])).steps[0]!.command).toBe(`zfs create -o mountpoint=${STATES}/j ${P}/j`);
+    expect((await run(['create', 'j'])).steps[0]!.command).toBe(
+      `zfs create -o mountpoint=${STATES}/j ${P}/j`,
+    );
     await run(['assign', 'slot1', 'j']);
     await run(['snapshot', 'slot1', 'js']);
     await run(['clone', 'j', 'jc']);
@@ -418,7 +436,9 @@ describe('--json for real: every command validates against its schema', () => {
       const list = ['env', 'NODE_DEBUG_NATIVE=COMPILE_CACHE', 'vm-state', 'list'];
       const first = await sh(list, trace);
       expect(first.stderr).toMatch(/^# compile cache: in \/var\/cache\/vm-state$/m);
-      expect(first.stderr).toMatch(/Renaming \S+ to \/var\/cache\/vm-state\/v\d+\.\d+\.\d+-x64-[0-9a-f]{8}-0\/[0-9a-f]{8}\.\.\.\s*success/);
+      expect(first.stderr).toMatch(
+        /Renaming \S+ to \/var\/cache\/vm-state\/v\d+\.\d+\.\d+-x64-[0-9a-f]{8}-0\/[0-9a-f]{8}\.\.\.\s*success/,
+      );
       expect((await ok(['stat', '-c', '%U %a', '/var/cache/vm-state'])).trim()).toBe('root 700');
       expect((await ok(['sh', '-c', 'stat -c "%U %a" /var/cache/vm-state/*'])).trim()).toBe('root 700');
       expect((await ok(['sh', '-c', 'stat -c "%U %a" /var/cache/vm-state/*/*'])).trim()).toBe('root 600');

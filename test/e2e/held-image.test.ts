@@ -17,7 +17,10 @@ describe(`a running VM holds data.img open (${backend})`, () => {
     await ok(['vm-state', 'create', 'a']);
     await ok(['vm-state', 'migrate', 'a', 'slot1']);
     expect(await activeState('slot1')).toBe('active');
-    const [size, blocks] = (await ok(['stat', '-L', '-c', '%s %b', `${STATES}/a/data.img`])).trim().split(' ').map(Number);
+    const [size, blocks] = (await ok(['stat', '-L', '-c', '%s %b', `${STATES}/a/data.img`]))
+      .trim()
+      .split(' ')
+      .map(Number);
     expect(size).toBe(256 * 1024 * 1024);
     expect(blocks! * 512).toBeLessThan(size! / 16); // sparse
     expect(await heldOpen(`${STATES}/a/data.img`)).toBe(true);
@@ -33,7 +36,8 @@ describe(`a running VM holds data.img open (${backend})`, () => {
     // Around vm-state (which refuses this): a link of slot2 to the same image, a plain start.
     await ok(['ln', '-sfn', `${STATES}/a/data.img`, '/var/lib/microvms/slot2/data.img']);
     await sh(['systemctl', 'start', 'microvm@slot2.service']); // Type=simple: the start itself succeeds
-    for (let i = 0; i < 100 && (await activeState('slot2')) === 'active'; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100 && (await activeState('slot2')) === 'active'; i++)
+      await new Promise((r) => setTimeout(r, 100));
     expect(await activeState('slot2')).toBe('failed');
     expect(await unitProp('slot2', 'ExecMainStatus')).toBe('1');
     const log = await ok(['journalctl', '-q', '-o', 'cat', '-u', 'microvm@slot2.service']);
@@ -85,15 +89,20 @@ describe('what only OpenZFS has', () => {
     },
   );
 
-  onlyOn('openzfs', 'bookmarks')('a bookmark outlives its snapshot and is a valid incremental source', async () => {
-    await ok(['vm-state', 'create', 'bm']);
-    await ok(['zfs', 'snapshot', `${P}/bm@b1`]);
-    await ok(['zfs', 'bookmark', `${P}/bm@b1`, `${P}/bm#b1`]);
-    await ok(['zfs', 'destroy', `${P}/bm@b1`]);
-    await ok(['zfs', 'snapshot', `${P}/bm@b2`]);
-    expect((await ok(['zfs', 'list', '-H', '-t', 'bookmark', '-o', 'name', '-r', `${P}/bm`])).trim()).toBe(`${P}/bm#b1`);
-    await ok(['sh', '-c', `zfs send -i ${P}/bm#b1 ${P}/bm@b2 > /dev/null`]);
-    // vm-state still reads the pool (bookmarks are not in zfs get -r's answer as states)
-    expect((await vm(['list'])).code).toBe(0);
-  });
+  onlyOn('openzfs', 'bookmarks')(
+    'a bookmark outlives its snapshot and is a valid incremental source',
+    async () => {
+      await ok(['vm-state', 'create', 'bm']);
+      await ok(['zfs', 'snapshot', `${P}/bm@b1`]);
+      await ok(['zfs', 'bookmark', `${P}/bm@b1`, `${P}/bm#b1`]);
+      await ok(['zfs', 'destroy', `${P}/bm@b1`]);
+      await ok(['zfs', 'snapshot', `${P}/bm@b2`]);
+      expect((await ok(['zfs', 'list', '-H', '-t', 'bookmark', '-o', 'name', '-r', `${P}/bm`])).trim()).toBe(
+        `${P}/bm#b1`,
+      );
+      await ok(['sh', '-c', `zfs send -i ${P}/bm#b1 ${P}/bm@b2 > /dev/null`]);
+      // vm-state still reads the pool (bookmarks are not in zfs get -r's answer as states)
+      expect((await vm(['list'])).code).toBe(0);
+    },
+  );
 });

@@ -19,7 +19,8 @@ type It = (name: string, fn: TestFunction, timeout?: number) => void;
  * `onlyOn('openzfs', 'resume tokens')('a cut receive resumes', async () => ...)`
  */
 export function onlyOn(needed: Backend, feature: string): It {
-  return (name, fn, timeout) => (backend === needed ? it : it.skip)(`${name} [${needed} only: ${feature}]`, fn, timeout);
+  return (name, fn, timeout) =>
+    (backend === needed ? it : it.skip)(`${name} [${needed} only: ${feature}]`, fn, timeout);
 }
 
 /**
@@ -29,7 +30,8 @@ export function onlyOn(needed: Backend, feature: string): It {
  */
 export function costly(why: string): It {
   const run = backend === 'fuse' || process.env.LAB_FULL === '1';
-  return (name, fn, timeout) => (run ? it : it.skip)(run ? name : `${name} [fuse only, costly under TCG: ${why}]`, fn, timeout);
+  return (name, fn, timeout) =>
+    (run ? it : it.skip)(run ? name : `${name} [fuse only, costly under TCG: ${why}]`, fn, timeout);
 }
 export const P = 'microvms/storage/states';
 export const STATES = '/var/lib/microvms/states';
@@ -42,8 +44,15 @@ export interface Ran {
 }
 
 /** Runs a command inside the lab (zfs-fuse container or OpenZFS guest) and returns what it did. */
-export async function sh(argv: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<Ran> {
-  const r = await execa(`${LAB}exec`, argv, { input: opts.input ?? '', reject: false, env: { NO_COLOR: '1', ...opts.env } });
+export async function sh(
+  argv: string[],
+  opts: { input?: string; env?: Record<string, string> } = {},
+): Promise<Ran> {
+  const r = await execa(`${LAB}exec`, argv, {
+    input: opts.input ?? '',
+    reject: false,
+    env: { NO_COLOR: '1', ...opts.env },
+  });
   return { code: r.exitCode ?? 1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
@@ -57,8 +66,10 @@ export async function ok(argv: string[], opts: { input?: string } = {}): Promise
   return r.stdout;
 }
 
-export const datasetExists = async (name: string) => (await sh(['zfs', 'list', '-H', '-o', 'name', name])).code === 0;
-export const zfsProp = async (name: string, prop: string) => (await ok(['zfs', 'get', '-H', '-o', 'value', prop, name])).trim();
+export const datasetExists = async (name: string) =>
+  (await sh(['zfs', 'list', '-H', '-o', 'name', name])).code === 0;
+export const zfsProp = async (name: string, prop: string) =>
+  (await ok(['zfs', 'get', '-H', '-o', 'value', prop, name])).trim();
 export const activeState = async (slot: string) =>
   (await ok(['systemctl', 'show', '-p', 'ActiveState', '--value', `microvm@${slot}.service`])).trim();
 export const readLinkIn = async (path: string) => {
@@ -73,8 +84,19 @@ export async function assignments(): Promise<Record<string, string> | null> {
 /** Everything a test could have changed, for "nothing changed" assertions. */
 export async function worldSnapshot(): Promise<string> {
   const zfs = await ok(['zfs', 'list', '-H', '-t', 'all', '-o', 'name,origin,mountpoint', '-r', P]);
-  const units = await ok(['systemctl', 'show', '-p', 'ActiveState', '--value', ...[1, 2, 3, 4, 5].map((i) => `microvm@slot${i}.service`)]);
-  const files = await ok(['sh', '-c', `cat ${ASSIGNMENTS} 2>/dev/null; ls -la /var/lib/microvms/slot* 2>/dev/null | grep -v total`]);
+  const units = await ok([
+    'systemctl',
+    'show',
+    '-p',
+    'ActiveState',
+    '--value',
+    ...[1, 2, 3, 4, 5].map((i) => `microvm@slot${i}.service`),
+  ]);
+  const files = await ok([
+    'sh',
+    '-c',
+    `cat ${ASSIGNMENTS} 2>/dev/null; ls -la /var/lib/microvms/slot* 2>/dev/null | grep -v total`,
+  ]);
   return `${zfs}\n${units}\n${files}`;
 }
 

@@ -18,8 +18,10 @@ import {
 
 /** snapshots, snapshot delete, show, rollback, snapshot --stop, prune, clone --full, rename: against the real zfs and systemd. */
 
-const mainPid = async (slot: string) => (await ok(['systemctl', 'show', '-p', 'MainPID', '--value', `microvm@${slot}.service`])).trim();
-const snapExists = async (full: string) => (await sh(['zfs', 'list', '-H', '-t', 'snapshot', '-o', 'name', full])).code === 0;
+const mainPid = async (slot: string) =>
+  (await ok(['systemctl', 'show', '-p', 'MainPID', '--value', `microvm@${slot}.service`])).trim();
+const snapExists = async (full: string) =>
+  (await sh(['zfs', 'list', '-H', '-t', 'snapshot', '-o', 'name', full])).code === 0;
 const snapNames = async (state: string) =>
   (await ok(['zfs', 'list', '-H', '-t', 'all', '-o', 'name', '-r', `${P}/${state}`]))
     .trim()
@@ -27,9 +29,11 @@ const snapNames = async (state: string) =>
     .filter((l) => l.includes('@'))
     .map((l) => l.slice(l.indexOf('@') + 1));
 /** Written and synced: zfs-fuse caches writes in the kernel, and a snapshot only sees what reached it. */
-const write = (state: string, text: string) => ok(['sh', '-c', `printf %s '${text}' > ${STATES}/${state}/data.img && sync`]);
+const write = (state: string, text: string) =>
+  ok(['sh', '-c', `printf %s '${text}' > ${STATES}/${state}/data.img && sync`]);
 const read = async (state: string) => ok(['cat', `${STATES}/${state}/data.img`]);
-const bytes = async (name: string, prop: string) => Number((await ok(['zfs', 'get', '-H', '-p', '-o', 'value', prop, name])).trim());
+const bytes = async (name: string, prop: string) =>
+  Number((await ok(['zfs', 'get', '-H', '-p', '-o', 'value', prop, name])).trim());
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A state `dev` on slot1 with data.img "one" in @s1, "two" in @s2, "three" now. */
@@ -98,7 +102,12 @@ describe('snapshots and show', () => {
     expect(d.snapshots.map((s) => s.name)).toEqual(['s1', 's2']);
     expect(d.used).toBe(await bytes(`${P}/dev`, 'used'));
     const kid = ShowOut.parse(JSON.parse(await ok(['vm-state', '--json', 'show', 'kid'])));
-    expect(kid).toMatchObject({ origin: `${P}/dev@s2`, originState: 'dev', slots: [], image: { exists: true, size: 3 } });
+    expect(kid).toMatchObject({
+      origin: `${P}/dev@s2`,
+      originState: 'dev',
+      slots: [],
+      image: { exists: true, size: 3 },
+    });
     const human = await ok(['vm-state', 'show', 'dev']);
     expect(human).toMatch(/slots\s+slot1 running/);
     expect(human).toMatch(/clones\s+kid \(from @s2\)/);
@@ -117,7 +126,9 @@ describe('snapshot delete', () => {
     expect(refused.code).toBe(5);
     expect(refused.stderr).toContain('dependent clones: kid');
     const used = await bytes(`${P}/dev@s1`, 'used');
-    const dry = ResultOut.parse(JSON.parse(await ok(['vm-state', '--json', '--dry-run', 'snapshot', 'delete', 'dev@s1'])));
+    const dry = ResultOut.parse(
+      JSON.parse(await ok(['vm-state', '--json', '--dry-run', 'snapshot', 'delete', 'dev@s1'])),
+    );
     expect(dry.steps).toEqual([expect.objectContaining({ command: `zfs destroy ${P}/dev@s1`, frees: used })]);
     expect(await worldSnapshot()).toBe(before);
 
@@ -217,12 +228,15 @@ describe('prune', () => {
     await ok(['vm-state', 'snapshot', 'slot2', 'o1']);
     await ok(['vm-state', 'snapshot', 'slot2', 'o2']);
     const before = await worldSnapshot();
-    const dry = ResultOut.parse(JSON.parse(await ok(['vm-state', '--json', '--dry-run', 'prune', '--keep', '1'])));
+    const dry = ResultOut.parse(
+      JSON.parse(await ok(['vm-state', '--json', '--dry-run', 'prune', '--keep', '1'])),
+    );
     expect(await worldSnapshot()).toBe(before);
     const planned = dry.steps.map((s) => (s.argv as string[]).at(-1)!);
     expect(planned).toEqual([`${P}/dev@s2`, `${P}/dev@s3`, `${P}/other@o1`]);
 
-    const all = async () => (await ok(['zfs', 'list', '-H', '-t', 'snapshot', '-o', 'name', '-r', P])).trim().split('\n').sort();
+    const all = async () =>
+      (await ok(['zfs', 'list', '-H', '-t', 'snapshot', '-o', 'name', '-r', P])).trim().split('\n').sort();
     const had = await all();
     const r = await vm(['prune', '--keep', '1']);
     expect(r.code, r.stderr).toBe(0);
@@ -257,7 +271,8 @@ describe('clone --full', () => {
     expect(await zfsProp(`${P}/copy`, 'mountpoint')).toBe(`${STATES}/copy`);
     expect(await snapNames('copy')).toEqual([]);
     expect(await snapNames('dev')).toEqual(['s1', 's2']);
-    const sum = async (s: string) => (await ok(['sh', '-c', `cd ${STATES}/${s} && sha256sum data.img big.bin`])).trim();
+    const sum = async (s: string) =>
+      (await ok(['sh', '-c', `cd ${STATES}/${s} && sha256sum data.img big.bin`])).trim();
     expect(await sum('copy')).toBe(await sum('dev'));
     expect((await ok(['stat', '-c', '%U:%G %a', `${STATES}/copy`])).trim()).toBe('microvm:kvm 755');
     // Either side can go on its own.
@@ -267,10 +282,9 @@ describe('clone --full', () => {
     await ok(['vm-state', 'clone', 'copy', 'again', '--full']);
     await ok(['vm-state', 'assign', 'slot1', 'again']);
     expect((await vm(['delete', 'copy', '--yes'])).code).toBe(0);
-    expect((await ok(['zfs', 'list', '-H', '-t', 'all', '-o', 'name,origin', '-r', P])).trim().split('\n')).toEqual([
-      `${P}\t-`,
-      `${P}/again\t-`,
-    ]);
+    expect(
+      (await ok(['zfs', 'list', '-H', '-t', 'all', '-o', 'name,origin', '-r', P])).trim().split('\n'),
+    ).toEqual([`${P}\t-`, `${P}/again\t-`]);
     expect((await read('again')).trim()).toBe('three');
   });
 });
@@ -369,7 +383,11 @@ describe('adopt', () => {
     await ok(['sh', '-c', `mkdir -p ${dir} && echo original > ${dir}/data.img && sync`]);
     await ok(['vm-state', 'assign', 'slot4', 'slot4']);
     // What a kill -9 during the copy leaves: the dataset at its work mountpoint, holding part of a copy.
-    await ok(['sh', '-c', `zfs create -o mountpoint=${STATES}/.adopt-slot4 ${P}/slot4 && echo ori > ${STATES}/.adopt-slot4/data.img`]);
+    await ok([
+      'sh',
+      '-c',
+      `zfs create -o mountpoint=${STATES}/.adopt-slot4 ${P}/slot4 && echo ori > ${STATES}/.adopt-slot4/data.img`,
+    ]);
     const doctor = await vm(['doctor']);
     expect(doctor.code).toBe(1);
     expect(doctor.stderr).toContain('an adopt that did not finish');

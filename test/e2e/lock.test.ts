@@ -2,7 +2,19 @@
 // starved by busy loops, the lock's directory missing or read-only.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeEach, describe, expect } from 'vitest';
-import { assignments, costly, datasetExists, ok, P, readLinkIn, resetLab, sh, STATES, vm, withDropIn } from './lab.js';
+import {
+  assignments,
+  costly,
+  datasetExists,
+  ok,
+  P,
+  readLinkIn,
+  resetLab,
+  sh,
+  STATES,
+  vm,
+  withDropIn,
+} from './lab.js';
 
 const LOCK = '/run/vm-state.lock';
 const isRunning = async (pid: string) => (await sh(['kill', '-0', pid])).code === 0;
@@ -84,12 +96,19 @@ describe('the lock, for real', () => {
     '24 concurrent assigns with the CPU starved by busy loops: all succeed, the file and every link agree',
     async () => {
       for (const s of ['d', 'e']) await ok(['vm-state', 'create', s]);
-      const loops = await ok(['sh', '-c', 'for i in 1 2 3 4; do (while :; do :; done) >/dev/null 2>&1 & done; jobs -p']);
+      const loops = await ok([
+        'sh',
+        '-c',
+        'for i in 1 2 3 4; do (while :; do :; done) >/dev/null 2>&1 & done; jobs -p',
+      ]);
       const states = ['a', 'b', 'c', 'd', 'e'];
       try {
         const runs = await Promise.all(
           Array.from({ length: 24 }, (_, i) =>
-            vm(['--wait', '600', 'assign', `slot${(i % 5) + 1}`, states[(i * 7) % 5]!]).then((r) => ({ i, ...r })),
+            vm(['--wait', '600', 'assign', `slot${(i % 5) + 1}`, states[(i * 7) % 5]!]).then((r) => ({
+              i,
+              ...r,
+            })),
           ),
         );
         for (const r of runs) expect(r.code, `assign #${r.i}: ${r.stderr}`).toBe(0);
@@ -100,27 +119,36 @@ describe('the lock, for real', () => {
       const file = (await assignments())!;
       expect(Object.keys(file).sort()).toEqual(['slot1', 'slot2', 'slot3', 'slot4', 'slot5']);
       for (const [slot, state] of Object.entries(file)) {
-        expect(await readLinkIn(`/var/lib/microvms/${slot}/data.img`), slot).toBe(`${STATES}/${state}/data.img`);
+        expect(await readLinkIn(`/var/lib/microvms/${slot}/data.img`), slot).toBe(
+          `${STATES}/${state}/data.img`,
+        );
       }
       expect((await vm(['doctor'])).code).toBe(0);
     },
     600_000,
   );
 
-  costly('the lock: no zfs in it')("the lock's directory missing or read-only: a clear error, its exit code, nothing changed", async () => {
-    const missing = await sh(['vm-state', 'create', 'x'], { env: { VM_STATE_LOCK_FILE: '/run/nowhere/vm-state.lock' } });
-    expect(missing.code).toBe(3);
-    expect(missing.stderr).toContain('the directory /run/nowhere does not exist');
-    await ok(['mkdir', '-p', '/run/rolock']);
-    await ok(['mount', '-t', 'tmpfs', '-o', 'ro', 'tmpfs', '/run/rolock']);
-    try {
-      const ro = await sh(['vm-state', 'create', 'x'], { env: { VM_STATE_LOCK_FILE: '/run/rolock/vm-state.lock' } });
-      expect(ro.code).toBe(1);
-      expect(ro.stderr).toContain('read-only file system');
-      expect(ro.stderr).not.toContain('Unexpected');
-    } finally {
-      await sh(['umount', '/run/rolock']);
-    }
-    expect(await datasetExists(`${P}/x`)).toBe(false);
-  });
+  costly('the lock: no zfs in it')(
+    "the lock's directory missing or read-only: a clear error, its exit code, nothing changed",
+    async () => {
+      const missing = await sh(['vm-state', 'create', 'x'], {
+        env: { VM_STATE_LOCK_FILE: '/run/nowhere/vm-state.lock' },
+      });
+      expect(missing.code).toBe(3);
+      expect(missing.stderr).toContain('the directory /run/nowhere does not exist');
+      await ok(['mkdir', '-p', '/run/rolock']);
+      await ok(['mount', '-t', 'tmpfs', '-o', 'ro', 'tmpfs', '/run/rolock']);
+      try {
+        const ro = await sh(['vm-state', 'create', 'x'], {
+          env: { VM_STATE_LOCK_FILE: '/run/rolock/vm-state.lock' },
+        });
+        expect(ro.code).toBe(1);
+        expect(ro.stderr).toContain('read-only file system');
+        expect(ro.stderr).not.toContain('Unexpected');
+      } finally {
+        await sh(['umount', '/run/rolock']);
+      }
+      expect(await datasetExists(`${P}/x`)).toBe(false);
+    },
+  );
 });

@@ -20,6 +20,12 @@ export async function runCli(
     stderr: { write: (s: string) => ((stderr += s), true), isTTY: false },
   };
   const stdin = Readable.from(opts.stdin === undefined ? [] : [opts.stdin]) as unknown as NodeJS.ReadStream;
-  const code = await main(argv, { runner: opts.runner, env: { ...opts.env }, euid: opts.euid ?? 0, streams, stdin });
+  const code = await main(argv, {
+    runner: opts.runner,
+    env: { ...opts.env },
+    euid: opts.euid ?? 0,
+    streams,
+    stdin,
+  });
   return { code, stdout, stderr };
 }

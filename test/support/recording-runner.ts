@@ -46,7 +46,8 @@ export class RecordingRunner implements Runner {
     this.calls.push([...argv]);
     if (!isRead(argv)) {
       const n = this.mutations++;
-      if (this.failing && n === this.failing.index) return { stdout: '', stderr: this.failing.stderr, exitCode: 1 };
+      if (this.failing && n === this.failing.index)
+        return { stdout: '', stderr: this.failing.stderr, exitCode: 1 };
     }
     return this.answer(argv);
   }
@@ -60,7 +61,8 @@ export class RecordingRunner implements Runner {
     this.calls.push([...producer, '|', ...consumer]);
     const n = this.mutations++;
     const result = { producer: this.answer(producer), consumer: this.answer(consumer) };
-    if (this.failing && n === this.failing.index) result.consumer = { stdout: '', stderr: this.failing.stderr, exitCode: 1 };
+    if (this.failing && n === this.failing.index)
+      result.consumer = { stdout: '', stderr: this.failing.stderr, exitCode: 1 };
     return result;
   }
 }

@@ -23,7 +23,11 @@ export function zfsGetText(
   parent: string,
   statesDir: string,
   states: StateSpec[],
-  { t0 = 1_764_000_000, used = 2048, referenced = 1024 }: { t0?: number; used?: number; referenced?: number } = {},
+  {
+    t0 = 1_764_000_000,
+    used = 2048,
+    referenced = 1024,
+  }: { t0?: number; used?: number; referenced?: number } = {},
 ): string {
   const rows: string[] = [];
   const add = (name: string, props: Record<string, string | number>) => {
@@ -69,7 +73,11 @@ export function zfsGetText(
   return `${rows.join('\n')}\n`;
 }
 
-export function systemctlShowText(units: string[], running: readonly string[], startedAtMicros: Record<string, number> = {}): string {
+export function systemctlShowText(
+  units: string[],
+  running: readonly string[],
+  startedAtMicros: Record<string, number> = {},
+): string {
   return units
     .map((u) => {
       const on = running.includes(u);
@@ -132,10 +140,16 @@ export function makeWorld(
       return undefined;
     })
     .respond((argv) =>
-      argv[0] === 'zfs' && argv[1] === 'get' && argv.includes('-r') ? { stdout: zfsGetText(parent, config.statesDir, states) } : undefined,
+      argv[0] === 'zfs' && argv[1] === 'get' && argv.includes('-r')
+        ? { stdout: zfsGetText(parent, config.statesDir, states) }
+        : undefined,
     )
     // A scoped read (`-d 0|1` of some datasets) is answered from what `-r` of the parent would say, as zfs would.
-    .respond((argv) => (argv[0] === 'zfs' && argv[1] === 'get' && argv.includes('-d') ? scopedZfsGet(runner, argv, parent) : undefined))
+    .respond((argv) =>
+      argv[0] === 'zfs' && argv[1] === 'get' && argv.includes('-d')
+        ? scopedZfsGet(runner, argv, parent)
+        : undefined,
+    )
     .respond((argv) => {
       if (argv[0] !== 'systemctl' || argv[1] !== 'show') return undefined;
       const units = argv.slice(argv.indexOf('--') + 1);
@@ -162,18 +176,34 @@ export function makeWorld(
  * children and snapshots; `clones` derived from the origins; a dataset not there
  * is "cannot open" on stderr with exit 1, as zfs reports it while printing the rest.
  */
-export function scopedZfsGet(runner: RecordingRunner, argv: readonly string[], parent: string): Partial<RunResult> {
+export function scopedZfsGet(
+  runner: RecordingRunner,
+  argv: readonly string[],
+  parent: string,
+): Partial<RunResult> {
   const props = argv[argv.indexOf('name,property,value') + 1]!.split(',');
   const depth = Number(argv[argv.indexOf('-d') + 1]);
   const targets = argv.slice(argv.indexOf('-d') + 2);
-  const full = runner.answer([...argv.slice(0, argv.indexOf('-d')).map((a, i) => (i === argv.indexOf('name,property,value') + 1 ? FULL : a)), '-r', parent]);
+  const full = runner.answer([
+    ...argv
+      .slice(0, argv.indexOf('-d'))
+      .map((a, i) => (i === argv.indexOf('name,property,value') + 1 ? FULL : a)),
+    '-r',
+    parent,
+  ]);
   if (full.exitCode !== 0) return full;
-  const rows = full.stdout.split('\n').filter(Boolean).map((l) => l.split('\t') as [string, string, string]);
+  const rows = full.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split('\t') as [string, string, string]);
   const names = new Set(rows.map(([n]) => n));
   const clonesOf = new Map<string, string[]>();
-  for (const [n, p, v] of rows) if (p === 'origin' && v !== '-') clonesOf.set(v, [...(clonesOf.get(v) ?? []), n]);
+  for (const [n, p, v] of rows)
+    if (p === 'origin' && v !== '-') clonesOf.set(v, [...(clonesOf.get(v) ?? []), n]);
   const within = (n: string, t: string) =>
-    n === t || (depth >= 1 && (n.startsWith(`${t}@`) || (n.startsWith(`${t}/`) && !n.slice(t.length + 1).includes('/'))));
+    n === t ||
+    (depth >= 1 &&
+      (n.startsWith(`${t}@`) || (n.startsWith(`${t}/`) && !n.slice(t.length + 1).includes('/'))));
   const out: string[] = [];
   const missing: string[] = [];
   for (const t of targets) {
@@ -183,18 +213,31 @@ export function scopedZfsGet(runner: RecordingRunner, argv: readonly string[], p
     }
     for (const n of [...names].filter((x) => within(x, t))) {
       for (const p of props) {
-        const v = p === 'clones' ? (n.includes('@') ? (clonesOf.get(n) ?? []).join(',') : '-') : rows.find((r) => r[0] === n && r[1] === p)?.[2];
+        const v =
+          p === 'clones'
+            ? n.includes('@')
+              ? (clonesOf.get(n) ?? []).join(',')
+              : '-'
+            : rows.find((r) => r[0] === n && r[1] === p)?.[2];
         if (v !== undefined) out.push(`${n}\t${p}\t${v}`);
       }
     }
   }
-  return { stdout: out.map((l) => `${l}\n`).join(''), stderr: missing.join('\n'), exitCode: missing.length ? 1 : 0 };
+  return {
+    stdout: out.map((l) => `${l}\n`).join(''),
+    stderr: missing.join('\n'),
+    exitCode: missing.length ? 1 : 0,
+  };
 }
 
 const FULL = 'type,used,available,referenced,origin,mountpoint,mounted,creation';
 
 /** Sends `signal` to this process once, when the first `<tool> <verb>` call runs: Ctrl-C in the middle of a plan. */
-export function signalAtFirst(w: ReturnType<typeof makeWorld>, verb: string, signal: NodeJS.Signals = 'SIGINT'): void {
+export function signalAtFirst(
+  w: ReturnType<typeof makeWorld>,
+  verb: string,
+  signal: NodeJS.Signals = 'SIGINT',
+): void {
   let sent = false;
   w.runner.respond((argv) => {
     if (argv[1] === verb && !sent) {

@@ -12,12 +12,28 @@ describe('shell completion', () => {
   const w = makeWorld({ states: [{ name: 'dev', snapshots: ['s1'] }, { name: 'qa' }] });
 
   it('completes commands, options, slots, states and snapshots', async () => {
-    expect(await complete(w, ['vm-state', ''])).toEqual(expect.arrayContaining(['list', 'migrate', 'restore', 'help']));
-    expect(await complete(w, ['vm-state', '--'])).toEqual(expect.arrayContaining(['--json', '--dry-run', '--yes']));
-    expect(await complete(w, ['vm-state', 'assign', ''])).toEqual(['slot1', 'slot2', 'slot3', 'slot4', 'slot5']);
+    expect(await complete(w, ['vm-state', ''])).toEqual(
+      expect.arrayContaining(['list', 'migrate', 'restore', 'help']),
+    );
+    expect(await complete(w, ['vm-state', '--'])).toEqual(
+      expect.arrayContaining(['--json', '--dry-run', '--yes']),
+    );
+    expect(await complete(w, ['vm-state', 'assign', ''])).toEqual([
+      'slot1',
+      'slot2',
+      'slot3',
+      'slot4',
+      'slot5',
+    ]);
     expect(await complete(w, ['vm-state', '--json', 'assign', 'slot1', ''])).toEqual(['dev', 'qa']);
     expect(await complete(w, ['vm-state', 'migrate', ''])).toEqual(['dev', 'qa']);
-    expect(await complete(w, ['vm-state', 'migrate', 'dev', ''])).toEqual(['slot1', 'slot2', 'slot3', 'slot4', 'slot5']);
+    expect(await complete(w, ['vm-state', 'migrate', 'dev', ''])).toEqual([
+      'slot1',
+      'slot2',
+      'slot3',
+      'slot4',
+      'slot5',
+    ]);
     expect(await complete(w, ['vm-state', 'restore', ''])).toEqual(['dev@s1', 's1']);
     expect(await complete(w, ['vm-state', 'create', ''])).toEqual([]);
     expect(await complete(w, ['vm-state', '--wait', ''])).toEqual([]);

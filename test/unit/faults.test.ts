@@ -41,7 +41,10 @@ function files(w: World): string {
       return '-';
     }
   });
-  return JSON.stringify({ assignments: JSON.parse(a === '(none)' ? '{}' : a), links }).replaceAll(w.root, '<root>');
+  return JSON.stringify({ assignments: JSON.parse(a === '(none)' ? '{}' : a), links }).replaceAll(
+    w.root,
+    '<root>',
+  );
 }
 
 interface Case {
@@ -53,8 +56,16 @@ interface Case {
 const CASES: Case[] = [
   { name: 'create', argv: ['create', 'n'], world: () => makeWorld() },
   { name: 'clone', argv: ['clone', 'src', 'n'], world: () => makeWorld({ states: [{ name: 'src' }] }) },
-  { name: 'restore', argv: ['restore', 's1', 'n'], world: () => makeWorld({ states: [{ name: 'src', snapshots: ['s1'] }] }) },
-  { name: 'snapshot', argv: ['snapshot', 'slot1', 'x'], world: () => makeWorld({ states: [{ name: 'slot1' }] }) },
+  {
+    name: 'restore',
+    argv: ['restore', 's1', 'n'],
+    world: () => makeWorld({ states: [{ name: 'src', snapshots: ['s1'] }] }),
+  },
+  {
+    name: 'snapshot',
+    argv: ['snapshot', 'slot1', 'x'],
+    world: () => makeWorld({ states: [{ name: 'slot1' }] }),
+  },
   {
     name: 'assign (creating the state)',
     argv: ['assign', 'slot2', 'n'],
@@ -64,13 +75,21 @@ const CASES: Case[] = [
     name: 'migrate of a running slot',
     argv: ['migrate', 'new', 'slot1'],
     world: () => {
-      const w = makeWorld({ states: [{ name: 'old' }, { name: 'new' }], running: ['slot1'], assignments: { slot1: 'old' } });
+      const w = makeWorld({
+        states: [{ name: 'old' }, { name: 'new' }],
+        running: ['slot1'],
+        assignments: { slot1: 'old' },
+      });
       mkdirSync(join(w.config.slotsDir, 'slot1'), { recursive: true });
       symlinkSync(`${w.config.statesDir}/old/data.img`, join(w.config.slotsDir, 'slot1', 'data.img'));
       return w;
     },
   },
-  { name: 'migrate creating the state', argv: ['migrate', 'fresh', 'slot2'], world: () => makeWorld({ states: [{ name: 'old' }] }) },
+  {
+    name: 'migrate creating the state',
+    argv: ['migrate', 'fresh', 'slot2'],
+    world: () => makeWorld({ states: [{ name: 'old' }] }),
+  },
 ];
 
 describe.each(CASES)('fault injection: $name', ({ argv, world }) => {
@@ -88,7 +107,10 @@ describe.each(CASES)('fault injection: $name', ({ argv, world }) => {
       w.runner.failAt(n, 'injected failure');
       const r = await runCli(argv, w);
       expect(r.code, `failing call ${n}`).not.toBe(0);
-      expect(netEffect(w.runner.mutatingCalls, n, w.runningBefore), `net effect when call ${n} fails`).toEqual([]);
+      expect(
+        netEffect(w.runner.mutatingCalls, n, w.runningBefore),
+        `net effect when call ${n} fails`,
+      ).toEqual([]);
       expect(files(w), `files when call ${n} fails`).toBe(before);
       expect(r.stderr).toMatch(/injected failure/);
     }
@@ -122,7 +144,9 @@ describe('fault injection: delete', () => {
       // every later external call is reported as not run (file steps such as rmdir come on top)
       const later = clean.runner.mutatingCalls.slice(n + 1).map((c) => c.join(' '));
       for (const c of later) expect(err.details.notRun.some((s: string) => s.startsWith(c))).toBe(true);
-      expect(w.runner.mutatingCalls.some((c) => c[1] === 'destroy' && c.at(-1)!.includes('/kid'))).toBe(false);
+      expect(w.runner.mutatingCalls.some((c) => c[1] === 'destroy' && c.at(-1)!.includes('/kid'))).toBe(
+        false,
+      );
     }
   });
 });

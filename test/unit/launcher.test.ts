@@ -34,7 +34,9 @@ let BUNDLE: string;
 beforeEach(() => {
   sandbox = mkdtempSync(join(tmpdir(), 'vm-state-launcher-'));
   dir = join(sandbox, 'cache');
-  ({ launcher: LAUNCHER, bundle: BUNDLE } = installCopy(readFileSync(join(ROOT, 'dist', 'vm-state.cjs'), 'utf8')));
+  ({ launcher: LAUNCHER, bundle: BUNDLE } = installCopy(
+    readFileSync(join(ROOT, 'dist', 'vm-state.cjs'), 'utf8'),
+  ));
   mkdirSync(join(sandbox, 'bin'));
   const zfs = '#!/bin/sh\necho "cannot open \'$9\': dataset does not exist" >&2\nexit 1\n';
   writeFileSync(join(sandbox, 'bin', 'zfs'), zfs, { mode: 0o755 });
@@ -116,7 +118,12 @@ function snapshotOf(top: string): Record<string, string> {
 describe('bin/vm-state compile cache', { timeout: 60_000 }, () => {
   it('the first run compiles and writes the cache (directories 0700, file 0600), the next takes it back', () => {
     const first = run(LIST);
-    expect(first).toMatchObject({ status: 0, hit: false, wrote: true, trace: [`# compile cache: in ${dir}`] });
+    expect(first).toMatchObject({
+      status: 0,
+      hit: false,
+      wrote: true,
+      trace: [`# compile cache: in ${dir}`],
+    });
     expect(first.stdout).toContain('States and assignments');
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(statSync(versionDir()).mode & 0o777).toBe(0o700);
@@ -142,7 +149,9 @@ describe('bin/vm-state compile cache', { timeout: 60_000 }, () => {
     ).stdout.trim();
     expect(basename(versionDir())).toBe(basename(probe));
     expect(basename(versionDir())).toMatch(
-      new RegExp(`^${process.version.replaceAll('.', '\\.')}-${process.arch}-[0-9a-f]{8}-${process.getuid!()}$`),
+      new RegExp(
+        `^${process.version.replaceAll('.', '\\.')}-${process.arch}-[0-9a-f]{8}-${process.getuid!()}$`,
+      ),
     );
   });
 
@@ -170,12 +179,26 @@ describe('bin/vm-state compile cache', { timeout: 60_000 }, () => {
     for (let i = 0; i < 64; i++) flipped[Math.floor(good.length / 2) + i]! ^= 0xff;
     const headerOnly = good.subarray(0, 20);
     const garbage = Buffer.alloc(good.length, 0x5a);
-    for (const bad of [flipped, good.subarray(0, good.length / 2), Buffer.alloc(0), headerOnly, garbage, 'huge']) {
+    for (const bad of [
+      flipped,
+      good.subarray(0, good.length / 2),
+      Buffer.alloc(0),
+      headerOnly,
+      garbage,
+      'huge',
+    ]) {
       if (bad === 'huge')
         truncateSync(file!, 3 * 1024 ** 3); // sparse: 3 GB past the real cache
       else writeFileSync(file!, bad, { mode: 0o600 });
       const r = run(LIST);
-      expect(r).toMatchObject({ status: 0, signal: null, stdout: direct.stdout, stderr: direct.stderr, hit: false, wrote: true });
+      expect(r).toMatchObject({
+        status: 0,
+        signal: null,
+        stdout: direct.stdout,
+        stderr: direct.stderr,
+        hit: false,
+        wrote: true,
+      });
       expect(statSync(file!).size).toBeLessThan(4 * 1024 ** 2);
       expect(run(LIST)).toMatchObject({ status: 0, hit: true });
     }
@@ -237,22 +260,25 @@ describe('bin/vm-state compile cache', { timeout: 60_000 }, () => {
     expect(readdirSync(real)).toEqual(['precious']);
   });
 
-  it.runIf(isRoot)('a cache directory, or the one in it, owned by another user is not used: they could plant code', () => {
-    run(LIST);
-    chownSync(dir, 65534, 65534);
-    expect(run(LIST)).toMatchObject({
-      status: 0,
-      looked: false,
-      trace: [`# compile cache: not used: ${dir} is owned by uid 65534`],
-    });
-    chownSync(dir, 0, 0);
-    chownSync(versionDir(), 65534, 65534);
-    expect(run(LIST)).toMatchObject({
-      status: 0,
-      looked: false,
-      trace: [`# compile cache: not used: ${versionDir()} is owned by uid 65534`],
-    });
-  });
+  it.runIf(isRoot)(
+    'a cache directory, or the one in it, owned by another user is not used: they could plant code',
+    () => {
+      run(LIST);
+      chownSync(dir, 65534, 65534);
+      expect(run(LIST)).toMatchObject({
+        status: 0,
+        looked: false,
+        trace: [`# compile cache: not used: ${dir} is owned by uid 65534`],
+      });
+      chownSync(dir, 0, 0);
+      chownSync(versionDir(), 65534, 65534);
+      expect(run(LIST)).toMatchObject({
+        status: 0,
+        looked: false,
+        trace: [`# compile cache: not used: ${versionDir()} is owned by uid 65534`],
+      });
+    },
+  );
 
   it('a cache place that cannot be used at all (under a file, a file) changes nothing about the run', () => {
     writeFileSync(join(sandbox, 'afile'), '');
@@ -276,24 +302,38 @@ describe('bin/vm-state compile cache', { timeout: 60_000 }, () => {
   it('NODE_COMPILE_CACHE set by the caller is Node’s, taken before the launcher runs: said, and our place left alone', () => {
     const theirs = join(sandbox, 'theirs');
     const r = run(LIST, { NODE_COMPILE_CACHE: theirs });
-    expect(r).toMatchObject({ status: 0, trace: [`# compile cache: NODE_COMPILE_CACHE=${theirs}, not checked by vm-state`] });
+    expect(r).toMatchObject({
+      status: 0,
+      trace: [`# compile cache: NODE_COMPILE_CACHE=${theirs}, not checked by vm-state`],
+    });
     expect(existsSync(dir)).toBe(false);
   });
 
-  it.runIf(isRoot)("other users' default: $XDG_CACHE_HOME/vm-state, else ~/.cache/vm-state, made 0700", () => {
-    chmodSync(sandbox, 0o755);
-    chmodSync(dirname(dirname(LAUNCHER)), 0o755);
-    const home = join(sandbox, 'home');
-    mkdirSync(home);
-    chownSync(home, 65534, 65534);
-    const unset = { VM_STATE_CACHE_DIR: undefined as unknown as string };
-    const r = run(['--version'], unset, LAUNCHER, 65534);
-    expect(r).toMatchObject({ status: 0, wrote: true, trace: [`# compile cache: in ${home}/.cache/vm-state`] });
-    expect(statSync(join(home, '.cache', 'vm-state')).mode & 0o777).toBe(0o700);
-    const xdg = join(home, 'xdg');
-    const s = run(['--version'], { ...unset, XDG_CACHE_HOME: xdg }, LAUNCHER, 65534);
-    expect(s).toMatchObject({ status: 0, wrote: true, trace: [`# compile cache: in ${xdg}/vm-state`] });
-    const t = run(['--version'], { ...unset, XDG_CACHE_HOME: 'relative' }, LAUNCHER, 65534);
-    expect(t).toMatchObject({ status: 0, hit: true, trace: [`# compile cache: in ${home}/.cache/vm-state`] });
-  });
+  it.runIf(isRoot)(
+    "other users' default: $XDG_CACHE_HOME/vm-state, else ~/.cache/vm-state, made 0700",
+    () => {
+      chmodSync(sandbox, 0o755);
+      chmodSync(dirname(dirname(LAUNCHER)), 0o755);
+      const home = join(sandbox, 'home');
+      mkdirSync(home);
+      chownSync(home, 65534, 65534);
+      const unset = { VM_STATE_CACHE_DIR: undefined as unknown as string };
+      const r = run(['--version'], unset, LAUNCHER, 65534);
+      expect(r).toMatchObject({
+        status: 0,
+        wrote: true,
+        trace: [`# compile cache: in ${home}/.cache/vm-state`],
+      });
+      expect(statSync(join(home, '.cache', 'vm-state')).mode & 0o777).toBe(0o700);
+      const xdg = join(home, 'xdg');
+      const s = run(['--version'], { ...unset, XDG_CACHE_HOME: xdg }, LAUNCHER, 65534);
+      expect(s).toMatchObject({ status: 0, wrote: true, trace: [`# compile cache: in ${xdg}/vm-state`] });
+      const t = run(['--version'], { ...unset, XDG_CACHE_HOME: 'relative' }, LAUNCHER, 65534);
+      expect(t).toMatchObject({
+        status: 0,
+        hit: true,
+        trace: [`# compile cache: in ${home}/.cache/vm-state`],
+      });
+    },
+  );
 });

@@ -1,5 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  rmSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,7 +57,12 @@ describe('the lock', () => {
   it('a second mutating run waits, then fails with exit 6 naming the holder', async () => {
     const w = makeWorld({ states: [{ name: 'dev' }] });
     let release!: () => void;
-    const held = withLock(w.config.lockFile, 0, 'vm-state migrate (test)', () => new Promise<void>((r) => (release = r)));
+    const held = withLock(
+      w.config.lockFile,
+      0,
+      'vm-state migrate (test)',
+      () => new Promise<void>((r) => (release = r)),
+    );
     await sleep(50);
     const r = await runCli(['--wait', '0.3', 'create', 'x'], w);
     expect(r.code).toBe(6);
@@ -73,7 +86,11 @@ describe('the lock', () => {
       seen.push(readdirSync(dirname(w.config.lockFile)).join(','));
     });
     const record = JSON.parse(seen[0]!);
-    expect(record).toMatchObject({ pid: process.pid, command: 'vm-state test', start: startTimeOf(process.pid) });
+    expect(record).toMatchObject({
+      pid: process.pid,
+      command: 'vm-state test',
+      start: startTimeOf(process.pid),
+    });
     expect(seen[1]).toBe('vm-state.lock');
     expect(existsSync(w.config.lockFile)).toBe(false);
   });
@@ -81,7 +98,10 @@ describe('the lock', () => {
   it("a dead holder's lock is free at once, and a stale record of a reused pid names nobody", async () => {
     const w = makeWorld();
     // A record naming this live process, but with another start time: the pid was reused.
-    writeFileSync(w.config.lockFile, JSON.stringify({ pid: process.pid, start: '1', command: 'vm-state assign', since: 'then' }));
+    writeFileSync(
+      w.config.lockFile,
+      JSON.stringify({ pid: process.pid, start: '1', command: 'vm-state assign', since: 'then' }),
+    );
     const r = await runCli(['--wait', '0', 'create', 'x'], w);
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(w.config.lockFile)).toBe(false); // released afterwards
@@ -134,7 +154,10 @@ describe('the lock', () => {
   it('a lock directory left by an older vm-state is removed when its holder is dead', async () => {
     const w = makeWorld();
     mkdirSync(w.config.lockFile);
-    writeFileSync(`${w.config.lockFile}/owner.json`, JSON.stringify({ pid: 2 ** 22 + 7, command: 'vm-state assign' }));
+    writeFileSync(
+      `${w.config.lockFile}/owner.json`,
+      JSON.stringify({ pid: 2 ** 22 + 7, command: 'vm-state assign' }),
+    );
     const r = await runCli(['--wait', '1', 'create', 'x'], w);
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(w.config.lockFile)).toBe(false);

@@ -15,9 +15,12 @@ describe('state and snapshot names', () => {
     }
   });
 
-  it.each(['slot1', 'dev-env', 'test_state', 'v1.2', 'a:b', 'A9', '_x', 'x'.repeat(100)])('accepts %s', (name) => {
-    expect(validateName('snapshot', name)).toBe(name);
-  });
+  it.each(['slot1', 'dev-env', 'test_state', 'v1.2', 'a:b', 'A9', '_x', 'x'.repeat(100)])(
+    'accepts %s',
+    (name) => {
+      expect(validateName('snapshot', name)).toBe(name);
+    },
+  );
 
   it('a new name is at most 100 characters; a reference to an existing one may be as long as ZFS allows', () => {
     expect(() => validateName('state', 'x'.repeat(101))).toThrow(/at most 100/);

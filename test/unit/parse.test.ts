@@ -13,7 +13,8 @@ const ZFS_OF_LAB = [
   ['zfs-fuse', 'zfs-fuse'],
   ['OpenZFS 2.3', 'openzfs'],
 ] as const;
-const sampleText = (dir: string, name: string) => readFileSync(new URL(`../../lab/samples/${dir}/${name}.txt`, import.meta.url), 'utf8');
+const sampleText = (dir: string, name: string) =>
+  readFileSync(new URL(`../../lab/samples/${dir}/${name}.txt`, import.meta.url), 'utf8');
 const between = (raw: string, from: string, to: string) => raw.split(from)[1]!.split(to)[0]!.trim();
 const sampleOut = (zfs: string, name: string) =>
   between(sampleText(ZFS_OF_LAB.find(([z]) => z === zfs)![1], name), '--- stdout ---', '--- stderr ---');

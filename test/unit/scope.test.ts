@@ -79,7 +79,11 @@ describe('scoped facts', () => {
     const r = await runCli(['--dry-run', 'delete', 'base'], w);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`zfs promote ${P}/copy`);
-    expect(reads(w)).toEqual([PARENT, get(`${PROPS},clones`, ['-d', '1'], `${P}/base`), get(`${PROPS},clones`, ['-d', '1'], `${P}/copy`)]);
+    expect(reads(w)).toEqual([
+      PARENT,
+      get(`${PROPS},clones`, ['-d', '1'], `${P}/base`),
+      get(`${PROPS},clones`, ['-d', '1'], `${P}/copy`),
+    ]);
   });
 
   it('a new name whose mountpoint another dataset holds is refused from the mountpoint list alone', async () => {
@@ -97,7 +101,10 @@ describe('scoped facts', () => {
 
   it('a directory named in a scoped read is a plain state only if no dataset holds it as its mountpoint', async () => {
     // A rename of dev to prod killed before its new mountpoint: prod still holds statesDir/dev.
-    const w = makeWorld({ states: [{ name: 'prod', mountpoint: '/placeholder' }], assignments: { slot1: 'dev' } });
+    const w = makeWorld({
+      states: [{ name: 'prod', mountpoint: '/placeholder' }],
+      assignments: { slot1: 'dev' },
+    });
     mkdirSync(join(w.config.statesDir, 'dev'));
     w.runner.respond((a) =>
       a.includes('mountpoint') && a.includes('-d') && !a.includes(PROPS)
