@@ -32,6 +32,7 @@ function serve(agentPath, muxPath) {
   let buf = Buffer.alloc(0);
   let synced = false;
   let syncId = 0;
+  let nextId = 1;
   const queue = []; // {cmd, args, resolve, reject}
   let inflight = null;
   const readyWaiters = [];
@@ -56,12 +57,14 @@ function serve(agentPath, muxPath) {
       }
       return;
     }
+    // Every request carries an id the agent echoes: a late answer to a request
+    // given up on, or to a repeated sync, is not taken for the current one's.
     const req = inflight;
-    inflight = null;
-    if (!req) {
-      log(`unexpected message: ${line.slice(0, 200)}`);
+    if (!req || msg.id !== req.id) {
+      log(`stray message: ${line.slice(0, 200)}`);
       return;
     }
+    inflight = null;
     clearTimeout(req.timer);
     if (msg.error) req.reject(new Error(`${msg.error.class}: ${msg.error.desc}`));
     else req.resolve(msg.return);
@@ -70,11 +73,10 @@ function serve(agentPath, muxPath) {
 
   function onData(chunk) {
     buf = Buffer.concat([buf, chunk]);
-    if (!synced) {
-      // guest-sync-delimited answers 0xFF before its reply: drop what precedes it.
-      const ff = buf.lastIndexOf(0xff);
-      if (ff >= 0) buf = buf.subarray(ff + 1);
-    }
+    // guest-sync-delimited answers 0xFF before its reply (JSON never holds that
+    // byte): drop what precedes it.
+    const ff = buf.lastIndexOf(0xff);
+    if (ff >= 0) buf = buf.subarray(ff + 1);
     let nl;
     while ((nl = buf.indexOf(10)) >= 0) {
       const line = buf.subarray(0, nl).toString();
@@ -102,7 +104,8 @@ function serve(agentPath, muxPath) {
       req.reject(new Error(`guest agent did not answer ${req.cmd} in 30 s`));
       resync();
     }, 30_000);
-    sock.write(JSON.stringify({ execute: inflight.cmd, arguments: inflight.args }) + '\n');
+    inflight.id = nextId++;
+    sock.write(JSON.stringify({ execute: inflight.cmd, arguments: inflight.args, id: inflight.id }) + '\n');
   }
 
   const call = (cmd, args) =>
@@ -148,12 +151,14 @@ function serve(agentPath, muxPath) {
     } catch (e) {
       return { spawnError: e.message };
     }
-    let wait = 2;
+    // Each poll costs the guest an agent request: quick ones first (most
+    // commands take milliseconds), then no more than 20 a second.
+    let wait = 3;
     for (;;) {
+      await new Promise((r) => setTimeout(r, wait));
       const st = await call('guest-exec-status', { pid });
       if (st.exited) return st;
-      await new Promise((r) => setTimeout(r, wait));
-      wait = Math.min(wait * 2, 20);
+      wait = Math.min(wait * 2, 50);
     }
   }
 
