@@ -1,6 +1,5 @@
 import { execa } from 'execa';
 import { CommandError } from './command-error.js';
-import { commandsRun } from './run-count.js';
 
 export { CommandError, classify, type FailureClass } from './command-error.js';
 
@@ -54,7 +53,6 @@ export class ExecaRunner implements Runner {
   async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
     const [file, ...args] = argv;
     if (!file) throw new Error('empty argv');
-    commandsRun.count++;
     if (this.trace)
       process.stderr.write(`+ ${argv.join(' ')}  [${Math.round(process.uptime() * 1000)} ms]\n`);
     const r = await execa(file, args, {
@@ -81,7 +79,6 @@ export class ExecaRunner implements Runner {
     const [pFile, ...pArgs] = producer;
     const [cFile, ...cArgs] = consumer;
     if (!pFile || !cFile) throw new Error('empty argv');
-    commandsRun.count += 2;
     if (this.trace) process.stderr.write(`+ ${producer.join(' ')} | ${consumer.join(' ')}\n`);
     const common = {
       env: { LC_ALL: 'C', LANG: 'C' },
