@@ -69,10 +69,13 @@ function renderShow(out: Output, d: z.output<typeof ShowOut>): void {
       'slots',
       d.slots.length
         ? d.slots
-            .map(
-              (s) =>
-                `${s.name}${s.explicit ? '' : ' (by name)'} ${s.running ? c.green('running') : 'stopped'}${s.disk.pointsHere ? '' : c.yellow(` (data.img link: ${s.disk.kind === 'symlink' ? `-> ${s.disk.target}` : s.disk.kind})`)}`,
-            )
+            .map((s) => {
+              const byName = s.explicit ? '' : ' (by name)';
+              const running = s.running ? c.green('running') : 'stopped';
+              const link = s.disk.kind === 'symlink' ? `-> ${s.disk.target}` : s.disk.kind;
+              const elsewhere = s.disk.pointsHere ? '' : c.yellow(` (data.img link: ${link})`);
+              return `${s.name}${byName} ${running}${elsewhere}`;
+            })
             .join(', ')
         : '-',
     ],

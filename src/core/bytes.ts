@@ -8,7 +8,9 @@ export function humanBytes(n: number | null): string {
     v /= 1024;
     i++;
   }
-  return i === 0 ? `${v}B` : `${v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0)}${units[i]}`;
+  if (i === 0) return `${v}B`;
+  const digits = v < 10 ? 2 : v < 100 ? 1 : 0;
+  return `${v.toFixed(digits)}${units[i]}`;
 }
 
 /** "84.0K (86016 bytes)": readable, and exact for whoever checks. */

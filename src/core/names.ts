@@ -21,7 +21,7 @@ export function requireZfsFits(fullName: string): string {
 
 /**
  * Byte order, as zfs sorts names (names are ASCII, so UTF-16 order is byte order).
- * Not localeCompare: its ICU collation cost 5 ms per `list` at 100 states.
+ * Not localeCompare: its ICU collation is slow, and not the order zfs uses.
  */
 export function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
