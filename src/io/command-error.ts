@@ -29,8 +29,11 @@ const PATTERNS: [FailureClass, RegExp][] = [
     /permission denied|must be (?:superuser|root)|operation not permitted|access denied|authentication required/i,
   ],
   ['busy', /\bis busy\b|device or resource busy|pool or dataset is busy/i],
-  ['has-dependents', /dependent clones|has children|has dependent/i],
-  ['exists', /already exists/i],
+  [
+    'has-dependents',
+    /dependent clones|has children|has dependent|more recent snapshots|clones of previous snapshots/i,
+  ],
+  ['exists', /already exists|destination '[^']*' exists/i],
   ['not-found', /does not exist|could not find|not found|no such (?:pool|dataset|file)|unit \S+ not loaded/i],
 ];
 

@@ -3,6 +3,7 @@ import { moveEntry, removeEmptyDir } from './tree-copy.js';
 import { VmStateError, type ErrorCode } from '../core/errors.js';
 import { describeStep, type Plan, type Step, type Tolerated } from '../core/plan.js';
 import { lookupId } from './accounts.js';
+import { isOpenZfs } from './zfs-flavour.js';
 import { restoreFile, snapshotFile } from './assignments-file.js';
 import { CommandError, errorCodeOf } from './command-error.js';
 import type { SlotManager } from './slot-manager.js';
@@ -22,11 +23,17 @@ export interface ExecutorHooks {
 
 type Undo = { what: string; run: () => Promise<void> | void };
 
-/** What zfs says when a step worked all the same (see Tolerated). */
-const TOLERATED: Record<Tolerated, RegExp> = {
-  'created-not-mounted': /created, but not mounted|successfully created, but not mounted/i,
-  'drop-caches-notice': /^\s*drop_caches failed:[^\n]*\s*$/,
+/** What zfs says when a step worked all the same (see Tolerated), and on which ZFS it says it. */
+const TOLERATED: Record<Tolerated, { says: RegExp; zfsFuseOnly?: boolean }> = {
+  'created-not-mounted': { says: /created, but not mounted|successfully created, but not mounted/i },
+  'drop-caches-notice': { says: /^\s*drop_caches failed:[^\n]*\s*$/, zfsFuseOnly: true },
 };
+
+/** The answer a step tolerates here: none for a zfs-fuse notice on OpenZFS, where it would hide a failure. */
+function tolerated(step: { tolerates?: Tolerated }): RegExp | undefined {
+  const t = step.tolerates && TOLERATED[step.tolerates];
+  return t && !(t.zfsFuseOnly && isOpenZfs()) ? t.says : undefined;
+}
 
 /**
  * Runs a plan's steps in order. If one fails, undoes the steps that ran,
@@ -158,7 +165,7 @@ export class Executor {
       case 'zfs': {
         await this.store.zfs(step.argv, {
           retryBusy: step.retryBusy,
-          tolerate: step.tolerates && TOLERATED[step.tolerates],
+          tolerate: tolerated(step),
         });
         const undo = step.undo;
         return undo ? { what: undo.join(' '), run: () => this.undoZfs(undo, step.undoLeaves) } : undefined;

@@ -152,8 +152,12 @@ export class StateStore {
       if (r.exitCode === 0) return;
       if (opts.tolerate?.test(r.stderr)) return;
       const err = new CommandError(argv, r);
-      // zfs-fuse also answers a rollback just after an unmount with EIO while the unmount settles.
-      const transient = err.failure === 'busy' || (argv[1] === 'rollback' && /I\/O error/.test(r.stderr));
+      // Busy can pass: zfs-fuse unmounts asynchronously (the first destroy of a mounted dataset
+      // is always busy there), and OpenZFS answers busy while a process is leaving the mountpoint.
+      // zfs-fuse alone also answers a rollback just after an unmount with EIO while it settles;
+      // on OpenZFS an I/O error is a real one.
+      const settling = argv[1] === 'rollback' && /I\/O error/.test(r.stderr) && !isOpenZfs();
+      const transient = err.failure === 'busy' || settling;
       if (transient && opts.retryBusy && attempt < BUSY_RETRIES) {
         await sleep(25 * 2 ** Math.min(attempt, 4)); // ~2 s in all
         continue;

@@ -117,6 +117,9 @@ describe('failure classes from zfs and systemctl messages', () => {
     ['zfs-destroy-dataset-with-clone', 'has-dependents'],
     ['zfs-destroy-dataset-with-snapshots', 'has-dependents'],
     ['zfs-destroy-has-children', 'has-dependents'],
+    ['zfs-rollback-not-latest', 'has-dependents'],
+    ['zfs-rollback-newer-has-clones', 'has-dependents'],
+    ['zfs-receive-existing', 'exists'],
     // a running VM holds data.img open: unmounting its dataset is busy on both
     ['zfs-unmount-busy', 'busy'],
     ['zfs-destroy-busy', 'busy'],
