@@ -76,12 +76,15 @@ export class StateStore {
   private async readSome(scope: Exclude<StateScope, 'all'>): Promise<StatesRead> {
     const parent = parentDataset(this.config);
     const openZfs = isOpenZfs();
-    const wantsOrigins = scope.clones === true && !openZfs; // derived from every origin, as readAll does
+    // Clones: OpenZFS lists them on each snapshot; zfs-fuse has no such property, so they are
+    // derived from every state's origin, as readAll does.
+    const askClones = scope.clones === true && openZfs;
+    const wantsOrigins = scope.clones === true && !openZfs;
     const [head, origins, places, ...first] = await Promise.all([
       this.get(zfsGetParentArgv(parent)),
       wantsOrigins ? this.get(zfsGetOriginsArgv(parent)) : Promise.resolve(''),
       scope.mountpoints ? this.get(zfsGetMountpointsArgv(parent)) : Promise.resolve(''),
-      this.getStates(scope.names, scope.clones === true && openZfs),
+      this.getStates(scope.names, askClones),
     ]);
     let text = `${head}${origins}${first.join('')}`;
     if (head === '')
@@ -99,7 +102,7 @@ export class StateStore {
       }
       const extra = [...more].filter((n) => !states.has(n));
       if (extra.length > 0) {
-        text += await this.getStates(extra, scope.clones === true && openZfs);
+        text += await this.getStates(extra, askClones);
         states = parseZfsGet(text, parent, this.config.statesDir);
       }
     }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { ConfigSchema, type Config } from '../../src/schemas/config.js';
 import { RecordingRunner } from './recording-runner.js';
 import type { RunResult } from '../../src/io/runner.js';
+import { ZFS_PROPERTIES } from '../../src/io/zfs-parse.js';
 
 /** A snapshot by name, or with its used bytes and creation time (seconds since the epoch) chosen. */
 export type SnapshotSpec = string | { name: string; used?: number; created?: number };
@@ -187,7 +188,7 @@ export function scopedZfsGet(
   const full = runner.answer([
     ...argv
       .slice(0, argv.indexOf('-d'))
-      .map((a, i) => (i === argv.indexOf('name,property,value') + 1 ? FULL : a)),
+      .map((a, i) => (i === argv.indexOf('name,property,value') + 1 ? ZFS_PROPERTIES.join(',') : a)),
     '-r',
     parent,
   ]);
@@ -229,8 +230,6 @@ export function scopedZfsGet(
     exitCode: missing.length ? 1 : 0,
   };
 }
-
-const FULL = 'type,used,available,referenced,origin,mountpoint,mounted,creation';
 
 /** Sends `signal` to this process once, when the first `<tool> <verb>` call runs: Ctrl-C in the middle of a plan. */
 export function signalAtFirst(
