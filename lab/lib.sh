@@ -17,6 +17,12 @@ case $LAB_BACKEND in
 esac
 LAB_RUN_DIR=${LAB_RUN_DIR:-/run/vmstate-lab/$LAB_NAME}
 LAB_CACHE_DIR=${LAB_CACHE_DIR:-/var/cache/vmstate-lab}
+# Two labs side by side (lab/README.md, "Two labs"): the one host directory
+# every fuse lab binds at /run/vmstate-peers, where each one's sshd listens on
+# <LAB_NAME>.sock: the only link between labs (their networks are private).
+LAB_PEERS_DIR=${LAB_PEERS_DIR:-/run/vmstate-lab/peers}
+# ssh keys per lab name, made once on the host and kept across restarts.
+LAB_KEYS_DIR=${LAB_KEYS_DIR:-$LAB_CACHE_DIR/ssh}
 # The PATH every entered command gets (the host's may point at pyenv, cargo...).
 LAB_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
