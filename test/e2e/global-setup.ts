@@ -2,17 +2,25 @@ import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The second lab of the pair (lab/README.md, "Two labs"), for now on the fuse backend only. */
+const PEER = { LAB_NAME: 'vmstate-peer' };
+const withPeer = process.env.LAB_BACKEND !== 'openzfs';
 
 /**
  * Brings the lab up (building the bundle first, so the lab runs this
- * checkout) and tears it down afterwards, unless LAB_KEEP=1. If the lab
- * cannot come up, the suite fails loudly: it never passes by skipping.
+ * checkout), and on fuse the peer lab too, and tears them down afterwards,
+ * unless LAB_KEEP=1. If a lab cannot come up, the suite fails loudly: it
+ * never passes by skipping.
  */
 export async function setup(): Promise<() => Promise<void>> {
   await execa('node', ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
   await execa(`${ROOT}lab/up`, [], { cwd: ROOT, stdio: 'inherit' });
+  // After the lab, not beside it: both would install missing host packages (one dpkg lock).
+  if (withPeer) await execa(`${ROOT}lab/up`, [], { cwd: ROOT, stdio: 'inherit', env: PEER });
   return async () => {
     if (process.env.LAB_KEEP === '1') return;
-    await execa(`${ROOT}lab/down`, [], { cwd: ROOT, stdio: 'inherit', reject: false });
+    const down = (env: Record<string, string> = {}) =>
+      execa(`${ROOT}lab/down`, [], { cwd: ROOT, stdio: 'inherit', reject: false, env });
+    await Promise.all([down(), ...(withPeer ? [down(PEER)] : [])]);
   };
 }

@@ -43,18 +43,20 @@ export interface Ran {
   stderr: string;
 }
 
-/** Runs a command inside the lab (zfs-fuse container or OpenZFS guest) and returns what it did. */
-export async function sh(
-  argv: string[],
-  opts: { input?: string; env?: Record<string, string> } = {},
-): Promise<Ran> {
+type ShOpts = { input?: string; env?: Record<string, string> };
+
+/** lab/exec in the lab that `labEnv` names (none: the one LAB_NAME and LAB_BACKEND pick). */
+async function execIn(labEnv: Record<string, string>, argv: string[], opts: ShOpts): Promise<Ran> {
   const r = await execa(`${LAB}exec`, argv, {
     input: opts.input ?? '',
     reject: false,
-    env: { NO_COLOR: '1', ...opts.env },
+    env: { NO_COLOR: '1', ...opts.env, ...labEnv },
   });
   return { code: r.exitCode ?? 1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
+
+/** Runs a command inside the lab (zfs-fuse container or OpenZFS guest) and returns what it did. */
+export const sh = (argv: string[], opts: ShOpts = {}): Promise<Ran> => execIn({}, argv, opts);
 
 /** Runs vm-state in the lab. */
 export const vm = (args: string[], opts: { input?: string } = {}) => sh(['vm-state', ...args], opts);
@@ -105,6 +107,61 @@ export async function resetLab(): Promise<void> {
   const r = await execa(`${LAB}reset`, [], { reject: false });
   if (r.exitCode !== 0) throw new Error(`lab/reset failed: ${r.stderr}`);
 }
+
+/**
+ * The pair (lab/README.md, "Two labs"): two fuse labs, each with its own zfs-fuse, pool
+ * `microvms` and systemd, linked only by sshd on unix sockets. Their names are their ssh host
+ * names inside either lab: `ssh vmstate-peer vm-state --version` works from vmstate-lab, and
+ * back. global-setup brings the peer up with the lab, on the fuse backend only for now: a test
+ * that needs it checks `hasPeer`.
+ */
+export type LabName = 'vmstate-lab' | 'vmstate-peer';
+export const PEER: LabName = 'vmstate-peer';
+export const hasPeer = backend === 'fuse';
+
+/** Runs a command inside the named lab of the pair (`LAB_NAME=<lab> lab/exec`). */
+export const shOn = (lab: LabName, argv: string[], opts: ShOpts = {}): Promise<Ran> =>
+  execIn({ LAB_NAME: lab }, argv, opts);
+
+/** One lab of the pair, by name: what sh, ok, vm and resetLab are for the default lab. */
+export interface Lab {
+  name: LabName;
+  sh(argv: string[], opts?: ShOpts): Promise<Ran>;
+  /** Like sh, but the command must succeed; its stdout. */
+  ok(argv: string[], opts?: ShOpts): Promise<string>;
+  vm(args: string[], opts?: { input?: string }): Promise<Ran>;
+  datasetExists(name: string): Promise<boolean>;
+  zfsProp(name: string, prop: string): Promise<string>;
+  /** lab/reset there (it also puts root's ssh files back: test key lines go). */
+  reset(): Promise<void>;
+}
+
+export function labOn(name: LabName): Lab {
+  const run = (argv: string[], opts: ShOpts = {}) => shOn(name, argv, opts);
+  const must = async (argv: string[], opts: ShOpts = {}) => {
+    const r = await run(argv, opts);
+    if (r.code !== 0)
+      throw new Error(`[${name}] ${argv.join(' ')} exited ${r.code}: ${r.stderr || r.stdout}`);
+    return r.stdout;
+  };
+  return {
+    name,
+    sh: run,
+    ok: must,
+    vm: (args, opts = {}) => run(['vm-state', ...args], opts),
+    datasetExists: async (ds) => (await run(['zfs', 'list', '-H', '-o', 'name', ds])).code === 0,
+    zfsProp: async (ds, prop) => (await must(['zfs', 'get', '-H', '-o', 'value', prop, ds])).trim(),
+    reset: async () => {
+      const r = await execa(`${LAB}reset`, [], { reject: false, env: { LAB_NAME: name } });
+      if (r.exitCode !== 0) throw new Error(`LAB_NAME=${name} lab/reset failed: ${r.stderr}`);
+    },
+  };
+}
+
+/** The peer lab (vmstate-peer): `peer.ok([...])`, `peer.vm([...])`, `peer.datasetExists(...)`. */
+export const peer = labOn(PEER);
+/** The peer back to its just-booted state, as resetLab does for the lab. */
+export const resetPeer = (): Promise<void> => peer.reset();
 
 const dropInDir = (unit: string) => `/run/systemd/system/${unit}.service.d`;
 
