@@ -108,7 +108,7 @@ execFileSync(
 );
 execFileSync(LAB_EXEC, ['systemctl', 'start', 'microvm@slot1.service']);
 
-const raw = `zfs get -H -p -o name,property,value type,used,available,referenced,origin,mountpoint,mounted,creation -r ${P}; systemctl show -p Id,LoadState,ActiveState,SubState,MainPID,Result,InactiveExitTimestampMonotonic -- ${UNITS.join(' ')}`;
+const raw = `zfs get -H -p -o name,property,value type,used,available,referenced,origin,mountpoint,mounted,creation,guid,userrefs,vm-state:replica-of,vm-state:synced,vm-state:sent -r ${P}; systemctl show -p Id,LoadState,ActiveState,SubState,MainPID,Result,InactiveExitTimestampMonotonic -- ${UNITS.join(' ')}`;
 // Interleaved, one of each per round: the lab's speed drifts over a run, and
 // timing each variant in a block of its own turned that drift into the ratio.
 const variants = [

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { VmStateError } from '../core/errors.js';
 import { checkPreflight } from '../commands/preflight.js';
-import { loadConfig, type ConfigOverrides } from '../io/config.js';
+import { configFileOf, loadConfig, type ConfigOverrides } from '../io/config.js';
 import { ExecaRunner, type Runner } from '../io/runner.js';
 import { System } from '../io/system.js';
 import { DoctorOut, OUTPUT_SCHEMAS, PreflightOut } from '../schemas/output.js';
@@ -51,6 +51,7 @@ export function context(cmd: Command, deps: ProgramDeps): Context {
     throw new VmStateError('usage', `--wait must be a number of seconds, got ${JSON.stringify(g.wait)}`);
   return {
     config: loadConfig(g, env),
+    configFile: configFileOf(g, env),
     runner: deps.runner ?? new ExecaRunner(),
     out,
     dryRun: Boolean(g.dryRun),

@@ -5,6 +5,8 @@ import type { Output } from './output.js';
 /** What every command handler gets: settings, the runner, the output, and the run's flags. */
 export interface Context {
   config: Config;
+  /** The file the config was read from (it may not exist). */
+  configFile: string;
   runner: Runner;
   out: Output;
   dryRun: boolean;

@@ -1,3 +1,4 @@
+import { humanBytes } from '../core/bytes.js';
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { z } from 'zod';
 import { VmStateError } from '../core/errors.js';
@@ -72,9 +73,11 @@ export class Output {
    * A seconds counter for long waits, on a terminal only: `…: 12s`,
    * redrawn in place on stderr and erased when the wait ends.
    */
-  progress(): { start(label: string): void; stop(): void } {
+  /** A line on a terminal that counts seconds, and the bytes of a stream when told them. */
+  progress(): { start(label: string): void; bytes(n: number): void; stop(): void } {
     const tty = Boolean(this.io.stderr.isTTY) && !this.opts.json && !this.opts.quiet;
     let timer: NodeJS.Timeout | undefined;
+    let sent = 0;
     const stop = () => {
       if (timer) (clearInterval(timer), this.io.stderr.write('\r\x1b[K'));
       timer = undefined;
@@ -83,13 +86,18 @@ export class Output {
       start: (label) => {
         if (!tty) return;
         stop();
+        sent = 0;
         const t0 = Date.now();
-        timer = setInterval(
-          () => this.io.stderr.write(`\r  ${label}: ${Math.round((Date.now() - t0) / 1000)}s`),
-          1000,
-        );
+        const line = () => {
+          const secs = (Date.now() - t0) / 1000;
+          const rate =
+            sent > 0 && secs > 0 ? `, ${humanBytes(sent)} at ${humanBytes(Math.round(sent / secs))}/s` : '';
+          return `\r\x1b[K  ${label}: ${Math.round(secs)}s${rate}`;
+        };
+        timer = setInterval(() => this.io.stderr.write(line()), 1000);
         timer.unref();
       },
+      bytes: (n) => void (sent = n),
       stop,
     };
   }

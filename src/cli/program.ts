@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { COMMANDS } from '../commands/index.js';
+import { COMMANDS, GROUPS } from '../commands/index.js';
 import { argsUsage, type CommandSpec, type Input } from '../commands/spec.js';
 import { EXIT_CODE_HELP, VmStateError } from '../core/errors.js';
 import { shown } from '../core/names.js';
@@ -86,13 +86,17 @@ export function buildProgram(deps: ProgramDeps = {}): Command {
 /** One command of the table, as commander's: usage, options, help, and the action that runs it. */
 function register(program: Command, spec: CommandSpec, deps: ProgramDeps): void {
   const words = spec.name.split(' ');
-  const parent = words.length === 1 ? program : program.commands.find((c) => c.name() === words[0]);
+  let parent = words.length === 1 ? program : program.commands.find((c) => c.name() === words[0]);
+  // A noun with no action of its own (`remote`): a group for its subcommands.
+  if (!parent && GROUPS[words[0]!]) parent = program.command(words[0]!).description(GROUPS[words[0]!]!);
   if (!parent) throw new Error(`${spec.name}: no command '${words[0]}' to put it under`);
   const usage = `${words.at(-1)} ${argsUsage(spec)}`.trim();
   const command = parent
     .command(usage, { isDefault: spec.isDefault, hidden: spec.hidden })
     .description(spec.description);
-  for (const o of spec.options ?? []) command.option(o.flags, o.description);
+  for (const o of spec.options ?? [])
+    if (o.repeatable) command.option(o.flags, o.description, (v: string, all: string[] = []) => [...all, v]);
+    else command.option(o.flags, o.description);
   if (spec.isDefault) command.allowExcessArguments(true);
   command.action(async (...params: unknown[]) => {
     const cmd = params.at(-1) as Command;

@@ -5,6 +5,8 @@ import { Executor } from '../io/executor.js';
 import { withLock } from '../io/lock.js';
 import { System, type ScopeOf } from '../io/system.js';
 import { ResultOut } from '../schemas/output.js';
+import type { RemoteLink } from '../io/ssh.js';
+import type { z } from 'zod';
 import { confirmTyped } from './confirm.js';
 import type { Context } from './context.js';
 import { renderDryRun, resultDocument } from './render.js';
@@ -16,6 +18,10 @@ export interface MutationOptions {
   facts?: (system: System) => Promise<Facts>;
   /** Which states to read (every state when absent). */
   scope?: ScopeOf;
+  /** The remotes the plan's send and remote steps reach (send). */
+  remotes?: ReadonlyMap<string, RemoteLink>;
+  /** More for the --json document, once the plan ran (or, with --dry-run, was printed). */
+  document?: (bytes: number | null) => Pick<z.input<typeof ResultOut>, 'send'>;
 }
 
 /**
@@ -35,7 +41,8 @@ export async function runMutation(
 
   if (ctx.dryRun) {
     const plan = decide(await readFacts());
-    if (out.json) out.document(ResultOut, resultDocument(command, plan, true));
+    if (out.json)
+      out.document(ResultOut, { ...resultDocument(command, plan, true), ...opts.document?.(null) });
     else {
       plan.warnings.forEach((w) => out.warn(w));
       renderDryRun(out, plan);
@@ -60,6 +67,7 @@ export async function runMutation(
       if (opts.confirm) await confirmTyped(opts.confirm, { yes: ctx.yes, json: out.json, stdin: ctx.stdin });
       out.info(`${plan.summary}...`);
       const progress = out.progress();
+      let streamed = 0;
       // A signal mid-plan must not leave a slot stopped on the wrong state: finish the step, undo, exit.
       let interrupted = false;
       const onSignal = (signal: NodeJS.Signals) => {
@@ -71,28 +79,38 @@ export async function runMutation(
       };
       const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
       signals.forEach((sig) => process.on(sig, onSignal));
-      const executor = new Executor(system.store, system.slots, {
-        warn: (m) => out.warn(m),
-        step: (step) => {
-          if (step.kind === 'stop') {
-            out.info(`Stopping ${step.unit}...`);
-            progress.start(`waiting for ${step.unit} to stop`);
-          }
-          if (step.kind === 'start') out.info(`Starting ${step.unit}...`);
-          if (step.kind === 'pipe') {
-            out.info(`Copying: ${step.argv.join(' ')} | ${step.into.join(' ')}...`);
-            progress.start('copying');
-          }
-          if (step.kind === 'copy-tree') {
-            out.info(`Copying ${step.from} to ${step.to}, then comparing every file...`);
-            progress.start('copying and comparing');
-          }
-          if (process.env.VM_STATE_VERBOSE === '1') out.info(`  ${describeStep(step)}`);
+      const executor = new Executor(
+        system.store,
+        system.slots,
+        {
+          warn: (m) => out.warn(m),
+          step: (step) => {
+            if (step.kind === 'stop') {
+              out.info(`Stopping ${step.unit}...`);
+              progress.start(`waiting for ${step.unit} to stop`);
+            }
+            if (step.kind === 'start') out.info(`Starting ${step.unit}...`);
+            if (step.kind === 'send') progress.start(`sending to ${step.remote}`);
+            if (step.kind === 'pipe') {
+              out.info(`Copying: ${step.argv.join(' ')} | ${step.into.join(' ')}...`);
+              progress.start('copying');
+            }
+            if (step.kind === 'copy-tree') {
+              out.info(`Copying ${step.from} to ${step.to}, then comparing every file...`);
+              progress.start('copying and comparing');
+            }
+            if (process.env.VM_STATE_VERBOSE === '1') out.info(`  ${describeStep(step)}`);
+          },
+          stepDone: () => progress.stop(),
+          streamed: (bytes) => {
+            streamed = bytes;
+            progress.bytes(bytes);
+          },
+          interrupted: () => interrupted,
+          lockLost: () => lock.lost(),
         },
-        stepDone: () => progress.stop(),
-        interrupted: () => interrupted,
-        lockLost: () => lock.lost(),
-      });
+        opts.remotes,
+      );
       try {
         await executor.run(plan);
       } finally {
@@ -100,7 +118,8 @@ export async function runMutation(
       }
       if (interrupted)
         out.warn('Interrupted past the point of no return: the command was finished, and nothing was undone');
-      if (out.json) out.document(ResultOut, resultDocument(command, plan, false));
+      if (out.json)
+        out.document(ResultOut, { ...resultDocument(command, plan, false), ...opts.document?.(streamed) });
       else plan.notes.forEach((n, i) => (i === 0 ? out.ok(n) : out.info(n)));
     },
     waiting,

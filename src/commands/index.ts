@@ -13,6 +13,9 @@ import { rename } from './rename.js';
 import { restore } from './restore.js';
 import { rollback } from './rollback.js';
 import { schema } from './schema.js';
+import { remoteAdd, remoteCheck, remoteList, remoteRemove } from './remote.js';
+import { send } from './send.js';
+import { serve } from './serve.js';
 import { show } from './show.js';
 import { snapshot } from './snapshot.js';
 import { snapshotDelete } from './snapshot-delete.js';
@@ -41,10 +44,21 @@ export const COMMANDS: readonly CommandSpec[] = [
   adopt,
   preflight,
   doctor,
+  remoteAdd,
+  remoteList,
+  remoteRemove,
+  remoteCheck,
+  send,
+  serve,
   completion,
   schema,
   complete,
 ];
+
+/** Nouns whose subcommands are in the table, with what `--help` says of them. */
+export const GROUPS: Readonly<Record<string, string>> = {
+  remote: 'other hypervisors that states are sent to (add, list, remove, check)',
+};
 
 /** commander's own help, the README's last row. */
 const HELP_ROW: ReadmeRow = {

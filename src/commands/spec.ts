@@ -29,6 +29,8 @@ export interface OptionSpec {
   /** As commander writes them: `--keep <n>`, `--stop`. */
   flags: string;
   description: string;
+  /** May be given more than once: the input holds every value, in order. */
+  repeatable?: boolean;
 }
 
 /** A row of the README's command table. */
@@ -38,7 +40,7 @@ export interface ReadmeRow {
 }
 
 /** A command's input: its arguments by name, and its options by commander's camelCase key. */
-export type Input = Record<string, string | boolean | undefined>;
+export type Input = Record<string, string | boolean | string[] | undefined>;
 
 /** Which states a command reads, from its input and the assignments; every state when a command has none. */
 export type ScopeOf = (input: Input, assignments: Assignments) => StateScope;

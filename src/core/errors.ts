@@ -12,6 +12,7 @@ export const EXIT = {
   conflict: 5,
   busy: 6,
   permission: 7,
+  remote: 8,
 } as const;
 
 export type ErrorCode =
@@ -24,7 +25,8 @@ export type ErrorCode =
   | 'busy'
   | 'permission'
   | 'aborted'
-  | 'config';
+  | 'config'
+  | 'remote';
 
 const EXIT_FOR: Record<ErrorCode, number> = {
   failed: EXIT.failed,
@@ -37,6 +39,7 @@ const EXIT_FOR: Record<ErrorCode, number> = {
   conflict: EXIT.conflict,
   busy: EXIT.busy,
   permission: EXIT.permission,
+  remote: EXIT.remote,
 };
 
 export class VmStateError extends Error {
@@ -70,4 +73,5 @@ export const EXIT_CODE_HELP = `EXIT CODES:
   4  already exists: the state or snapshot name is taken
   5  conflict: assigned, running, shared by a running slot, or has dependents
   6  busy: dataset busy, or another vm-state run holds the lock
-  7  permission: must be run as root`;
+  7  permission: must be run as root
+  8  remote: cannot reach the remote, or its vm-state is missing or speaks another protocol`;

@@ -14,6 +14,19 @@ export interface SnapshotFact {
   referenced: number;
   /** Datasets (full names) cloned from this snapshot, derived from every dataset's origin. */
   clones: string[];
+  /** The same snapshot on another host has the same guid, whatever its name there. */
+  guid: string;
+  /** `zfs hold`s on it (userrefs): a held snapshot cannot be destroyed (replication keeps its base so). */
+  holds: number;
+}
+
+/** Where a state was last sent (the `vm-state:sent` property). */
+export interface SentTo {
+  remote: string;
+  /** The state's name there. */
+  name: string;
+  /** ISO 8601. */
+  at: string;
 }
 
 export interface StateFact {
@@ -31,6 +44,11 @@ export interface StateFact {
   created: Date | null;
   /** Oldest first. */
   snapshots: SnapshotFact[];
+  /** `host:state` when this is a replica vm-state received (read-only until promoted). */
+  replicaOf: string | null;
+  /** When a replica last received (ISO 8601). */
+  syncedAt: string | null;
+  sentTo: SentTo[];
 }
 
 export interface UnitFact {

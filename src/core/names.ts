@@ -3,7 +3,7 @@ import { VmStateError } from './errors.js';
 
 export { MAX_EXISTING, MAX_NAME, nameProblem };
 
-export type NameKind = 'state' | 'snapshot';
+export type NameKind = 'state' | 'snapshot' | 'remote';
 
 /** A full dataset or snapshot name vm-state is about to create must fit ZFS's limit. */
 export function requireZfsFits(fullName: string): string {

@@ -18,7 +18,9 @@ export type Tolerated =
   /** `zfs create`/`clone` made the dataset but could not mount it: the next step mounts it. */
   | 'created-not-mounted'
   /** zfs-fuse exits 1 after a good rollback when it may not drop the kernel's caches. */
-  | 'drop-caches-notice';
+  | 'drop-caches-notice'
+  /** `zfs release` of a hold that is not there (zfs-fuse cannot list holds to ask first). */
+  | 'hold-absent';
 
 export type Step = StepTraits &
   (
@@ -39,6 +41,13 @@ export type Step = StepTraits &
       }
     /** `argv | into`, streamed (zfs send | zfs receive); `undo` and `undoLeaves` as for zfs. */
     | { kind: 'pipe'; argv: string[]; into: string[]; undo?: string[]; undoLeaves?: string }
+    /**
+     * `argv` (zfs send) streamed into the remote's `vm-state serve` (`into`, an ssh command line)
+     * which receives it; `there` is what it runs there, for --dry-run.
+     */
+    | { kind: 'send'; argv: string[]; into: string[]; remote: string; there: string[][] }
+    /** A request to the remote's vm-state (ssh command line `argv`); `there` as for send. */
+    | { kind: 'remote'; argv: string[]; remote: string; what: string; there: string[][] }
     /** Remove a directory if it is empty (a mountpoint zfs left behind); anything in it stays. */
     | { kind: 'rmdir'; path: string }
     /** Copy directory `from` into `to` with everything (owner, mode, times, links, holes), then compare every byte. */
@@ -88,6 +97,10 @@ export function describeStep(step: Step): string {
       return step.argv.join(' ');
     case 'pipe':
       return `${step.argv.join(' ')} | ${step.into.join(' ')}`;
+    case 'send':
+      return `${step.argv.join(' ')} | ${remoteCall(step.into)}   (there: ${there(step.there)})`;
+    case 'remote':
+      return `${remoteCall(step.argv)}: ${step.what}   (there: ${there(step.there)})`;
     case 'rmdir':
       return `rmdir ${step.path}   (only if empty)`;
     case 'copy-tree':
@@ -114,6 +127,20 @@ export function describeStep(step: Step): string {
       return `systemctl start ${step.unit}   (then check it is active)`;
   }
 }
+
+/** An ssh command line to `vm-state serve`, its base64url request shown decoded. */
+function remoteCall(argv: string[]): string {
+  const body = argv.at(-1) ?? '';
+  let request = body;
+  try {
+    request = Buffer.from(body, 'base64url').toString('utf8');
+  } catch {
+    // Shown as it is.
+  }
+  return `${argv.slice(0, -1).join(' ')} '${request}'`;
+}
+
+const there = (argvs: string[][]) => argvs.map((a) => a.join(' ')).join('; ');
 
 /**
  * A planner is called in two stages: with the request, which it validates at

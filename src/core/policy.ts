@@ -33,6 +33,9 @@ export function directoryStates(
       origin: null,
       created: null,
       snapshots: [],
+      replicaOf: null,
+      syncedAt: null,
+      sentTo: [],
     }));
 }
 

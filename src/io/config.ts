@@ -9,7 +9,7 @@ import {
   type Config,
 } from '../schemas/config.js';
 
-export type ConfigOverrides = Partial<Record<keyof Config, string>>;
+export type ConfigOverrides = Partial<Record<keyof typeof ENV_FOR, string>>;
 
 /** Precedence: command-line flags > VM_STATE_* environment > config file > defaults. */
 export function loadConfig(
@@ -17,11 +17,11 @@ export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
 ): Config {
   const explicitPath = flags.config ?? env[CONFIG_FILE_ENV];
-  const path = explicitPath ?? DEFAULT_CONFIG_FILE;
+  const path = configFileOf(flags, env);
   const fromFile = readConfigFile(path, explicitPath !== undefined);
 
   const merged: Record<string, unknown> = { ...fromFile };
-  for (const [key, envName] of Object.entries(ENV_FOR) as [keyof Config, string][]) {
+  for (const [key, envName] of Object.entries(ENV_FOR) as [keyof typeof ENV_FOR, string][]) {
     const raw = flags[key] ?? env[envName];
     if (raw === undefined || raw === '') continue;
     merged[key] =
@@ -43,7 +43,11 @@ export function loadConfig(
   return parsed.data;
 }
 
-function readConfigFile(path: string, required: boolean): Record<string, unknown> {
+/** The config file a run reads: --config, then VM_STATE_CONFIG, then the default. */
+export const configFileOf = (flags: { config?: string }, env: NodeJS.ProcessEnv = process.env): string =>
+  flags.config ?? env[CONFIG_FILE_ENV] ?? DEFAULT_CONFIG_FILE;
+
+export function readConfigFile(path: string, required: boolean): Record<string, unknown> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

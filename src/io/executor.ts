@@ -8,6 +8,7 @@ import { restoreFile, snapshotFile } from './assignments-file.js';
 import { CommandError, errorCodeOf } from './command-error.js';
 import type { SlotManager } from './slot-manager.js';
 import type { StateStore } from './state-store.js';
+import { requestOp, type RemoteLink } from './ssh.js';
 
 export interface ExecutorHooks {
   warn(message: string): void;
@@ -15,6 +16,8 @@ export interface ExecutorHooks {
   step?(step: Step, index: number, total: number): void;
   /** Called after each step, whether it worked or not. */
   stepDone?(step: Step): void;
+  /** Bytes a send step has streamed so far (for progress). */
+  streamed?(bytes: number): void;
   /** True once the operator asked to stop (Ctrl-C, SIGTERM): no new step starts, what ran is undone. */
   interrupted?(): boolean;
   /** Why the run's lock is no longer held, if it is not: no new step starts, what ran is undone. */
@@ -27,6 +30,7 @@ type Undo = { what: string; run: () => Promise<void> | void };
 const TOLERATED: Record<Tolerated, { says: RegExp; zfsFuseOnly?: boolean }> = {
   'created-not-mounted': { says: /created, but not mounted|successfully created, but not mounted/i },
   'drop-caches-notice': { says: /^\s*drop_caches failed:[^\n]*\s*$/, zfsFuseOnly: true },
+  'hold-absent': { says: /no such tag on this dataset|no such hold|reference count is zero/i },
 };
 
 /** The answer a step tolerates here: none for a zfs-fuse notice on OpenZFS, where it would hide a failure. */
@@ -44,6 +48,8 @@ export class Executor {
     private readonly store: StateStore,
     private readonly slots: SlotManager,
     private readonly hooks: ExecutorHooks,
+    /** The remotes a plan's send and remote steps talk to, by name. */
+    private readonly remotes: ReadonlyMap<string, RemoteLink> = new Map(),
   ) {}
 
   async run(plan: Plan): Promise<void> {
@@ -175,6 +181,19 @@ export class Executor {
         const undo = step.undo;
         return undo ? { what: undo.join(' '), run: () => this.undoZfs(undo, step.undoLeaves) } : undefined;
       }
+      case 'send': {
+        const link = this.remoteOf(step.remote);
+        const r = await this.store.stream(step.argv, step.into, this.hooks.streamed);
+        // The remote's answer first: it says why a receive failed (the send then only saw a closed pipe).
+        link.result('receive', r.consumer);
+        if (r.producer.exitCode !== 0) throw new CommandError(step.argv, r.producer);
+        return undefined;
+      }
+      case 'remote': {
+        const link = this.remoteOf(step.remote);
+        link.result(requestOp(step.argv), await this.store.run(step.argv));
+        return undefined;
+      }
       case 'rmdir':
         if (removeEmptyDir(step.path) === 'not-empty')
           this.hooks.warn(`${step.path} is not empty: left it in place`);
@@ -238,6 +257,12 @@ export class Executor {
           run: async () => void (await this.slots.stop(step.unit)),
         };
     }
+  }
+
+  private remoteOf(name: string): RemoteLink {
+    const link = this.remotes.get(name);
+    if (!link) throw new Error(`no link to remote '${name}'`);
+    return link;
   }
 
   /**

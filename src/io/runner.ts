@@ -12,12 +12,16 @@ export interface RunResult {
 export interface RunOptions {
   /** Milliseconds; the default suits zfs and systemctl calls that can wait on a VM. */
   timeout?: number;
+  /** The child reads this process's standard input (serve's zfs receive: the stream ssh brings); no timeout. */
+  inheritStdin?: boolean;
 }
 
 /** What each side of a pipe did. */
 export interface PipeResult {
   producer: RunResult;
   consumer: RunResult;
+  /** Bytes that went through. */
+  bytes: number;
 }
 
 /** The one door to the outside world: every zfs and systemctl call passes here. */
@@ -28,7 +32,12 @@ export interface Runner {
    * the consumer's stdin without being held in memory (`zfs send | zfs receive`).
    * No timeout: a stream can take as long as the data needs.
    */
-  pipe(producer: readonly string[], consumer: readonly string[]): Promise<PipeResult>;
+  pipe(producer: readonly string[], consumer: readonly string[], opts?: PipeOptions): Promise<PipeResult>;
+}
+
+export interface PipeOptions {
+  /** Called as the stream flows, with the bytes so far. */
+  onBytes?: (bytes: number) => void;
 }
 
 /** Throws CommandError unless the command exited 0. */
@@ -58,8 +67,8 @@ export class ExecaRunner implements Runner {
     const r = await execa(file, args, {
       env: { LC_ALL: 'C', LANG: 'C' },
       reject: false,
-      timeout: opts.timeout ?? 120_000,
-      stdin: 'ignore',
+      timeout: opts.inheritStdin ? 0 : (opts.timeout ?? 120_000),
+      stdin: opts.inheritStdin ? 'inherit' : 'ignore',
       stripFinalNewline: false,
       // Its own process group: a Ctrl-C at the terminal reaches vm-state, which finishes
       // the step (a VM's stop can take minutes) and undoes, instead of killing the step.
@@ -75,7 +84,11 @@ export class ExecaRunner implements Runner {
     return { stdout: String(r.stdout), stderr: String(r.stderr), exitCode: r.exitCode ?? 1 };
   }
 
-  async pipe(producer: readonly string[], consumer: readonly string[]): Promise<PipeResult> {
+  async pipe(
+    producer: readonly string[],
+    consumer: readonly string[],
+    opts: PipeOptions = {},
+  ): Promise<PipeResult> {
     const [pFile, ...pArgs] = producer;
     const [cFile, ...cArgs] = consumer;
     if (!pFile || !cFile) throw new Error('empty argv');
@@ -94,6 +107,11 @@ export class ExecaRunner implements Runner {
       encoding: 'buffer',
     });
     const sink = execa(cFile, cArgs, common);
+    let bytes = 0;
+    source.stdout?.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      opts.onBytes?.(bytes);
+    });
     try {
       await source.pipe(sink);
     } catch {
@@ -111,6 +129,6 @@ export class ExecaRunner implements Runner {
       }
       return { stdout, stderr, exitCode: r.exitCode ?? 1 };
     };
-    return { producer: side(p, producer), consumer: side(c, consumer) };
+    return { producer: side(p, producer), consumer: side(c, consumer), bytes };
   }
 }

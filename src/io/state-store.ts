@@ -4,7 +4,7 @@ import { stateNameOf, type StateFact, type StateScope } from '../core/facts.js';
 import { directoryStates } from '../core/policy.js';
 import type { Config } from '../schemas/config.js';
 import { datasetOf, parentDataset } from '../core/layout.js';
-import { CommandError, type Runner } from './runner.js';
+import { CommandError, type PipeResult, type RunResult, type Runner } from './runner.js';
 import { copyTree } from './tree-copy.js';
 import {
   missingDatasets,
@@ -180,6 +180,20 @@ export class StateStore {
     const r = await this.runner.pipe(producer, consumer);
     if (r.consumer.exitCode !== 0) throw new CommandError([...producer, '|', ...consumer], r.consumer);
     if (r.producer.exitCode !== 0) throw new CommandError([...producer, '|', ...consumer], r.producer);
+  }
+
+  /** Runs `producer | consumer` and returns both sides' results, as they are (send to a remote). */
+  stream(
+    producer: readonly string[],
+    consumer: readonly string[],
+    onBytes?: (n: number) => void,
+  ): Promise<PipeResult> {
+    return this.runner.pipe(producer, consumer, { onBytes });
+  }
+
+  /** Runs a command and returns its result, as it is. */
+  run(argv: readonly string[]): Promise<RunResult> {
+    return this.runner.run(argv);
   }
 
   /** Copies a plain directory's contents into a dataset's mountpoint and checks every byte (adopt). */

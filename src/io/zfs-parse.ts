@@ -1,4 +1,4 @@
-import type { SnapshotFact, StateFact } from '../core/facts.js';
+import type { SentTo, SnapshotFact, StateFact } from '../core/facts.js';
 
 /** What every read asks for: works on OpenZFS 2.x and zfs-fuse alike, and includes snapshots. */
 export const ZFS_PROPERTIES = [
@@ -10,6 +10,12 @@ export const ZFS_PROPERTIES = [
   'mountpoint',
   'mounted',
   'creation',
+  // Replication: which snapshot is which across hosts, what holds it, what is a replica of what.
+  'guid',
+  'userrefs',
+  'vm-state:replica-of',
+  'vm-state:synced',
+  'vm-state:sent',
 ] as const;
 
 const getArgv = (props: readonly string[], depth: string[], targets: readonly string[]) => [
@@ -73,6 +79,18 @@ type Raw = Partial<Record<Prop, string>>;
 const num = (v: string | undefined): number | null => (v !== undefined && /^\d+$/.test(v) ? Number(v) : null);
 const dash = (v: string | undefined): string | null => (v === undefined || v === '-' || v === '' ? null : v);
 
+/** `vm-state:sent`: `remote=name@time` entries, space-separated (see remote/target.ts). */
+export function parseSent(value: string | null): SentTo[] {
+  if (value === null) return [];
+  return value.split(' ').flatMap((entry) => {
+    const m = /^([^=]+)=([^@]+)@(.+)$/.exec(entry);
+    return m ? [{ remote: m[1]!, name: m[2]!, at: m[3]! }] : [];
+  });
+}
+
+export const formatSent = (entries: readonly SentTo[]) =>
+  entries.map((e) => `${e.remote}=${e.name}@${e.at}`).join(' ');
+
 /**
  * Parses `zfs get -H -p -o name,property,value … -r parent` into states (the
  * direct children of parent) with their snapshots, in the order ZFS lists them
@@ -120,6 +138,8 @@ export function parseZfsGet(stdout: string, parent: string, statesDir: string): 
         used: num(rec.used) ?? 0,
         referenced: num(rec.referenced) ?? 0,
         clones: [],
+        guid: rec.guid ?? '0',
+        holds: num(rec.userrefs) ?? 0,
       });
     } else if (!rest.includes('/') && rec.type === 'filesystem') {
       // `none` and `legacy` are not paths: such a state lives where vm-state would mount it.
@@ -137,6 +157,9 @@ export function parseZfsGet(stdout: string, parent: string, statesDir: string): 
         origin,
         created: num(rec.creation) === null ? null : new Date(num(rec.creation)! * 1000),
         snapshots: [],
+        replicaOf: dash(rec['vm-state:replica-of']),
+        syncedAt: dash(rec['vm-state:synced']),
+        sentTo: parseSent(dash(rec['vm-state:sent'])),
       });
     }
   }

@@ -18,6 +18,31 @@ const slotName = z
   .refine((s) => nameProblem(s) === undefined, { message: 'is not a valid slot name' });
 const account = z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/, 'must be a user or group name');
 
+/** Names of remotes follow the state name rules (they appear in hold tags and property values). */
+export const remoteName = z
+  .string()
+  .refine((s) => nameProblem(s) === undefined, { message: 'is not a valid remote name' });
+
+/** Another hypervisor, reached with ssh; everything else comes from the user's ssh_config. */
+export const RemoteSchema = z
+  .object({
+    /** What ssh is given: `host`, `user@host`, or an ssh_config Host alias. */
+    destination: z
+      .string()
+      .regex(/^[A-Za-z0-9_][A-Za-z0-9_.@:%+-]*$/, 'must be an ssh destination like root@host'),
+    port: z.number().int().min(1).max(65535).optional(),
+    identity: absolutePath.optional(),
+    /** `-o Key=Value` for ssh, as in ssh_config. */
+    sshOptions: z
+      .record(
+        z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, 'must be an ssh option name'),
+        z.string().regex(/^[^\0\n\r]*$/, 'must be one line'),
+      )
+      .default({}),
+  })
+  .strict();
+export type Remote = z.infer<typeof RemoteSchema>;
+
 /** Everything that differs between hypervisors; defaults are the hypervisor's current layout. */
 export const ConfigSchema = z
   .object({
@@ -36,13 +61,15 @@ export const ConfigSchema = z
     lockFile: absolutePath.default('/run/vm-state.lock'),
     /** Runtime records (which state each slot's VM started on); a tmpfs, emptied at boot. */
     runDir: absolutePath.default('/run/vm-state'),
+    /** Other hypervisors by name (vm-state remote add). */
+    remotes: z.record(remoteName, RemoteSchema).default({}),
   })
   .strict();
 
 export type Config = z.infer<typeof ConfigSchema>;
 
 /** Environment variable for each key: VM_STATE_STATES_DIR for statesDir, etc. */
-export const ENV_FOR: Record<keyof Config, string> = {
+export const ENV_FOR: Record<Exclude<keyof Config, 'remotes'>, string> = {
   pool: 'VM_STATE_POOL',
   dataset: 'VM_STATE_DATASET',
   statesDir: 'VM_STATE_STATES_DIR',

@@ -78,6 +78,50 @@ export const ListOut = z.object({
 export const StepOut = z.object({ kind: z.string(), command: z.string() }).loose();
 
 /** Every mutating command: what it decided and, unless --dry-run, did. */
+/** The config's remotes (remote list, add, remove). */
+export const RemotesOut = z.object({
+  file: z.string(),
+  dryRun: z.boolean(),
+  remotes: z.array(
+    z.object({
+      name: z.string(),
+      destination: z.string(),
+      port: z.number().int().optional(),
+      identity: z.string().optional(),
+      sshOptions: z.record(z.string(), z.string()),
+    }),
+  ),
+});
+
+/** What remote check found there. */
+export const RemoteCheckOut = z.object({
+  name: z.string(),
+  destination: z.string(),
+  protocol: z.number().int(),
+  version: z.string(),
+  host: z.string(),
+  parent: z.string(),
+  openZfs: z.boolean(),
+  states: z.number().int().nonnegative(),
+  available: Bytes.nullable(),
+  slots: z.array(z.object({ name: z.string(), state: z.string(), running: z.boolean() })),
+});
+
+/** What a send carried (vm-state send). */
+export const SendOut = z.object({
+  state: z.string(),
+  remote: z.string(),
+  target: z.string().describe("the state's name on the remote"),
+  base: z
+    .string()
+    .nullable()
+    .describe('the shared snapshot it sent from (matched by guid); null: a full send'),
+  snapshots: z.array(z.string()).describe('the snapshots it carried, oldest first'),
+  resumed: z.boolean().describe('it continued a cut send from its resume token'),
+  estimate: Bytes.nullable().describe('the size zfs expected before sending (null: it cannot tell)'),
+  bytes: Bytes.nullable().describe('bytes streamed (null with --dry-run)'),
+});
+
 export const ResultOut = z.object({
   command: z.string(),
   summary: z.string(),
@@ -86,6 +130,7 @@ export const ResultOut = z.object({
   steps: z.array(StepOut),
   warnings: z.array(z.string()),
   notes: z.array(z.string()),
+  send: SendOut.optional(),
 });
 
 export const ErrorOut = z.object({
@@ -182,4 +227,6 @@ export const OUTPUT_SCHEMAS = {
   error: ErrorOut,
   snapshots: SnapshotsOut,
   show: ShowOut,
+  remotes: RemotesOut,
+  'remote-check': RemoteCheckOut,
 } as const;

@@ -23,7 +23,8 @@ export const config: Config = ConfigSchema.parse({
 export const PARENT = 'tank/states';
 
 /** A snapshot by name, or with its used bytes and creation time (ISO-8601) chosen. */
-export type SnapSpec = string | { name: string; used?: number; created?: string };
+export type SnapSpec =
+  string | { name: string; used?: number; created?: string; guid?: string; holds?: number };
 
 export interface StateSpec {
   name: string;
@@ -37,6 +38,8 @@ export interface StateSpec {
   mountpoint?: string;
   /** A plain directory under statesDir, not a dataset. */
   directory?: boolean;
+  /** `host:state` for a replica. */
+  replicaOf?: string;
 }
 
 /**
@@ -63,6 +66,10 @@ export interface FactsSpec {
 
 /** Creation times: one minute apart, in the order the snapshots and states are written. */
 const T0 = Date.parse('2026-01-01T00:00:00Z');
+
+/** A stable made-up guid per snapshot name, so that the same name means the same snapshot. */
+export const guidOf = (name: string) =>
+  String([...name].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) % 1_000_000_007, 7));
 
 const fullName = (name: string) => (name.includes('/') ? name : `${PARENT}/${name}`);
 
@@ -99,6 +106,9 @@ export function facts(spec: FactsSpec = {}, c: Config = config): Facts {
         origin: null,
         created: null,
         snapshots: [],
+        replicaOf: null,
+        syncedAt: null,
+        sentTo: [],
       });
       continue;
     }
@@ -112,6 +122,8 @@ export function facts(spec: FactsSpec = {}, c: Config = config): Facts {
         used: snap.used ?? 0,
         referenced: 1024,
         clones: [],
+        guid: snap.guid ?? guidOf(`${dataset}@${snap.name}`),
+        holds: snap.holds ?? 0,
       };
     });
     states.set(s.name, {
@@ -126,6 +138,9 @@ export function facts(spec: FactsSpec = {}, c: Config = config): Facts {
       origin: s.origin ? fullName(s.origin) : null,
       created: at(),
       snapshots,
+      replicaOf: s.replicaOf ?? null,
+      syncedAt: null,
+      sentTo: [],
     });
   }
   for (const s of states.values()) {

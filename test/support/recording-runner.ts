@@ -60,7 +60,7 @@ export class RecordingRunner implements Runner {
   async pipe(producer: readonly string[], consumer: readonly string[]): Promise<PipeResult> {
     this.calls.push([...producer, '|', ...consumer]);
     const n = this.mutations++;
-    const result = { producer: this.answer(producer), consumer: this.answer(consumer) };
+    const result = { producer: this.answer(producer), consumer: this.answer(consumer), bytes: 0 };
     if (this.failing && n === this.failing.index)
       result.consumer = { stdout: '', stderr: this.failing.stderr, exitCode: 1 };
     return result;

@@ -116,7 +116,7 @@ describe('list on the command line', () => {
         '-p',
         '-o',
         'name,property,value',
-        'type,used,available,referenced,origin,mountpoint,mounted,creation',
+        'type,used,available,referenced,origin,mountpoint,mounted,creation,guid,userrefs,vm-state:replica-of,vm-state:synced,vm-state:sent',
         '-r',
         P,
       ],
