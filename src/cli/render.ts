@@ -1,4 +1,4 @@
-import { describeStep, type Plan } from '../core/plan.js';
+import { describeStep, runsThere, type Plan } from '../core/plan.js';
 import type { z } from 'zod';
 import type { ResultOut } from '../schemas/output.js';
 import type { Output } from './output.js';
@@ -17,5 +17,8 @@ export function resultDocument(command: string, plan: Plan, dryRun: boolean): z.
 
 export function renderDryRun(out: Output, plan: Plan): void {
   out.info(`Dry run: ${plan.summary}. Nothing will be changed. Steps:`);
-  plan.steps.forEach((s, i) => out.text(`  ${i + 1}. ${describeStep(s)}`));
+  plan.steps.forEach((s, i) => {
+    out.text(`  ${i + 1}. ${describeStep(s)}`);
+    for (const line of runsThere(s)) out.text(`       there: ${line}`);
+  });
 }

@@ -98,9 +98,9 @@ export function describeStep(step: Step): string {
     case 'pipe':
       return `${step.argv.join(' ')} | ${step.into.join(' ')}`;
     case 'send':
-      return `${step.argv.join(' ')} | ${remoteCall(step.into)}   (there: ${there(step.there)})`;
+      return `${step.argv.join(' ')} | ${remoteCall(step.into)}`;
     case 'remote':
-      return `${remoteCall(step.argv)}: ${step.what}   (there: ${there(step.there)})`;
+      return `${remoteCall(step.argv)}: ${step.what}`;
     case 'rmdir':
       return `rmdir ${step.path}   (only if empty)`;
     case 'copy-tree':
@@ -140,7 +140,9 @@ function remoteCall(argv: string[]): string {
   return `${argv.slice(0, -1).join(' ')} '${request}'`;
 }
 
-const there = (argvs: string[][]) => argvs.map((a) => a.join(' ')).join('; ');
+/** What a send or remote step runs on the remote, for --dry-run. */
+export const runsThere = (step: Step): string[] =>
+  step.kind === 'send' || step.kind === 'remote' ? step.there.map((a) => a.join(' ')) : [];
 
 /**
  * A planner is called in two stages: with the request, which it validates at

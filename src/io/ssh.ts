@@ -19,25 +19,28 @@ import type { RunResult, Runner } from './runner.js';
  * the whole command (ControlMaster, its socket in a directory only we can enter).
  */
 export class RemoteLink {
-  private readonly controlDir: string | undefined;
   private opened = false;
 
   constructor(
     private readonly runner: Runner,
     readonly name: string,
     readonly remote: Remote,
-    runDir: string,
-  ) {
-    this.controlDir = privateDir(`${runDir}/ssh`);
+    private readonly runDir: string,
+  ) {}
+
+  /** Made when a command line is: /run may have been emptied since (a reboot, a test's reset). */
+  private get controlDir(): string | undefined {
+    return privateDir(`${this.runDir}/ssh`);
   }
 
   /** ssh's own options, before the destination. */
   private options(): string[] {
     const r = this.remote;
     const o = ['-T', '-o', 'BatchMode=yes'];
-    if (this.controlDir)
+    const dir = this.controlDir;
+    if (dir)
       o.push(
-        ...['-o', 'ControlMaster=auto', '-o', `ControlPath=${this.controlDir}/%C`],
+        ...['-o', 'ControlMaster=auto', '-o', `ControlPath=${dir}/%C`],
         // Short: the connection outlives the command only if `close` is never reached (kill -9).
         ...['-o', 'ControlPersist=15'],
       );

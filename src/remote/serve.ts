@@ -80,7 +80,7 @@ export class Server {
       case 'hello':
         return this.hello();
       case 'state':
-        return this.state(r.name);
+        return this.state(r.name, r.source);
       case 'receive':
         return this.locked('receive', () => this.receive(r));
       case 'abort':
@@ -131,7 +131,7 @@ export class Server {
     return t;
   }
 
-  private async state(name: string): Promise<ResultOf<'state'>> {
+  private async state(name: string, source: { host: string; state: string }): Promise<ResultOf<'state'>> {
     const t = await this.target(name);
     const assignments = readAssignments(this.config.assignmentsFile);
     return {
@@ -139,10 +139,7 @@ export class Server {
       assignedTo: Object.entries(assignments)
         .filter(([, s]) => s === name)
         .map(([slot]) => slot),
-      receive: this.receiveArgvs(t.dataset, !t.exists, t.resumeToken !== null, {
-        host: '<host>',
-        state: '<state>',
-      }),
+      receive: this.receiveArgvs(t.dataset, !t.exists, t.resumeToken !== null, source),
     };
   }
 
@@ -217,7 +214,12 @@ export class Server {
     const [first, ...rest] = this.receiveArgvs(t.dataset, !t.exists, r.resume, r.source);
     const got = await this.runner.run(first!, { inheritStdin: true });
     if (got.exitCode !== 0) throw receiveError(first!, got);
-    for (const argv of rest) await runChecked(this.runner, argv);
+    for (const argv of rest) {
+      const r2 = await this.runner.run(argv);
+      // canmount=noauto may have unmounted it already.
+      if (r2.exitCode !== 0 && !(argv[1] === 'unmount' && /not currently mounted/.test(r2.stderr)))
+        throw new CommandError(argv, r2);
+    }
     const after = await this.target(r.name);
     const dataset = after.dataset;
     // The new base is held here, the old one let go: prune here cannot take the base away.
