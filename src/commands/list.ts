@@ -109,9 +109,11 @@ function renderList(out: Output, doc: z.input<typeof ListOut>): void {
       const kind =
         s.kind === 'directory'
           ? c.yellow(' (directory: adopt before snapshotting)')
-          : s.mounted
-            ? ''
-            : c.yellow(' (not mounted)');
+          : s.replicaOf
+            ? c.cyan(` (replica of ${s.replicaOf})`)
+            : s.mounted
+              ? ''
+              : c.yellow(' (not mounted)');
       rows.push([
         `${s.name}${kind}`,
         humanBytes(s.used),

@@ -27,6 +27,10 @@ export function parseDuration(text: string): number {
   return ms;
 }
 
+/** A snapshot no policy may take: states were cloned from it, or a hold keeps it (a send's base). */
+const pinned = (s: SnapshotFact) => s.clones.length > 0 || s.holds > 0;
+export const HELD_WHY = 'the last snapshot shared with a replica: the next send starts from it';
+
 export interface PruneRequest {
   /** Only this state's snapshots; every state's when absent. */
   state?: string;
@@ -53,7 +57,7 @@ export function choosePrune(
   const doomed: SnapshotFact[] = [];
   const spared: SnapshotFact[] = [];
   for (const state of states) {
-    const deletable = state.snapshots.filter((s) => s.clones.length === 0);
+    const deletable = state.snapshots.filter((s) => !pinned(s));
     const beyondKeep =
       keep === undefined ? deletable : deletable.slice(0, Math.max(0, deletable.length - keep));
     const chosen = beyondKeep.filter((s) => s.created.getTime() < cutoff);
@@ -63,7 +67,7 @@ export function choosePrune(
       keep === undefined
         ? state.snapshots
         : state.snapshots.slice(0, Math.max(0, state.snapshots.length - keep));
-    spared.push(...byPolicy.filter((s) => s.clones.length > 0 && s.created.getTime() < cutoff));
+    spared.push(...byPolicy.filter((s) => pinned(s) && s.created.getTime() < cutoff));
   }
   return { doomed, spared };
 }
@@ -98,9 +102,10 @@ export function planPrune(_c: Config, req: PruneRequest, now: Date = new Date())
       .filter(Boolean)
       .join(', ');
     const where = scope === undefined ? 'every state' : `state '${scope}'`;
-    const warnings = spared.map(
-      (s) =>
-        `Keeping ${s.state}@${s.name}: ${s.clones.map((d) => datasetShown(facts.parent, d)).join(', ')} cloned from it`,
+    const warnings = spared.map((s) =>
+      s.clones.length > 0
+        ? `Keeping ${s.state}@${s.name}: ${s.clones.map((d) => datasetShown(facts.parent, d)).join(', ')} cloned from it`
+        : `Keeping ${s.state}@${s.name}: held (${HELD_WHY})`,
     );
     return {
       summary: doomed.length

@@ -3,7 +3,15 @@ import type { z } from 'zod';
 import type { ShowOut } from '../schemas/output.js';
 import type { Output } from '../cli/output.js';
 import { humanBytes } from '../core/bytes.js';
-import { isRunning, linkLeadsInto, slotsUsing, stateFields, stateNameOf, type Facts } from '../core/facts.js';
+import {
+  isRunning,
+  linkLeadsInto,
+  replicationText,
+  slotsUsing,
+  stateFields,
+  stateNameOf,
+  type Facts,
+} from '../core/facts.js';
 import { requireState } from '../core/guards.js';
 import { stateImageOf } from '../core/layout.js';
 import { MAX_EXISTING, validateName } from '../core/names.js';
@@ -61,6 +69,7 @@ function renderShow(out: Output, d: z.output<typeof ShowOut>): void {
       'origin',
       d.origin ? `${d.origin}${d.originState ? ` (cloned from state '${d.originState}')` : ''}` : '-',
     ],
+    ['replication', replicationText(d) || '-'],
     [
       'clones',
       d.clones.length ? d.clones.map((x) => `${x.state ?? x.dataset} (from @${x.snapshot})`).join(', ') : '-',

@@ -3,7 +3,7 @@ import { bytesText } from '../core/bytes.js';
 import { VmStateError } from '../core/errors.js';
 import { parseSnapshotRef } from '../core/names.js';
 import type { Decide } from '../core/plan.js';
-import { findSnapshot, requireNoClones } from '../core/guards.js';
+import { findSnapshot, requireNoClones, requireNotHeld } from '../core/guards.js';
 import { destroyStep } from '../core/steps.js';
 import type { MutationSpec } from './spec.js';
 
@@ -19,6 +19,7 @@ function planSnapshotDelete(_c: Config, ref: string): Decide {
   return (facts) => {
     const snap = findSnapshot(facts, state, want.snapshot);
     requireNoClones(facts, snap);
+    requireNotHeld(snap);
     return {
       summary: `Delete snapshot ${state}@${snap.name} (${snap.fullName}), reclaiming ${bytesText(snap.used)}`,
       steps: [destroyStep(snap.fullName, { frees: snap.used })],

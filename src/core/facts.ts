@@ -168,6 +168,18 @@ export function stateNameOf(parent: string, dataset: string): string | null {
 /** A dataset as people call it: the state's name when it is one, else the full name. */
 export const datasetShown = (parent: string, dataset: string) => stateNameOf(parent, dataset) ?? dataset;
 
+/** What `list` and `show` say of a state's replication: `replica of hv1:web, synced …`, `sent to peer:web …`. */
+export function replicationText(s: {
+  replicaOf: string | null;
+  syncedAt: string | null;
+  sentTo: SentTo[];
+}): string {
+  const parts: string[] = [];
+  if (s.replicaOf) parts.push(`replica of ${s.replicaOf}${s.syncedAt ? `, synced ${s.syncedAt}` : ''}`);
+  for (const t of s.sentTo) parts.push(`sent to ${t.remote}:${t.name} ${t.at}`);
+  return parts.join('; ');
+}
+
 /** A state's data.img as `show` reports it. */
 export interface ImageInfo {
   exists: boolean;
@@ -193,5 +205,8 @@ export function stateFields(s: StateFact) {
     referenced: s.referenced,
     origin: s.origin,
     created: s.created?.toISOString() ?? null,
+    replicaOf: s.replicaOf,
+    syncedAt: s.syncedAt,
+    sentTo: s.sentTo,
   };
 }

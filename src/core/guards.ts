@@ -101,6 +101,15 @@ export function findSnapshot(facts: Facts, state: string, name: string): Snapsho
   return snap;
 }
 
+/** Refuses a held snapshot: a send's base (the one snapshot a replica shares), kept by `zfs hold`. */
+export function requireNotHeld(snap: SnapshotFact, what = `Snapshot '${snap.state}@${snap.name}'`): void {
+  if (snap.holds === 0) return;
+  throw new VmStateError('conflict', `${what} is held: it is the last snapshot shared with a replica`, {
+    hint: 'The next vm-state send starts from it and moves the hold on; delete it after that send',
+    details: { snapshot: snap.fullName, holds: snap.holds },
+  });
+}
+
 /** Refuses, listing them, when states were cloned from `snap`: destroying it would need `-R`, which destroys them too. */
 export function requireNoClones(
   facts: Facts,

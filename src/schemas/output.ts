@@ -49,6 +49,11 @@ const StateFields = z.object({
   referenced: Bytes.nullable(),
   origin: z.string().nullable().describe('the snapshot this state was cloned from'),
   created: Iso.nullable(),
+  replicaOf: z.string().nullable().describe('host:state this is a read-only replica of (vm-state send)'),
+  syncedAt: z.string().nullable().describe('when this replica last received'),
+  sentTo: z
+    .array(z.object({ remote: z.string(), name: z.string(), at: z.string() }))
+    .describe('where this state was last sent, per remote'),
 });
 
 export const StateOut = StateFields.extend({
