@@ -45,7 +45,15 @@ export type Step = StepTraits &
      * `argv` (zfs send) streamed into the remote's `vm-state serve` (`into`, an ssh command line)
      * which receives it; `there` is what it runs there, for --dry-run.
      */
-    | { kind: 'send'; argv: string[]; into: string[]; remote: string; there: string[][] }
+    | {
+        kind: 'send';
+        argv: string[];
+        into: string[];
+        remote: string;
+        there: string[][];
+        /** Free bytes there: the stream's size is checked against it just before it starts. */
+        room: number | null;
+      }
     /** A request to the remote's vm-state (ssh command line `argv`); `there` as for send. */
     | { kind: 'remote'; argv: string[]; remote: string; what: string; there: string[][] }
     /** Remove a directory if it is empty (a mountpoint zfs left behind); anything in it stays. */

@@ -122,6 +122,7 @@ export function decideSend(c: Config, r: SendRequest, f: SendFacts): SendDecisio
             into,
             remote: r.remote,
             there: target.receive,
+            room: target.available,
             commit: true,
           },
         ],
@@ -210,6 +211,7 @@ export function decideSend(c: Config, r: SendRequest, f: SendFacts): SendDecisio
     }),
     remote: r.remote,
     there: view.receive,
+    room: view.available,
     commit: true,
   });
   // A first send carries the operator's snapshots too: the oldest in full, the rest incrementally.

@@ -1,6 +1,7 @@
 import { chmodSync, chownSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { moveEntry, removeEmptyDir } from './tree-copy.js';
 import { VmStateError, type ErrorCode } from '../core/errors.js';
+import { humanBytes } from '../core/bytes.js';
 import { describeStep, type Plan, type Step, type Tolerated } from '../core/plan.js';
 import { lookupId } from './accounts.js';
 import { isOpenZfs } from './zfs-flavour.js';
@@ -183,6 +184,7 @@ export class Executor {
       }
       case 'send': {
         const link = this.remoteOf(step.remote);
+        if (step.room !== null) await this.requireRoom(step.argv, step.room, step.remote);
         const r = await this.store.stream(step.argv, step.into, this.hooks.streamed);
         // The remote's answer first: it says why a receive failed (the send then only saw a closed pipe).
         link.result('receive', r.consumer);
@@ -257,6 +259,17 @@ export class Executor {
           run: async () => void (await this.slots.stop(step.unit)),
         };
     }
+  }
+
+  /** Refuses a stream larger than the room there, before a byte goes (the snapshot it sends exists now). */
+  private async requireRoom(argv: string[], room: number, remote: string): Promise<void> {
+    const size = await this.store.streamSize(argv);
+    if (size !== null && size > room)
+      throw new VmStateError(
+        'conflict',
+        `'${remote}' has ${humanBytes(room)} free, and the send needs about ${humanBytes(size)}`,
+        { hint: 'Free space there first (vm-state prune, or delete states it no longer needs)' },
+      );
   }
 
   private remoteOf(name: string): RemoteLink {

@@ -191,6 +191,21 @@ export class StateStore {
     return this.runner.pipe(producer, consumer, { onBytes });
   }
 
+  /**
+   * The size of the stream `zfs send …` would write: OpenZFS says so (`-nP`); zfs-fuse
+   * cannot, so a full stream counts as what its snapshot refers to, an incremental as unknown.
+   */
+  async streamSize(send: readonly string[]): Promise<number | null> {
+    if (isOpenZfs()) {
+      const r = await this.runner.run(['zfs', 'send', '-nP', ...send.slice(2)]);
+      const size = /^size\s+(\d+)$/m.exec(r.stdout + r.stderr)?.[1];
+      return size === undefined ? null : Number(size);
+    }
+    if (send.length !== 3) return null;
+    const r = await this.runner.run(['zfs', 'get', '-H', '-p', '-o', 'value', 'referenced', send[2]!]);
+    return /^\d+$/.test(r.stdout.trim()) ? Number(r.stdout.trim()) : null;
+  }
+
   /** Runs a command and returns its result, as it is. */
   run(argv: readonly string[]): Promise<RunResult> {
     return this.runner.run(argv);
