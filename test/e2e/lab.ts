@@ -126,6 +126,16 @@ export const shOn = (lab: LabName, argv: string[], opts: ShOpts = {}): Promise<R
 /** One lab of the pair, by name: what sh, ok, vm and resetLab are for the default lab. */
 export interface Lab {
   name: LabName;
+  /**
+   * Its pool, states parent and states directory: on fuse the same in both labs as in sh's
+   * (`microvms`, P, STATES). Use these for the peer, not literals: a peer on OpenZFS would be a
+   * second pool in the one guest, of another name (lab/README.md, "The pair on OpenZFS: plan").
+   */
+  pool: string;
+  P: string;
+  STATES: string;
+  /** root's authorized_keys for this lab's sshd (writable; lab/reset puts the lab's own back). */
+  authorizedKeys: string;
   sh(argv: string[], opts?: ShOpts): Promise<Ran>;
   /** Like sh, but the command must succeed; its stdout. */
   ok(argv: string[], opts?: ShOpts): Promise<string>;
@@ -146,6 +156,10 @@ export function labOn(name: LabName): Lab {
   };
   return {
     name,
+    pool: 'microvms',
+    P,
+    STATES,
+    authorizedKeys: '/root/.ssh/authorized_keys',
     sh: run,
     ok: must,
     vm: (args, opts = {}) => run(['vm-state', ...args], opts),

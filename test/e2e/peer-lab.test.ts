@@ -29,10 +29,10 @@ describe.skipIf(!hasPeer)('the two-lab pair (fuse)', () => {
     expect(g1).toMatch(/^\d+$/);
     expect(g2).toMatch(/^\d+$/);
     expect(g1).not.toBe(g2);
-    await peer.ok(['zfs', 'create', `${P}/only-on-peer`]);
+    await peer.ok(['zfs', 'create', `${peer.P}/only-on-peer`]);
     expect((await shOn(LAB, ['zfs', 'create', `${P}/only-on-lab`])).code).toBe(0);
-    expect(await peer.datasetExists(`${P}/only-on-peer`)).toBe(true);
-    expect(await peer.datasetExists(`${P}/only-on-lab`)).toBe(false);
+    expect(await peer.datasetExists(`${peer.P}/only-on-peer`)).toBe(true);
+    expect(await peer.datasetExists(`${peer.P}/only-on-lab`)).toBe(false);
     expect((await shOn(LAB, ['zfs', 'list', '-H', '-o', 'name', `${P}/only-on-peer`])).code).not.toBe(0);
     expect((await shOn(LAB, ['zfs', 'list', '-H', '-o', 'name', `${P}/only-on-lab`])).code).toBe(0);
   });
@@ -74,9 +74,9 @@ describe.skipIf(!hasPeer)('the two-lab pair (fuse)', () => {
     expect((await shOn(LAB, ['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', key])).code).toBe(0);
     const pub = (await shOn(LAB, ['cat', `${key}.pub`])).stdout.trim();
     expect(pub).toMatch(/^ssh-ed25519 /);
-    const before = await peer.ok(['cat', '/root/.ssh/authorized_keys']);
+    const before = await peer.ok(['cat', peer.authorizedKeys]);
     try {
-      await peer.ok(['sh', '-c', 'cat >> /root/.ssh/authorized_keys'], {
+      await peer.ok(['sh', '-c', 'cat >> "$0"', peer.authorizedKeys], {
         input: `command="/bin/echo restricted",restrict ${pub}\n`,
       });
       const forced = await ssh(LAB, peer.name, ...withKey, 'hostname');
@@ -90,7 +90,7 @@ describe.skipIf(!hasPeer)('the two-lab pair (fuse)', () => {
       // The lab's own key is untouched by it.
       expect((await ssh(LAB, peer.name, 'hostname')).stdout).toBe(peer.name);
     } finally {
-      await peer.ok(['sh', '-c', 'cat > /root/.ssh/authorized_keys'], { input: before });
+      await peer.ok(['sh', '-c', 'cat > "$0"', peer.authorizedKeys], { input: before });
     }
     const refused = await ssh(LAB, peer.name, ...withKey, 'hostname');
     expect(refused.code).toBe(255);
