@@ -22,6 +22,8 @@ export async function runCommand(
   const getCtx = () => (ctx ??= context(cmd, deps));
   switch (spec.kind) {
     case 'mutation': {
+      if (spec.divert?.when(input))
+        return spec.divert.run(getCtx, input, (text) => void (deps.streams ?? process).stdout.write(text));
       const c = getCtx();
       const decide = spec.plan(c.config, input); // validates the input before anything is read
       return runMutation(c, spec.name, decide, { confirm: spec.confirm, scope: scopeOf(spec, input) });

@@ -1,6 +1,6 @@
 import { VmStateError } from '../core/errors.js';
 import type { Facts } from '../core/facts.js';
-import { describeStep, type Plan } from '../core/plan.js';
+import { describeStep, type Plan, type Step } from '../core/plan.js';
 import { Executor } from '../io/executor.js';
 import { withLock } from '../io/lock.js';
 import { System, type ScopeOf } from '../io/system.js';
@@ -21,7 +21,11 @@ export interface MutationOptions {
   /** The remotes the plan's send and remote steps reach (send). */
   remotes?: ReadonlyMap<string, RemoteLink>;
   /** More for the --json document, once the plan ran (or, with --dry-run, was printed). */
-  document?: (bytes: number | null) => Pick<z.input<typeof ResultOut>, 'send'>;
+  document?: (bytes: number | null) => Pick<z.input<typeof ResultOut>, 'send' | 'migrate'>;
+  /** A first phase of a command that says more after it (migrate's bulk send): no --json document, no notes. */
+  quiet?: boolean;
+  /** Called before (done false) and after (done true) each step that ran. */
+  onStep?: (step: Step, done: boolean) => void;
 }
 
 /**
@@ -85,6 +89,7 @@ export async function runMutation(
         {
           warn: (m) => out.warn(m),
           step: (step) => {
+            opts.onStep?.(step, false);
             if (step.kind === 'stop') {
               out.info(`Stopping ${step.unit}...`);
               progress.start(`waiting for ${step.unit} to stop`);
@@ -101,7 +106,10 @@ export async function runMutation(
             }
             if (process.env.VM_STATE_VERBOSE === '1') out.info(`  ${describeStep(step)}`);
           },
-          stepDone: () => progress.stop(),
+          stepDone: (step) => {
+            progress.stop();
+            opts.onStep?.(step, true);
+          },
           streamed: (bytes) => {
             streamed = bytes;
             progress.bytes(bytes);
@@ -118,6 +126,7 @@ export async function runMutation(
       }
       if (interrupted)
         out.warn('Interrupted past the point of no return: the command was finished, and nothing was undone');
+      if (opts.quiet) return;
       if (out.json)
         out.document(ResultOut, { ...resultDocument(command, plan, false), ...opts.document?.(streamed) });
       else plan.notes.forEach((n, i) => (i === 0 ? out.ok(n) : out.info(n)));

@@ -1,6 +1,6 @@
 import type { Config } from '../schemas/config.js';
 import { isRunning, slotsUsing, type Facts } from '../core/facts.js';
-import { requireParent, slotFact } from '../core/guards.js';
+import { requireNotReplica, requireParent, slotFact } from '../core/guards.js';
 import { diskLinkOf, stateImageOf } from '../core/layout.js';
 import { MAX_EXISTING, validateName, validateSlot } from '../core/names.js';
 import type { Step } from '../core/plan.js';
@@ -10,6 +10,7 @@ import type { MutationSpec } from './spec.js';
 /** What assigning `state` to `slot` takes, whether the slot runs or not: the state (if new), the file, the link. */
 export function assignment(c: Config, facts: Facts, slot: string, state: string) {
   const existing = facts.states.get(state);
+  requireNotReplica(existing, 'assigned to a slot');
   const creates: Step[] = [];
   const warnings: string[] = [];
   if (!existing) {

@@ -21,8 +21,19 @@ export const migrate: MutationSpec = {
         'stops the slot (waiting until it is really stopped), assigns, starts; if a step fails, puts the old ' +
         'assignment and link back and restarts the old state',
     },
+    {
+      usage: '`vm-state migrate <state> <remote>:<slot>`',
+      text:
+        'moves the state to another hypervisor: a bulk send while the VM runs, stop, the last delta, then the copy ' +
+        'there is promoted, assigned and started by its vm-state, and this copy becomes its read-only replica; ' +
+        'until the remote start succeeds every step is undone and the slot here starts again',
+    },
   ],
   scope: (input) => ({ names: [String(input.state)] }),
+  divert: {
+    when: (input) => String(input.slot).includes(':'),
+    run: async (ctx, input) => (await import('../remote/migrate-command.js')).migrateOut(ctx(), input),
+  },
   plan: (c, input) => {
     const state = validateName('state', String(input.state), MAX_EXISTING);
     const slot = validateSlot(String(input.slot), c.slots);

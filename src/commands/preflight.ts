@@ -3,7 +3,7 @@ import { VmStateError } from '../core/errors.js';
 import { imageProblem, linkLeadsInto, type Facts } from '../core/facts.js';
 import { misplacement } from '../core/layout.js';
 import { validateSlot } from '../core/names.js';
-import { requireNotRunningElsewhere, slotFact } from '../core/guards.js';
+import { requireNotReplica, requireNotRunningElsewhere, slotFact } from '../core/guards.js';
 import type { ActionSpec } from './spec.js';
 
 /**
@@ -38,6 +38,7 @@ export function checkPreflight(c: Config, slot: string): (facts: Facts) => strin
     }
     const misplaced = misplacement(c, state);
     if (misplaced) throw new VmStateError('conflict', `${misplaced}; refusing to start ${slot}`);
+    requireNotReplica(state, 'started');
     if (state.kind === 'dataset' && !state.mounted) {
       throw new VmStateError(
         'conflict',

@@ -66,6 +66,8 @@ export interface MutationSpec extends Common {
   plan: (c: Config, input: Input) => Decide;
   /** A word to type on standard input before it runs (unless --yes). */
   confirm?: string;
+  /** Another form of the command that runs its own way (`migrate <state> <remote>:<slot>`). */
+  divert?: { when: (input: Input) => boolean; run: ActionSpec['run'] };
 }
 
 /** The one piece of I/O a view may do, injected: looking at a state's image. */

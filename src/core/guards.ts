@@ -101,6 +101,16 @@ export function findSnapshot(facts: Facts, state: string, name: string): Snapsho
   return snap;
 }
 
+/** Refuses a replica: read-only, a copy of a state that lives (and runs) on another host. */
+export function requireNotReplica(state: StateFact | undefined, doing: string): void {
+  if (!state?.replicaOf) return;
+  throw new VmStateError(
+    'conflict',
+    `State '${state.name}' is a read-only replica of ${state.replicaOf}: it cannot be ${doing} here`,
+    { hint: `It runs there; to move it back, run vm-state migrate there` },
+  );
+}
+
 /** Refuses a held snapshot: a send's base (the one snapshot a replica shares), kept by `zfs hold`. */
 export function requireNotHeld(snap: SnapshotFact, what = `Snapshot '${snap.state}@${snap.name}'`): void {
   if (snap.holds === 0) return;

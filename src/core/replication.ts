@@ -1,10 +1,10 @@
 import type { RequestBody, ResultOf } from '../schemas/protocol.js';
 import type { Config } from '../schemas/config.js';
 import { VmStateError } from './errors.js';
-import type { SnapshotFact, StateFact } from './facts.js';
+import { runningOn, slotsUsing, type Facts, type SnapshotFact, type StateFact } from './facts.js';
 import { requireZfsFits } from './names.js';
 import type { Plan, Step } from './plan.js';
-import { snapshotStep } from './steps.js';
+import { snapshotStep, stopStep } from './steps.js';
 import { humanBytes } from './bytes.js';
 
 /**
@@ -69,10 +69,8 @@ export function commonBase(source: StateFact, target: TargetState) {
   return undefined;
 }
 
-export function decideSend(c: Config, r: SendRequest, f: SendFacts): SendDecision {
-  const { source, target } = f;
-  const dataset = source.dataset;
-  const from = { host: r.host, state: r.state };
+/** Refuses a target that is not this state's replica: never a live state there, never another's copy. */
+export function requireOurReplica(r: SendRequest, target: TargetState): void {
   const where = `${r.remote}:${r.target}`;
   if (target.assignedTo.length > 0)
     throw new VmStateError(
@@ -88,51 +86,49 @@ export function decideSend(c: Config, r: SendRequest, f: SendFacts): SendDecisio
       'conflict',
       `'${where}' is a replica of ${target.replicaOf}, not of ${r.host}:${r.state}`,
     );
+}
 
-  const summary: SendSummary = {
-    state: r.state,
-    remote: r.remote,
-    target: r.target,
+/** A cut transfer's stream, resumed from its token (it carries one snapshot: `snapshot`). */
+function resumePlan(r: SendRequest, f: SendFacts, token: string, snapshot: string): Plan {
+  const where = `${r.remote}:${r.target}`;
+  const into = f.call({
+    op: 'receive',
+    name: r.target,
+    source: { host: r.host, state: r.state },
     base: null,
-    snapshots: [],
-    resumed: false,
-    estimate: f.estimate,
+    resume: true,
+    snapshot,
+  });
+  return {
+    summary: `Resume the cut send of '${r.state}' to ${where}`,
+    steps: [
+      {
+        kind: 'send',
+        argv: ['zfs', 'send', '-t', token],
+        into,
+        remote: r.remote,
+        there: f.target.receive,
+        room: f.target.available,
+        commit: true,
+      },
+    ],
+    warnings: [`A send to ${where} was cut: resuming it from where it stopped`],
+    notes: [`Resumed: ${where} has ${snapshot}`],
   };
+}
 
-  // A cut transfer first: resumed from its token, or dropped when the token no longer fits.
+/**
+ * What must happen there before the data can go: a stale token dropped, a diverged
+ * target set aside (`force`) or refused. Gives the target as it will be then, and
+ * the base both sides share.
+ */
+export function reconcile(r: SendRequest, f: SendFacts) {
+  const { source, target } = f;
+  const from = { host: r.host, state: r.state };
+  const where = `${r.remote}:${r.target}`;
   const steps: Step[] = [];
   const warnings: string[] = [];
   let view = target;
-  if (target.resumeToken && f.resume && 'snapshot' in f.resume) {
-    const into = f.call({
-      op: 'receive',
-      name: r.target,
-      source: from,
-      base: null,
-      resume: true,
-      snapshot: f.resume.snapshot,
-    });
-    return {
-      plan: {
-        summary: `Resume the cut send of '${r.state}' to ${where}`,
-        steps: [
-          {
-            kind: 'send',
-            argv: ['zfs', 'send', '-t', target.resumeToken],
-            into,
-            remote: r.remote,
-            there: target.receive,
-            room: target.available,
-            commit: true,
-          },
-        ],
-        warnings: [`A send to ${where} was cut: resuming it from where it stopped`],
-        notes: [`Resumed: ${where} has ${f.resume.snapshot}`],
-      },
-      summary: { ...summary, snapshots: [f.resume.snapshot], resumed: true },
-      thenSendAgain: true,
-    };
-  }
   if (target.resumeToken) {
     const why = f.resume && 'stale' in f.resume ? f.resume.stale : 'it no longer matches';
     warnings.push(`A cut send to ${where} cannot be resumed (${why}): dropping its partial data there`);
@@ -146,7 +142,6 @@ export function decideSend(c: Config, r: SendRequest, f: SendFacts): SendDecisio
     });
     view = { ...target, resumeToken: null, exists: target.snapshots.length > 0 };
   }
-
   const common = view.exists ? commonBase(source, view) : undefined;
   if (view.exists && !common)
     throw new VmStateError(
@@ -192,10 +187,69 @@ export function decideSend(c: Config, r: SendRequest, f: SendFacts): SendDecisio
       `'${r.remote}' has ${humanBytes(view.available)} free, and the send needs about ${humanBytes(f.estimate)}`,
       { hint: 'Free space there first (vm-state prune, or delete states it no longer needs)' },
     );
+  return { steps, warnings, view, common };
+}
 
+const summaryOf = (r: SendRequest, f: SendFacts): SendSummary => ({
+  state: r.state,
+  remote: r.remote,
+  target: r.target,
+  base: null,
+  snapshots: [],
+  resumed: false,
+  estimate: f.estimate,
+});
+
+export function decideSend(_c: Config, r: SendRequest, f: SendFacts): SendDecision {
+  const where = `${r.remote}:${r.target}`;
+  requireOurReplica(r, f.target);
+  const summary = summaryOf(r, f);
+  const token = f.target.resumeToken;
+  if (token && f.resume && 'snapshot' in f.resume)
+    return {
+      plan: resumePlan(r, f, token, f.resume.snapshot),
+      summary: { ...summary, snapshots: [f.resume.snapshot], resumed: true },
+      thenSendAgain: true,
+    };
+  const { steps, warnings, view, common } = reconcile(r, f);
+  const t = transferSteps(r, f, view, common);
+  steps.push(t.snapshot, ...t.streams, ...t.tidy);
+  const snapshots = t.snapshots;
+  return {
+    plan: {
+      summary: `Send '${r.state}' to ${where} (${common ? `incremental from ${common.source.name}` : 'full'})`,
+      steps,
+      warnings,
+      notes: [`Sent '${r.state}' to ${where}: ${snapshots.join(', ')}`],
+    },
+    summary: { ...summary, base: common?.source.name ?? null, snapshots },
+    thenSendAgain: false,
+  };
+}
+
+/** How a transfer's steps behave: a send's stream is its commit point; a migration's is undone. */
+export interface TransferMode {
+  /** A migration's last delta: its snapshot is kept and its stream is not a commit point (the promote is). */
+  final?: boolean;
+}
+
+/**
+ * The steps that move the data: a new replication snapshot, the stream(s) from the
+ * shared base (or, the first time, every snapshot), and the tidying after (the hold
+ * moves on, the state records where it went).
+ */
+export function transferSteps(
+  r: SendRequest,
+  f: SendFacts,
+  view: TargetState,
+  common: ReturnType<typeof commonBase>,
+  mode: TransferMode = {},
+) {
+  const { source } = f;
+  const dataset = source.dataset;
+  const from = { host: r.host, state: r.state };
   const snap = requireZfsFits(`${dataset}@${replName(r.now)}`);
   const replSnap = snap.slice(dataset.length + 1);
-  steps.push(snapshotStep(snap));
   const receive = (base: SnapshotFact | undefined, to: string): Step => ({
     kind: 'send',
     argv: base
@@ -212,41 +266,36 @@ export function decideSend(c: Config, r: SendRequest, f: SendFacts): SendDecisio
     remote: r.remote,
     there: view.receive,
     room: view.available,
-    commit: true,
+    commit: !mode.final,
   });
+  const streams: Step[] = [];
   // A first send carries the operator's snapshots too: the oldest in full, the rest incrementally.
   const first = common ? undefined : source.snapshots[0];
-  if (first) steps.push(receive(undefined, first.name), receive(first, replSnap));
-  else steps.push(receive(common?.source, replSnap));
+  if (first) streams.push(receive(undefined, first.name), receive(first, replSnap));
+  else streams.push(receive(common?.source, replSnap));
   // Held here until the next send moves the hold on: prune cannot take the next send's base.
-  steps.push({ kind: 'zfs', argv: ['zfs', 'hold', HOLD(r.remote), snap], tidy: true });
+  const tidy: Step[] = [{ kind: 'zfs', argv: ['zfs', 'hold', HOLD(r.remote), snap], tidy: true }];
   if (common && common.source.holds > 0)
-    steps.push({
+    tidy.push({
       kind: 'zfs',
       argv: ['zfs', 'release', HOLD(r.remote), common.source.fullName],
       tidy: true,
       tolerates: 'hold-absent',
     });
-  const sentAt = r.now.toISOString();
   const others = source.sentTo.filter((s) => s.remote !== r.remote);
-  const sent = [...others, { remote: r.remote, name: r.target, at: sentAt }]
+  const sent = [...others, { remote: r.remote, name: r.target, at: r.now.toISOString() }]
     .map((e) => `${e.remote}=${e.name}@${e.at}`)
     .join(' ');
-  steps.push({ kind: 'zfs', argv: ['zfs', 'set', `vm-state:sent=${sent}`, dataset], tidy: true });
-
+  tidy.push({ kind: 'zfs', argv: ['zfs', 'set', `vm-state:sent=${sent}`, dataset], tidy: true });
   const after = common
     ? source.snapshots.slice(source.snapshots.indexOf(common.source) + 1)
     : source.snapshots;
-  const snapshots = [...after.map((s) => s.name), replSnap];
   return {
-    plan: {
-      summary: `Send '${r.state}' to ${where} (${common ? `incremental from ${common.source.name}` : 'full'})`,
-      steps,
-      warnings,
-      notes: [`Sent '${r.state}' to ${where}: ${snapshots.join(', ')}`],
-    },
-    summary: { ...summary, base: common?.source.name ?? null, snapshots },
-    thenSendAgain: false,
+    snapshot: snapshotStep(snap, { keep: mode.final }),
+    streams,
+    tidy,
+    snapshots: [...after.map((s) => s.name), replSnap],
+    fullName: snap,
   };
 }
 
@@ -258,3 +307,84 @@ export const replName = (at: Date) =>
     .replace(/\.\d+Z$/, 'Z')}`;
 
 export const sourceHold = HOLD;
+
+export interface MigrateOutRequest extends SendRequest {
+  /** The slot there. */
+  slot: string;
+  /** The remote's host name, as the local copy will name where the live state went. */
+  remoteHost: string;
+}
+
+/**
+ * `migrate <state> <remote>:<slot>`, after a bulk send while the VM ran: stop the
+ * slots running it here, send the last delta, make the copy there the live state
+ * (promoted, assigned, started by the remote's vm-state), and turn this copy into
+ * its replica, assigned to nothing. Until the remote has started it, every step is
+ * undone (the slots here start again); the promote is the commit point.
+ */
+export function decideMigrateOut(c: Config, r: MigrateOutRequest, f: SendFacts, facts: Facts): Plan {
+  requireOurReplica(r, f.target);
+  if (f.target.resumeToken)
+    throw new VmStateError('conflict', `A cut send to ${r.remote}:${r.target} is pending: send again first`);
+  const { steps: prelude, view, common } = reconcile({ ...r, force: false }, f);
+  if (prelude.length > 0 || !common)
+    throw new VmStateError(
+      'conflict',
+      `${r.remote}:${r.target} is not an up-to-date replica after the bulk send`,
+    );
+  const runners = runningOn(facts, r.state);
+  const users = slotsUsing(facts, r.state);
+  const t = transferSteps(r, f, view, common, { final: true });
+  const source = f.source;
+  const assignments = Object.fromEntries(
+    Object.entries(facts.assignments).filter(([, state]) => state !== r.state),
+  );
+  const steps: Step[] = [
+    ...runners.map((s) => stopStep(s.unit.unit, s.name, r.state)),
+    t.snapshot,
+    ...t.streams,
+    {
+      kind: 'remote',
+      argv: f.call({
+        op: 'promote',
+        name: r.target,
+        source: { host: r.host, state: r.state },
+        snapshot: t.snapshots.at(-1)!,
+        slot: r.slot,
+      }),
+      remote: r.remote,
+      what: `make '${r.target}' the live state there, on ${r.slot}, and start it`,
+      there: [
+        ['zfs', 'set', 'readonly=off', view.dataset],
+        ['zfs', 'set', 'canmount=on', view.dataset],
+        ['zfs', 'inherit', 'vm-state:replica-of', view.dataset],
+        ['zfs', 'mount', view.dataset],
+        ['vm-state', 'migrate', r.target, r.slot],
+      ],
+      commit: true,
+    },
+    // This copy becomes the replica: read-only, never mounted by itself, assigned to nothing.
+    { kind: 'unmount', dataset: source.dataset },
+    { kind: 'zfs', argv: ['zfs', 'set', 'readonly=on', source.dataset] },
+    { kind: 'zfs', argv: ['zfs', 'set', 'canmount=noauto', source.dataset] },
+    { kind: 'zfs', argv: ['zfs', 'set', `vm-state:replica-of=${r.remoteHost}:${r.target}`, source.dataset] },
+    ...(users.some((s) => s.explicit)
+      ? [{ kind: 'write-assignments', file: c.assignmentsFile, assignments } as Step]
+      : []),
+    ...t.tidy,
+  ];
+  const here = users.map((s) => s.name);
+  return {
+    summary: `Migrate '${r.state}' to ${r.remote}:${r.slot}`,
+    steps,
+    warnings: runners.length
+      ? [
+          `${runners.map((s) => s.name).join(', ')} will be stopped here for the last delta, and not started again`,
+        ]
+      : [],
+    notes: [
+      `'${r.state}' now runs on ${r.remote}:${r.slot}; here it is a read-only replica of ${r.remoteHost}:${r.target}` +
+        (here.length ? ` (assigned to no slot: ${here.join(', ')} had it)` : ''),
+    ],
+  };
+}

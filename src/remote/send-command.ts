@@ -41,23 +41,33 @@ export async function sendCommand(ctx: Context, input: Input): Promise<void> {
     now: new Date(),
   };
   try {
-    // A cut send is resumed first, then the rest is sent: at most two rounds.
-    for (let round = 0; round < 2; round++) {
-      let decision: SendDecision | undefined;
-      let send: SendFacts | undefined;
-      await runMutation(ctx, 'send', (facts) => (decision = decideSend(ctx.config, request, send!)).plan, {
-        facts: async (system) => {
-          const read = await readSendFacts(system, link, request);
-          send = read.send;
-          return read.facts;
-        },
-        remotes: new Map([[remote, link]]),
-        document: (bytes) => ({ send: { ...decision!.summary, bytes } }),
-      });
-      if (!decision?.thenSendAgain || ctx.dryRun) break;
-      request.now = new Date();
-    }
+    await sendRounds(ctx, link, request);
   } finally {
     await link.close();
+  }
+}
+
+/** Sends until the target is up to date: a cut send is resumed first, then the rest: at most two rounds. */
+export async function sendRounds(
+  ctx: Context,
+  link: RemoteLink,
+  request: SendRequest,
+  opts: { quiet?: boolean } = {},
+): Promise<void> {
+  for (let round = 0; round < 2; round++) {
+    let decision: SendDecision | undefined;
+    let send: SendFacts | undefined;
+    await runMutation(ctx, 'send', (facts) => (decision = decideSend(ctx.config, request, send!)).plan, {
+      facts: async (system) => {
+        const read = await readSendFacts(system, link, request);
+        send = read.send;
+        return read.facts;
+      },
+      remotes: new Map([[link.name, link]]),
+      document: (bytes) => ({ send: { ...decision!.summary, bytes } }),
+      quiet: opts.quiet,
+    });
+    if (!decision?.thenSendAgain || ctx.dryRun) break;
+    request.now = new Date();
   }
 }

@@ -1,7 +1,8 @@
-import { hostname } from 'node:os';
 import { VmStateError } from '../core/errors.js';
 import { datasetOf, parentDataset } from '../core/layout.js';
-import { validateName } from '../core/names.js';
+import { validateName, validateSlot } from '../core/names.js';
+import { migrate } from '../commands/migrate.js';
+import { Executor } from '../io/executor.js';
 import { readAssignments } from '../io/assignments-file.js';
 import { CommandError, runChecked, type Runner } from '../io/runner.js';
 import { withLock } from '../io/lock.js';
@@ -12,6 +13,7 @@ import type { ResultOf } from '../schemas/protocol.js';
 import { VERSION } from '../version.js';
 import { parseTarget, PROP, TARGET_HOLD, targetGetArgv, type TargetRecord } from './target.js';
 import { System } from '../io/system.js';
+import { thisHost } from './send-facts.js';
 import { isRunning } from '../core/facts.js';
 
 /**
@@ -87,6 +89,8 @@ export class Server {
         return this.locked('abort', () => this.abort(r.name, r.source));
       case 'set-aside':
         return this.locked('set-aside', () => this.setAside(r.name, r.source, r.base));
+      case 'promote':
+        return this.locked('promote', () => this.promote(r));
     }
   }
 
@@ -98,7 +102,7 @@ export class Server {
     const facts = await new System(this.runner, this.config).facts();
     return {
       version: VERSION,
-      host: hostname(),
+      host: thisHost(),
       parent: parentDataset(this.config),
       openZfs: this.openZfs,
       states: facts.states.size,
@@ -234,6 +238,20 @@ export class Server {
     return { dataset, snapshots: after.snapshots.map((s) => s.name).filter((n) => !before.has(n)) };
   }
 
+  private async promote(r: Extract<Request, { op: 'promote' }>): Promise<ResultOf<'promote'>> {
+    const t = await this.target(r.name);
+    if (!t.exists) throw new VmStateError('not-found', `No replica '${r.name}' here`);
+    if (t.replicaOf === null) throw new VmStateError('conflict', `'${r.name}' here is not a replica`);
+    this.requireReplica(t, r.name, r.source);
+    const newest = t.snapshots.at(-1);
+    if (newest?.name !== r.snapshot)
+      throw new VmStateError(
+        'conflict',
+        `'${r.name}' here is not at ${r.snapshot} (its newest: ${newest?.name ?? 'none'})`,
+      );
+    return promoteReplica(this.runner, this.config, r, t, (m) => process.stderr.write(`${m}\n`));
+  }
+
   private async abort(name: string, source: { host: string; state: string }): Promise<ResultOf<'abort'>> {
     const t = await this.target(name);
     if (t.resumeToken === null) return {};
@@ -290,6 +308,54 @@ export class Server {
     await runChecked(this.runner, ['zfs', 'set', `${PROP.replicaOf}=-`, kept]).catch(() => undefined);
     return { dataset, keptAs: keptName, snapshots: t.snapshots.slice(at + 1).map((s) => s.name) };
   }
+}
+
+/**
+ * The replica becomes this host's live state on `slot`: writable, mounted, no longer a
+ * replica, then migrated to the slot as `vm-state migrate` does (which undoes itself if
+ * the start fails). If it fails, the replica is put back as it was.
+ */
+async function promoteReplica(
+  runner: Runner,
+  config: Config,
+  r: Extract<Request, { op: 'promote' }>,
+  t: TargetRecord,
+  waitWarn: (m: string) => void,
+): Promise<ResultOf<'promote'>> {
+  const slot = validateSlot(r.slot, config.slots);
+  const dataset = t.dataset;
+  const replicaOf = t.replicaOf!;
+  const put = [
+    ['zfs', 'set', 'readonly=off', dataset],
+    ['zfs', 'set', 'canmount=on', dataset],
+    ['zfs', 'inherit', PROP.replicaOf, dataset],
+    ['zfs', 'mount', dataset],
+  ];
+  const back = [
+    ['zfs', 'unmount', dataset],
+    ['zfs', 'set', 'readonly=on', dataset],
+    ['zfs', 'set', 'canmount=noauto', dataset],
+    ['zfs', 'set', `${PROP.replicaOf}=${replicaOf}`, dataset],
+  ];
+  const system = new System(runner, config);
+  try {
+    for (const argv of put) await runChecked(runner, argv);
+    const decide = migrate.plan(config, { state: r.name, slot });
+    const plan = decide(await system.facts(() => ({ names: [r.name] })));
+    await new Executor(system.store, system.slots, { warn: waitWarn }).run(plan);
+  } catch (e) {
+    const undone: string[] = [];
+    for (const argv of back) {
+      const res = await runner.run(argv);
+      if (res.exitCode === 0 || /not currently mounted/.test(res.stderr)) undone.push(argv.join(' '));
+    }
+    const why = e instanceof Error ? e.message : String(e);
+    throw new VmStateError(
+      e instanceof VmStateError ? e.code : 'failed',
+      `${why} Put the replica back: ${undone.join('; ')}.`,
+    );
+  }
+  return { dataset, slot, unit: config.unitTemplate.replace('%s', slot) };
 }
 
 /** A failed receive, in words: a modified target is a divergence (exit 5), not a generic failure. */

@@ -136,6 +136,13 @@ export const ResultOut = z.object({
   warnings: z.array(z.string()),
   notes: z.array(z.string()),
   send: SendOut.optional(),
+  migrate: z
+    .object({
+      remote: z.string(),
+      slot: z.string(),
+      downtimeSeconds: z.number().nonnegative().describe('from the stop here to the start there'),
+    })
+    .optional(),
 });
 
 export const ErrorOut = z.object({

@@ -37,6 +37,18 @@ export const Request = z.discriminatedUnion('op', [
    * beside it, and bring the target back to `base`.
    */
   z.object({ protocol: z.number().int(), op: z.literal('set-aside'), name, source: Source, base: guid }),
+  /**
+   * `migrate <state> <remote>:<slot>`: the replica, whose newest snapshot is `snapshot`,
+   * becomes a live state there, assigned to `slot` and started; put back as it was if that fails.
+   */
+  z.object({
+    protocol: z.number().int(),
+    op: z.literal('promote'),
+    name,
+    source: Source,
+    snapshot: name,
+    slot: name,
+  }),
 ]);
 export type Request = z.infer<typeof Request>;
 /** A request as the sender builds it (the protocol number is added on the way). */
@@ -100,6 +112,7 @@ export const RESULT_OF = {
   receive: Received,
   abort: z.object({}),
   'set-aside': SetAside,
+  promote: z.object({ dataset: z.string(), slot: z.string(), unit: z.string() }),
 } as const;
 export type ResultOf<Op extends keyof typeof RESULT_OF> = z.infer<(typeof RESULT_OF)[Op]>;
 

@@ -4,6 +4,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { hasPeer, ok, P, peer, resetLab, resetPeer, sh, STATES, vm, worldSnapshot } from './lab.js';
 
 const CONFIG = '/etc/vm-state/config.json';
+const zfs = async (state: string, prop: string) =>
+  (await ok(['zfs', 'get', '-H', '-o', 'value', prop, `${P}/${state}`])).trim();
 const json = <T = Record<string, unknown>>(text: string): T => JSON.parse(text) as T;
 
 /** Each snapshot of `state` (on `lab`) by name, with its guid. */
@@ -315,5 +317,63 @@ describe.skipIf(!hasPeer)('vm-state send between two hypervisors (fuse pair)', (
       }
       expect(await both()).toBe(before);
     }
+  });
+
+  it('migrate to the remote: bulk while it runs, the last delta stopped, started there; this copy its replica', async () => {
+    await ok(['vm-state', 'create', 'web']);
+    await write('web', 4);
+    await ok(['vm-state', 'assign', 'slot1', 'web']);
+    await ok(['systemctl', 'start', 'microvm@slot1.service']);
+    const r = await vm(['--json', 'migrate', 'web', 'peer:slot2']);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = json<{ migrate: { downtimeSeconds: number } }>(r.stdout);
+    expect(doc.migrate.downtimeSeconds).toBeGreaterThan(0);
+    // There: the live state, writable, mounted, assigned and running.
+    expect(await peer.zfsProp(`${P}/web`, 'readonly')).toBe('off');
+    expect(await peer.zfsProp(`${P}/web`, 'mounted')).toBe('yes');
+    expect(await peer.zfsProp(`${P}/web`, 'vm-state:replica-of')).toBe('-');
+    expect((await peer.ok(['systemctl', 'is-active', 'microvm@slot2.service'])).trim()).toBe('active');
+    expect(json<Record<string, string>>(await peer.ok(['cat', '/etc/vm-state-assignments.json'])).slot2).toBe(
+      'web',
+    );
+    // Here: the replica, read-only, unmounted, assigned to nothing, its slot stopped.
+    expect(await zfs('web', 'readonly')).toBe('on');
+    expect(await zfs('web', 'mounted')).toBe('no');
+    expect(await zfs('web', 'vm-state:replica-of')).toBe('vmstate-peer:web');
+    expect((await sh(['systemctl', 'is-active', 'microvm@slot1.service'])).stdout.trim()).toBe('inactive');
+    expect(
+      json<Record<string, string>>(await ok(['cat', '/etc/vm-state-assignments.json'])).slot1,
+    ).toBeUndefined();
+    expect(await guids(peer.ok, 'web')).toEqual(await guids(ok, 'web'));
+    // The direction is reversed: this copy refuses to run.
+    expect((await vm(['migrate', 'web', 'slot1'])).code).not.toBe(0);
+  });
+
+  it('migrate with a failing start there: the remote is put back, the slot here runs again', async () => {
+    await ok(['vm-state', 'create', 'web']);
+    await write('web', 2);
+    await ok(['vm-state', 'assign', 'slot1', 'web']);
+    await ok(['systemctl', 'start', 'microvm@slot1.service']);
+    const dropIn = '/run/systemd/system/microvm@slot3.service.d';
+    await peer.ok(['mkdir', '-p', dropIn]);
+    await peer.ok(['sh', '-c', `printf '[Service]\\nExecStartPre=/bin/false\\n' > ${dropIn}/test.conf`]);
+    await peer.ok(['systemctl', 'daemon-reload']);
+    const r = await vm(['migrate', 'web', 'peer:slot3']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("On remote 'peer'");
+    expect(r.stderr).toContain('Put the replica back');
+    expect(r.stderr).toMatch(/Rolled back: .*systemctl start microvm@slot1.service/);
+    // There: still a read-only replica, its slot not running it.
+    expect(await peer.zfsProp(`${P}/web`, 'readonly')).toBe('on');
+    expect(await peer.zfsProp(`${P}/web`, 'vm-state:replica-of')).toBe('vmstate-lab:web');
+    expect((await peer.sh(['systemctl', 'is-active', 'microvm@slot3.service'])).stdout.trim()).not.toBe(
+      'active',
+    );
+    // Here: the slot runs its state again, writable.
+    expect((await ok(['systemctl', 'is-active', 'microvm@slot1.service'])).trim()).toBe('active');
+    expect(await zfs('web', 'readonly')).toBe('off');
+    expect(json<Record<string, string>>(await ok(['cat', '/etc/vm-state-assignments.json'])).slot1).toBe(
+      'web',
+    );
   });
 });

@@ -29,3 +29,30 @@ describe('holds', () => {
     expect(snapshotDelete.plan(config, { snapshot: 'web@a' })(POOL).steps).toHaveLength(1);
   });
 });
+
+describe('a replica here', () => {
+  const REPLICA = facts({
+    states: [{ name: 'web', snapshots: ['a'], replicaOf: 'hv2:web', mounted: false }],
+  });
+
+  it('is not assigned, migrated or started: it lives on the other host', async () => {
+    const { assign } = await import('../../../src/commands/assign.js');
+    const { migrate } = await import('../../../src/commands/migrate.js');
+    const { checkPreflight } = await import('../../../src/commands/preflight.js');
+    for (const run of [
+      () => assign.plan(config, { slot: 'slot1', state: 'web' })(REPLICA),
+      () => migrate.plan(config, { state: 'web', slot: 'slot1' })(REPLICA),
+    ]) {
+      const e = refusal(run);
+      expect(e.code).toBe('conflict');
+      expect(e.message).toBe(
+        "State 'web' is a read-only replica of hv2:web: it cannot be assigned to a slot here",
+      );
+    }
+    const onWeb = facts({
+      states: [{ name: 'web', snapshots: ['a'], replicaOf: 'hv2:web', mounted: false }],
+      assignments: { slot1: 'web' },
+    });
+    expect(refusal(() => checkPreflight(config, 'slot1')(onWeb)).message).toContain('cannot be started here');
+  });
+});
