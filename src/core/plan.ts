@@ -51,9 +51,13 @@ export type Step = StepTraits &
         into: string[];
         remote: string;
         there: string[][];
-        /** Free bytes there: the stream's size is checked against it just before it starts. */
-        room: number | null;
       }
+    /**
+     * The stream `argv` would send must fit in `room` bytes free on `remote`: checked once its
+     * snapshot exists (zfs-fuse counts new data only then). A commit point for a send: from here
+     * on its snapshot stays, since a cut stream resumes from it.
+     */
+    | { kind: 'room'; argv: string[]; room: number; remote: string }
     /** A request to the remote's vm-state (ssh command line `argv`); `there` as for send. */
     | { kind: 'remote'; argv: string[]; remote: string; what: string; there: string[][] }
     /** Remove a directory if it is empty (a mountpoint zfs left behind); anything in it stays. */
@@ -109,6 +113,8 @@ export function describeStep(step: Step): string {
       return `${step.argv.join(' ')} | ${remoteCall(step.into)}`;
     case 'remote':
       return `${remoteCall(step.argv)}: ${step.what}`;
+    case 'room':
+      return `check that ${step.argv.join(' ')} fits in ${step.room} bytes free on ${step.remote}`;
     case 'rmdir':
       return `rmdir ${step.path}   (only if empty)`;
     case 'copy-tree':

@@ -108,7 +108,6 @@ function resumePlan(r: SendRequest, f: SendFacts, token: string, snapshot: strin
         into,
         remote: r.remote,
         there: f.target.receive,
-        room: f.target.available,
         commit: true,
       },
     ],
@@ -265,7 +264,6 @@ export function transferSteps(
     }),
     remote: r.remote,
     there: view.receive,
-    room: view.available,
     commit: !mode.final,
   });
   const streams: Step[] = [];
@@ -273,6 +271,16 @@ export function transferSteps(
   const first = common ? undefined : source.snapshots[0];
   if (first) streams.push(receive(undefined, first.name), receive(first, replSnap));
   else streams.push(receive(common?.source, replSnap));
+  if (view.available !== null) {
+    const whole = common ? ['zfs', 'send', '-I', common.source.fullName, snap] : ['zfs', 'send', snap];
+    streams.unshift({
+      kind: 'room',
+      argv: whole,
+      room: view.available,
+      remote: r.remote,
+      commit: !mode.final,
+    });
+  }
   // Held here until the next send moves the hold on: prune cannot take the next send's base.
   const tidy: Step[] = [{ kind: 'zfs', argv: ['zfs', 'hold', HOLD(r.remote), snap], tidy: true }];
   if (common && common.source.holds > 0)

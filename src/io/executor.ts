@@ -184,13 +184,15 @@ export class Executor {
       }
       case 'send': {
         const link = this.remoteOf(step.remote);
-        if (step.room !== null) await this.requireRoom(step.argv, step.room, step.remote);
         const r = await this.store.stream(step.argv, step.into, this.hooks.streamed);
         // The remote's answer first: it says why a receive failed (the send then only saw a closed pipe).
         link.result('receive', r.consumer);
         if (r.producer.exitCode !== 0) throw new CommandError(step.argv, r.producer);
         return undefined;
       }
+      case 'room':
+        await this.requireRoom(step.argv, step.room, step.remote);
+        return undefined;
       case 'remote': {
         const link = this.remoteOf(step.remote);
         link.result(requestOp(step.argv), await this.store.run(step.argv));

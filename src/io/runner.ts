@@ -1,4 +1,7 @@
 import { execa } from 'execa';
+import { constants } from 'node:os';
+
+const osSignals = constants.signals;
 import { CommandError } from './command-error.js';
 
 export { CommandError, classify, type FailureClass } from './command-error.js';
@@ -78,8 +81,12 @@ export class ExecaRunner implements Runner {
       // Could not start it at all (ENOENT, timeout): report it like a failed run.
       const why = r.timedOut
         ? `timed out after ${opts.timeout ?? 120_000} ms`
-        : ((r.cause as Error | undefined)?.message ?? r.shortMessage ?? 'could not run');
-      return { stdout: String(r.stdout ?? ''), stderr: why, exitCode: 127 };
+        : r.isTerminated
+          ? `killed by ${r.signal}`
+          : ((r.cause as Error | undefined)?.message ?? r.shortMessage ?? 'could not run');
+      // 128 + signal number for a killed one, as a shell says; 127 for one that never ran.
+      const code = r.isTerminated ? 128 + (osSignals[r.signal as keyof typeof osSignals] ?? 15) : 127;
+      return { stdout: String(r.stdout ?? ''), stderr: why, exitCode: code };
     }
     return { stdout: String(r.stdout), stderr: String(r.stderr), exitCode: r.exitCode ?? 1 };
   }

@@ -94,7 +94,7 @@ export class RemoteLink {
       return new VmStateError('remote', `Cannot reach ${where}: ${why}`, {
         hint: `Check it with: ssh ${this.remote.destination} (keys, host key, ssh_config)`,
       });
-    if (r.exitCode === 127 || /vm-state: (command )?not found|No such file/.test(r.stderr))
+    if (r.exitCode === 127 && /not found|No such file/.test(r.stderr))
       return new VmStateError('remote', `No vm-state on ${where}: ${why}`, {
         hint: 'Install vm-state there (the same version), on the PATH of ssh sessions',
       });

@@ -70,6 +70,7 @@ describe('send: which snapshots go, from which base', () => {
     const d = decideSend(config, request, sendFacts(source(['a', 'b']), absent));
     expect(d.plan.steps.map(describeStep)).toEqual([
       `zfs snapshot ${PARENT}/web@${REPL}`,
+      `check that zfs send ${PARENT}/web@${REPL} fits in 10000000 bytes free on peer`,
       `zfs send ${PARENT}/web@a | ${shown({ op: 'receive', name: 'web', source: SRC, base: null, resume: false, snapshot: 'a' })}`,
       `zfs send -I ${PARENT}/web@a ${PARENT}/web@${REPL} | ${shown({ op: 'receive', name: 'web', source: SRC, base: guidOf(`${PARENT}/web@a`), resume: false, snapshot: REPL })}`,
       `zfs hold vm-state:sent-to:peer ${PARENT}/web@${REPL}`,
@@ -79,7 +80,7 @@ describe('send: which snapshots go, from which base', () => {
   });
 
   it('a state with no snapshot yet goes in one full stream of the new one', () => {
-    expect(steps(sendFacts(source([]), absent))[1]).toMatch(
+    expect(steps(sendFacts(source([]), absent))[2]).toMatch(
       new RegExp(`^zfs send ${PARENT}/web@${REPL} \\|`),
     );
   });
@@ -91,8 +92,11 @@ describe('send: which snapshots go, from which base', () => {
       sendFacts(source(['a', { name: 'b', holds: 1 }, 'c']), there(['a', 'b'])),
     );
     const lines = d.plan.steps.map(describeStep);
-    expect(lines[1]).toContain(`zfs send -I ${PARENT}/web@b ${PARENT}/web@${REPL} |`);
-    expect(lines[1]).toContain(`"base":"${guidOf(`${PARENT}/web@b`)}"`);
+    expect(lines[1]).toBe(
+      `check that zfs send -I ${PARENT}/web@b ${PARENT}/web@${REPL} fits in 10000000 bytes free on peer`,
+    );
+    expect(lines[2]).toContain(`zfs send -I ${PARENT}/web@b ${PARENT}/web@${REPL} |`);
+    expect(lines[2]).toContain(`"base":"${guidOf(`${PARENT}/web@b`)}"`);
     expect(lines).toContain(`zfs release vm-state:sent-to:peer ${PARENT}/web@b`);
     expect(d.summary).toMatchObject({ base: 'b', snapshots: ['c', REPL] });
   });
@@ -107,7 +111,7 @@ describe('send: which snapshots go, from which base', () => {
 
   it('a snapshot renamed on the target is still the base (its guid is the same)', () => {
     const target = there([{ name: 'renamed', guid: guidOf(`${PARENT}/web@b`) }]);
-    expect(steps(sendFacts(source(['a', 'b']), target))[1]).toContain(`-I ${PARENT}/web@b `);
+    expect(steps(sendFacts(source(['a', 'b']), target))[2]).toContain(`-I ${PARENT}/web@b `);
   });
 });
 
@@ -152,7 +156,7 @@ describe('send: a target that is not ours to write, or has diverged', () => {
     expect(lines[0]).toContain(
       `"op":"set-aside","name":"web","source":{"host":"hv1","state":"web"},"base":"${guidOf(`${PARENT}/web@a`)}"`,
     );
-    expect(lines[2]).toContain(`zfs send -I ${PARENT}/web@a `);
+    expect(lines[3]).toContain(`zfs send -I ${PARENT}/web@a `);
   });
 
   it('sharing no snapshot at all is refused: nothing to send from', () => {
@@ -194,7 +198,7 @@ describe('send: a cut stream', () => {
     );
     const lines = d.plan.steps.map(describeStep);
     expect(lines[0]).toContain('"op":"abort"');
-    expect(lines[2]).toMatch(new RegExp(`^zfs send ${PARENT}/web@a \\|`));
+    expect(lines[3]).toMatch(new RegExp(`^zfs send ${PARENT}/web@a \\|`));
     expect(d.plan.warnings[0]).toContain('cannot be resumed (no such snapshot)');
   });
 });
