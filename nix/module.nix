@@ -116,6 +116,42 @@ in
             default = "kvm";
             description = "Group of state mountpoints and slot directories.";
           };
+          remotes = mkOption {
+            type = types.attrsOf (
+              types.submodule {
+                options = {
+                  destination = mkOption {
+                    type = types.strMatching "[A-Za-z0-9_][A-Za-z0-9_.@:%+-]*";
+                    example = "root@hv2";
+                    description = "What ssh is given: a host, user@host, or a Host of root's ssh_config.";
+                  };
+                  port = mkOption {
+                    type = types.nullOr types.port;
+                    default = null;
+                    description = "ssh port (null: ssh_config decides).";
+                  };
+                  identity = mkOption {
+                    type = types.nullOr types.str;
+                    default = null;
+                    description = "ssh key file (null: ssh_config decides).";
+                  };
+                  sshOptions = mkOption {
+                    type = types.attrsOf types.str;
+                    default = { };
+                    example = literalExpression ''{ ConnectTimeout = "10"; }'';
+                    description = "`ssh -o Key=Value` options.";
+                  };
+                };
+              }
+            );
+            default = { };
+            example = literalExpression ''{ hv2 = { destination = "root@hv2"; }; }'';
+            description = ''
+              Other hypervisors, by name, for `vm-state send` and `vm-state migrate <state> <remote>:<slot>`.
+              Each runs vm-state too; give the sending host's key there a forced command:
+              `command="vm-state serve",restrict ssh-ed25519 AAAA...` in root's authorized_keys.
+            '';
+          };
         };
       };
     };
@@ -145,7 +181,13 @@ in
     environment.systemPackages = [ cfg.package ];
 
     environment.etc."vm-state/config.json".source =
-      settingsFormat.generate "vm-state-config.json" cfg.settings;
+      settingsFormat.generate "vm-state-config.json" (
+        cfg.settings
+        // {
+          # Unset options are left out, not written as null (vm-state's schema takes no null).
+          remotes = lib.mapAttrs (_: lib.filterAttrs (_: v: v != null)) cfg.settings.remotes;
+        }
+      );
 
     systemd.tmpfiles.settings.vm-state = {
       ${cfg.settings.statesDir} = dirRule;

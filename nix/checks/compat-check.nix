@@ -17,11 +17,13 @@ let
     "fileset.toSource" = "23.11";
     "fileset.unions" = "23.11";
     genAttrs = "19.03";
+    filterAttrs = "19.03";
     getExe = "22.05";
     hasSuffix = "19.03";
     "licenses.mit" = "19.03";
     literalExpression = "21.11";
     makeBinPath = "19.03";
+    mapAttrs = "19.03";
     mkBefore = "19.03";
     mkEnableOption = "19.03";
     mkIf = "19.03";
@@ -31,8 +33,11 @@ let
     "platforms.linux" = "19.03";
     removeSuffix = "19.03";
     types = "19.03";
+    "types.attrsOf" = "19.03";
     "types.bool" = "19.03";
     "types.nonEmptyListOf" = "19.03";
+    "types.nullOr" = "19.03";
+    "types.port" = "19.03";
     "types.str" = "19.03";
     "types.strMatching" = "19.09";
     "types.submodule" = "19.03";

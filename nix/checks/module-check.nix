@@ -107,6 +107,10 @@ let
         slots = [ "a" ];
         owner = "vm";
         lockFile = "/run/x.lock";
+        remotes.hv2 = {
+          destination = "root@hv2";
+          sshOptions.ConnectTimeout = "5";
+        };
       };
     };
   };
@@ -129,6 +133,7 @@ in
     unitTemplate = "microvm@%s.service";
     owner = "microvm";
     group = "kvm";
+    remotes = { };
   } (builtins.fromJSON on.environment.etc."vm-state/config.json".source.json))
   (equal "tmpfiles: states dir and slot dirs, microvm:kvm 0755" {
     "/var/lib/microvms/states" = dir;
@@ -159,6 +164,12 @@ in
       builtins.fromJSON custom.environment.etc."vm-state/config.json".source.json
     )
   ))
+  (equal "remotes reach config.json, unset options left out" {
+    hv2 = {
+      destination = "root@hv2";
+      sshOptions.ConnectTimeout = "5";
+    };
+  } (builtins.fromJSON custom.environment.etc."vm-state/config.json".source.json).remotes)
   (equal "custom settings reach tmpfiles" [ "/srv/slots/a" "/srv/states" ] (
     builtins.attrNames custom.systemd.tmpfiles.settings.vm-state
   ))

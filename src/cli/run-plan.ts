@@ -22,11 +22,17 @@ export interface MutationOptions {
   remotes?: ReadonlyMap<string, RemoteLink>;
   /** More for the --json document, once the plan ran (or, with --dry-run, was printed). */
   document?: (bytes: number | null) => Pick<z.input<typeof ResultOut>, 'send' | 'migrate'>;
-  /** A first phase of a command that says more after it (migrate's bulk send): no --json document, no notes. */
-  quiet?: boolean;
+  /**
+   * A first phase of a command that says more after it (migrate's bulk send, a resumed send's
+   * first round): no --json document, no notes. Asked once the plan is decided.
+   */
+  quiet?: boolean | (() => boolean);
   /** Called before (done false) and after (done true) each step that ran. */
   onStep?: (step: Step, done: boolean) => void;
 }
+
+const quiet = (opts: MutationOptions) =>
+  typeof opts.quiet === 'function' ? opts.quiet() : Boolean(opts.quiet);
 
 /**
  * The life of every mutating command: read the facts, decide a plan, then
@@ -126,7 +132,7 @@ export async function runMutation(
       }
       if (interrupted)
         out.warn('Interrupted past the point of no return: the command was finished, and nothing was undone');
-      if (opts.quiet) return;
+      if (quiet(opts)) return;
       if (out.json)
         out.document(ResultOut, { ...resultDocument(command, plan, false), ...opts.document?.(streamed) });
       else plan.notes.forEach((n, i) => (i === 0 ? out.ok(n) : out.info(n)));

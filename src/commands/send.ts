@@ -4,10 +4,11 @@ export const send: ActionSpec = {
   kind: 'action',
   name: 'send',
   args: [
-    { name: 'state', kind: 'state' },
-    { name: 'destination', kind: 'word' },
+    { name: 'state', kind: 'state', optional: true },
+    { name: 'destination', kind: 'word', optional: true },
   ],
   options: [
+    { flags: '--all', description: 'send every state (not the replicas here): vm-state send --all <remote>' },
     {
       flags: '--force',
       description: 'a diverged target: keep what only it has as a clone there, then send',
@@ -15,6 +16,10 @@ export const send: ActionSpec = {
   ],
   description: 'send a state to another hypervisor (<remote>[:<name>]): incremental, resumable, held',
   readme: [
+    {
+      usage: '`vm-state send --all <remote>`',
+      text: 'sends every state (replicas of other hosts excepted) in turn, under its own name; a failed one does not stop the rest, and the exit status says it failed',
+    },
     {
       usage: '`vm-state send <state> <remote>[:<name>]`',
       text:

@@ -7,6 +7,9 @@ import { decideSend, type SendDecision, type SendFacts, type SendRequest } from 
 import { RemoteLink } from '../io/ssh.js';
 import type { Config } from '../schemas/config.js';
 import { readSendFacts, thisHost } from './send-facts.js';
+import { System } from '../io/system.js';
+import { statesByName } from '../core/facts.js';
+import { SendAllOut } from '../schemas/output.js';
 
 /** `<remote>` or `<remote>:<name>`, the remote one of the config's. */
 export function parseDestination(c: Config, text: string, state: string) {
@@ -29,6 +32,11 @@ export const linkTo = (ctx: Context, remote: string) =>
   new RemoteLink(ctx.runner, remote, ctx.config.remotes[remote]!, ctx.config.runDir);
 
 export async function sendCommand(ctx: Context, input: Input): Promise<void> {
+  if (input.all) return sendAll(ctx, input);
+  if (input.state === undefined || input.destination === undefined)
+    throw new VmStateError('usage', 'Say what to send where: vm-state send <state> <remote>[:<name>]', {
+      hint: 'Or every state: vm-state send --all <remote>',
+    });
   const state = validateName('state', String(input.state));
   const { remote, target } = parseDestination(ctx.config, String(input.destination), state);
   const link = linkTo(ctx, remote);
@@ -54,6 +62,7 @@ export async function sendRounds(
   request: SendRequest,
   opts: { quiet?: boolean } = {},
 ): Promise<void> {
+  let resumed = false;
   for (let round = 0; round < 2; round++) {
     let decision: SendDecision | undefined;
     let send: SendFacts | undefined;
@@ -64,10 +73,64 @@ export async function sendRounds(
         return read.facts;
       },
       remotes: new Map([[link.name, link]]),
-      document: (bytes) => ({ send: { ...decision!.summary, bytes } }),
-      quiet: opts.quiet,
+      document: (bytes) => ({
+        send: { ...decision!.summary, resumed: resumed || decision!.summary.resumed, bytes },
+      }),
+      // A resumed round is followed by the rest: one document, said by the last round.
+      quiet: () => Boolean(opts.quiet) || (Boolean(decision?.thenSendAgain) && !ctx.dryRun),
     });
     if (!decision?.thenSendAgain || ctx.dryRun) break;
+    resumed = true;
     request.now = new Date();
   }
+}
+
+/** `send --all <remote>`: every state of this host's own, one after the other; a failure does not stop the rest. */
+async function sendAll(ctx: Context, input: Input): Promise<void> {
+  if (input.state === undefined || input.destination !== undefined)
+    throw new VmStateError(
+      'usage',
+      'vm-state send --all takes the remote alone: vm-state send --all <remote>',
+    );
+  const { remote } = parseDestination(ctx.config, String(input.state), 'x');
+  if (String(input.state).includes(':'))
+    throw new VmStateError(
+      'usage',
+      'vm-state send --all sends each state under its own name: give the remote alone',
+    );
+  const facts = await new System(ctx.runner, ctx.config).facts();
+  const states = statesByName(facts).filter((s) => s.kind === 'dataset' && s.replicaOf === null);
+  const link = linkTo(ctx, remote);
+  const failed: string[] = [];
+  const results: { state: string; ok: boolean; error?: string }[] = [];
+  try {
+    for (const s of states) {
+      const request: SendRequest = {
+        state: s.name,
+        remote,
+        target: s.name,
+        host: thisHost(),
+        force: false,
+        now: new Date(),
+      };
+      try {
+        await sendRounds(ctx, link, request, { quiet: ctx.out.json });
+        results.push({ state: s.name, ok: true });
+      } catch (e) {
+        const message = e instanceof Error ? e.message : String(e);
+        failed.push(s.name);
+        results.push({ state: s.name, ok: false, error: message });
+        if (!ctx.out.json) ctx.out.warn(`${s.name}: ${message}`);
+      }
+    }
+  } finally {
+    await link.close();
+  }
+  if (ctx.out.json) ctx.out.document(SendAllOut, { remote, dryRun: ctx.dryRun, results });
+  if (failed.length > 0)
+    throw new VmStateError(
+      'failed',
+      `${failed.length} of ${states.length} state(s) not sent: ${failed.join(', ')}`,
+    );
+  if (!ctx.out.json) ctx.out.ok(`Sent ${states.length} state(s) to ${remote}`);
 }

@@ -112,6 +112,13 @@ export const RemoteCheckOut = z.object({
   slots: z.array(z.object({ name: z.string(), state: z.string(), running: z.boolean() })),
 });
 
+/** What send --all did, state by state. */
+export const SendAllOut = z.object({
+  remote: z.string(),
+  dryRun: z.boolean(),
+  results: z.array(z.object({ state: z.string(), ok: z.boolean(), error: z.string().optional() })),
+});
+
 /** What a send carried (vm-state send). */
 export const SendOut = z.object({
   state: z.string(),
@@ -241,4 +248,5 @@ export const OUTPUT_SCHEMAS = {
   show: ShowOut,
   remotes: RemotesOut,
   'remote-check': RemoteCheckOut,
+  'send-all': SendAllOut,
 } as const;
