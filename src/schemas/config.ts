@@ -43,6 +43,53 @@ export const RemoteSchema = z
   .strict();
 export type Remote = z.infer<typeof RemoteSchema>;
 
+const count = z.number().int().min(0).max(100_000);
+/**
+ * How many snapshots to keep per period (see core/retention.ts for the buckets), and
+ * which snapshots the policy may prune: `auto-*` only, unless `prefixes` says more.
+ */
+export const PolicySchema = z
+  .object({
+    hourly: count.default(0),
+    daily: count.default(0),
+    weekly: count.default(0),
+    monthly: count.default(0),
+    yearly: count.default(0),
+    /** The newest N are kept whatever their period. */
+    latest: count.default(1),
+    /** Names of snapshots the policy prunes (prefixes); never another name. */
+    prefixes: z
+      .array(z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/))
+      .min(1)
+      .default(['auto-']),
+  })
+  .strict();
+export type Policy = z.infer<typeof PolicySchema>;
+
+const interval = z.string().regex(/^(\d+[smhdw])+$/, 'must be a duration like 15m, 1h, 1d');
+
+/** Scheduled snapshots (vm-state auto-snapshot, a timer of the Nix module). */
+export const AutoSnapshotSchema = z
+  .object({
+    /** The policy of every state not in `states`. */
+    policy: z.string().default('default'),
+    /** States that get another policy, or `null`: no automatic snapshots. */
+    states: z.record(z.string(), z.string().nullable()).default({}),
+    /** One snapshot per state per this period (a second run within it takes none). */
+    interval: interval.default('1h'),
+  })
+  .strict();
+
+/** A replication job (vm-state replicate): send these states to that remote. */
+export const ReplicationJobSchema = z
+  .object({
+    remote: remoteName,
+    /** State names; `["*"]`: every state of this host's own. */
+    states: z.array(z.string()).min(1),
+    interval: interval.default('1h'),
+  })
+  .strict();
+
 /** Everything that differs between hypervisors; defaults are the hypervisor's current layout. */
 export const ConfigSchema = z
   .object({
@@ -63,13 +110,43 @@ export const ConfigSchema = z
     runDir: absolutePath.default('/run/vm-state'),
     /** Other hypervisors by name (vm-state remote add). */
     remotes: z.record(remoteName, RemoteSchema).default({}),
+    /** Records that outlive a reboot: replication jobs' results. */
+    stateDir: absolutePath.default('/var/lib/vm-state'),
+    /** Retention policies by name; `default` keeps 24 hourly, 7 daily, 4 weekly, 12 monthly. */
+    policies: z
+      .record(remoteName, PolicySchema)
+      .default({ default: PolicySchema.parse({ hourly: 24, daily: 7, weekly: 4, monthly: 12 }) }),
+    autoSnapshot: AutoSnapshotSchema.default(AutoSnapshotSchema.parse({})),
+    replication: z.record(remoteName, ReplicationJobSchema).default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    // A name that points nowhere is a config error, found when the config is read.
+    const policy = (name: string, path: (string | number)[]) => {
+      if (!(name in c.policies))
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `names no policy '${name}' (policies: ${Object.keys(c.policies).join(', ')})`,
+        });
+    };
+    policy(c.autoSnapshot.policy, ['autoSnapshot', 'policy']);
+    for (const [state, p] of Object.entries(c.autoSnapshot.states))
+      if (p !== null) policy(p, ['autoSnapshot', 'states', state]);
+    for (const [job, j] of Object.entries(c.replication))
+      if (!(j.remote in c.remotes))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['replication', job, 'remote'],
+          message: `names no remote '${j.remote}'`,
+        });
+  });
 
 export type Config = z.infer<typeof ConfigSchema>;
 
 /** Environment variable for each key: VM_STATE_STATES_DIR for statesDir, etc. */
-export const ENV_FOR: Record<Exclude<keyof Config, 'remotes'>, string> = {
+type Structured = 'remotes' | 'policies' | 'autoSnapshot' | 'replication';
+export const ENV_FOR: Record<Exclude<keyof Config, Structured>, string> = {
   pool: 'VM_STATE_POOL',
   dataset: 'VM_STATE_DATASET',
   statesDir: 'VM_STATE_STATES_DIR',
@@ -81,6 +158,7 @@ export const ENV_FOR: Record<Exclude<keyof Config, 'remotes'>, string> = {
   group: 'VM_STATE_GROUP',
   lockFile: 'VM_STATE_LOCK_FILE',
   runDir: 'VM_STATE_RUN_DIR',
+  stateDir: 'VM_STATE_STATE_DIR',
 };
 
 export const DEFAULT_CONFIG_FILE = '/etc/vm-state/config.json';
