@@ -12,10 +12,12 @@ export function resultDocument(command: string, plan: Plan, dryRun: boolean): z.
     steps: plan.steps.map((s) => ({ ...s, command: describeStep(s) })),
     warnings: plan.warnings,
     notes: dryRun ? [] : plan.notes,
+    ...(plan.details ? { details: plan.details } : {}),
   };
 }
 
 export function renderDryRun(out: Output, plan: Plan): void {
+  for (const line of plan.details ?? []) out.text(`  ${line}`);
   out.info(`Dry run: ${plan.summary}. Nothing will be changed. Steps:`);
   plan.steps.forEach((s, i) => {
     out.text(`  ${i + 1}. ${describeStep(s)}`);

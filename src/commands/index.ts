@@ -1,4 +1,5 @@
 import { adopt } from './adopt.js';
+import { autoSnapshot } from './auto-snapshot.js';
 import { assign } from './assign.js';
 import { clone } from './clone.js';
 import { complete, completion } from './completion.js';
@@ -40,6 +41,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   show,
   rollback,
   prune,
+  autoSnapshot,
   rename,
   adopt,
   preflight,

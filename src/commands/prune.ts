@@ -1,4 +1,6 @@
 import type { Config } from '../schemas/config.js';
+import { parseDuration } from '../core/clock.js';
+import { judge, policyOf } from '../core/retention.js';
 import { bytesText } from '../core/bytes.js';
 import { VmStateError } from '../core/errors.js';
 import { datasetShown, statesByName, type SnapshotFact, type StateFact } from '../core/facts.js';
@@ -8,24 +10,7 @@ import { requireDataset } from '../core/guards.js';
 import { destroyStep } from '../core/steps.js';
 import type { MutationSpec } from './spec.js';
 
-const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
-/** `7d`, `12h`, `1d12h`, `90m`, `2w`, `30s` -> milliseconds. */
-export function parseDuration(text: string): number {
-  const re = /(\d+)([smhdw])/gy;
-  let ms = 0;
-  let end = 0;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    ms += Number(m[1]) * UNIT_MS[m[2]!]!;
-    end = re.lastIndex;
-  }
-  if (text.length === 0 || end !== text.length || !Number.isSafeInteger(ms)) {
-    throw new VmStateError('usage', `Invalid duration ${shown(text)}`, {
-      hint: 'Use a number and a unit: 30m, 12h, 7d, 2w, or combined: 1d12h',
-    });
-  }
-  return ms;
-}
+export { parseDuration };
 
 /** A snapshot no policy may take: states were cloned from it, or a hold keeps it (a send's base). */
 const pinned = (s: SnapshotFact) => s.clones.length > 0 || s.holds > 0;
@@ -129,6 +114,10 @@ export const prune: MutationSpec = {
   options: [
     { flags: '--keep <n>', description: 'keep the newest N snapshots of each state' },
     {
+      flags: '--policy <name>',
+      description: "a retention policy of the config's: prunes its own snapshots (auto-*)",
+    },
+    {
       flags: '--older-than <duration>',
       description: 'delete only snapshots older than this: 30m, 12h, 7d, 2w',
     },
@@ -139,12 +128,62 @@ export const prune: MutationSpec = {
       usage: '`vm-state prune [state] --keep N \\| --older-than 7d`',
       text: 'deletes old snapshots by policy, never one a state was cloned from; `--dry-run` lists exactly what would go',
     },
+    {
+      usage: '`vm-state prune [state] --policy <name>`',
+      text:
+        "a retention policy of the config's (counts per hour, day, week, month, year; Proxmox's semantics, UTC): " +
+        'only its own snapshots (`auto-*`); `--dry-run` says what each is kept for and why each goes',
+    },
   ],
   scope: (input) => (input.state === undefined ? 'all' : { names: [String(input.state)], clones: true }),
-  plan: (c, input) =>
-    planPrune(c, {
-      state: input.state as string | undefined,
+  plan: (c, input) => {
+    const state = input.state as string | undefined;
+    if (input.policy !== undefined) {
+      if (input.keep !== undefined || input.olderThan !== undefined)
+        throw new VmStateError('usage', '--policy decides alone: not with --keep or --older-than');
+      return planPolicyPrune(c, state, String(input.policy));
+    }
+    return planPrune(c, {
+      state,
       keep: input.keep as string | undefined,
       olderThan: input.olderThan as string | undefined,
-    }),
+    });
+  },
 };
+
+/**
+ * `prune --policy NAME`: the policy's verdict on each state's own snapshots (see
+ * core/retention.ts); every snapshot kept says for what, every one dropped why.
+ */
+export function planPolicyPrune(c: Config, state: string | undefined, policyName: string): Decide {
+  if (state !== undefined) validateName('state', state, MAX_EXISTING);
+  const policy = policyOf(c, policyName);
+  return (facts) => {
+    const states =
+      state === undefined
+        ? statesByName(facts).filter((s) => s.kind === 'dataset')
+        : [requireDataset(facts, state)];
+    const details: string[] = [];
+    const doomed: SnapshotFact[] = [];
+    for (const s of states)
+      for (const j of judge(policy, s.snapshots)) {
+        details.push(`${j.verdict.keep ? 'keep' : 'drop'} ${s.name}@${j.snapshot.name}: ${j.verdict.why}`);
+        if (!j.verdict.keep) doomed.push(j.snapshot);
+      }
+    const frees = doomed.reduce((n, x) => n + x.used, 0);
+    const where = state === undefined ? 'every state' : `state '${state}'`;
+    return {
+      summary: doomed.length
+        ? `Prune ${doomed.length} snapshot(s) of ${where} by policy '${policyName}'; reclaims at least ${bytesText(frees)}`
+        : `Prune snapshots of ${where} by policy '${policyName}': nothing to delete`,
+      steps: doomed.map((x) => destroyStep(x.fullName, { frees: x.used })),
+      warnings: [],
+      notes: [
+        doomed.length
+          ? `Deleted ${doomed.length} snapshot(s): ${doomed.map((x) => `${x.state}@${x.name}`).join(', ')}`
+          : 'Nothing to prune',
+      ],
+      details,
+    };
+  };
+}

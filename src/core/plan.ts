@@ -96,6 +96,8 @@ export interface Plan {
   warnings: string[];
   /** Printed after a successful run. */
   notes: string[];
+  /** Why the plan is what it is, line by line (what a policy keeps and drops): in --dry-run and --json. */
+  details?: string[];
 }
 
 /** The exact commands and file changes a step performs, for --dry-run. */

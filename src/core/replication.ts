@@ -6,6 +6,7 @@ import { requireZfsFits } from './names.js';
 import type { Plan, Step } from './plan.js';
 import { snapshotStep, stopStep } from './steps.js';
 import { humanBytes } from './bytes.js';
+import { stamp } from './clock.js';
 
 /**
  * Sending a state to another hypervisor, decided from both sides' facts. The
@@ -308,11 +309,7 @@ export function transferSteps(
 }
 
 /** `vmstate-repl-20261201T131500Z`: UTC, sortable, no characters a name may not have. */
-export const replName = (at: Date) =>
-  `vmstate-repl-${at
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z')}`;
+export const replName = (at: Date) => `vmstate-repl-${stamp(at)}`;
 
 export const sourceHold = HOLD;
 

@@ -1,6 +1,7 @@
 import { VmStateError } from '../core/errors.js';
 import { datasetOf, parentDataset } from '../core/layout.js';
 import { validateName, validateSlot } from '../core/names.js';
+import { stamp } from '../core/clock.js';
 import { migrate } from '../commands/migrate.js';
 import { Executor } from '../io/executor.js';
 import { readAssignments } from '../io/assignments-file.js';
@@ -277,10 +278,7 @@ export class Server {
     this.requireReplica(t, name, source);
     const at = t.snapshots.findIndex((s) => s.guid === base);
     if (at < 0) throw new VmStateError('conflict', `'${name}' here has no snapshot with guid ${base}`);
-    const keptName = `${name}.diverged-${new Date()
-      .toISOString()
-      .replace(/[-:]/g, '')
-      .replace(/\.\d+Z$/, 'Z')}`;
+    const keptName = `${name}.diverged-${stamp(new Date())}`;
     const kept = datasetOf(this.config, keptName);
     const dataset = t.dataset;
     const baseName = t.snapshots[at]!.name;

@@ -77,6 +77,8 @@ export const AutoSnapshotSchema = z
     states: z.record(z.string(), z.string().nullable()).default({}),
     /** One snapshot per state per this period (a second run within it takes none). */
     interval: interval.default('1h'),
+    /** Slots that must stay up: `auto-snapshot --stop` refuses them. */
+    keepRunning: z.array(z.string()).default([]),
   })
   .strict();
 

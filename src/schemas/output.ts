@@ -142,6 +142,10 @@ export const ResultOut = z.object({
   steps: z.array(StepOut),
   warnings: z.array(z.string()),
   notes: z.array(z.string()),
+  details: z
+    .array(z.string())
+    .optional()
+    .describe('why: each snapshot a policy keeps or drops, and for what'),
   send: SendOut.optional(),
   migrate: z
     .object({
