@@ -9,7 +9,21 @@ LAB_BACKEND=${LAB_BACKEND:-fuse}
 LAB_LIB_DIR=${BASH_SOURCE[0]%/*}
 case $LAB_BACKEND in
   fuse) LAB_NAME=${LAB_NAME:-vmstate-lab} ;;
-  openzfs) LAB_NAME=${LAB_NAME:-vmstate-openzfs} ;;
+  openzfs)
+    # The pair on OpenZFS is one guest (lab/README.md, "The pair on OpenZFS"):
+    # vmstate-lab is its lab side (the pool microvms), vmstate-peer its peer
+    # side (the pool microvms-peer, the peer's vm-state config and host name).
+    # Both names mean the guest vmstate-openzfs, LAB_SIDE which side of it.
+    case ${LAB_NAME:-} in
+      vmstate-lab) LAB_NAME=vmstate-openzfs LAB_SIDE=lab ;;
+      vmstate-peer) LAB_NAME=vmstate-openzfs LAB_SIDE=peer ;;
+      '') LAB_NAME=vmstate-openzfs LAB_SIDE=${LAB_SIDE:-lab} ;;
+      *) LAB_SIDE=${LAB_SIDE:-lab} ;;
+    esac
+    [[ $LAB_SIDE == lab || $LAB_SIDE == peer ]] ||
+      { printf 'lab: LAB_SIDE must be lab or peer, not %s\n' "$LAB_SIDE" >&2; exit 2; }
+    export LAB_SIDE
+    ;;
   *)
     printf 'lab: LAB_BACKEND must be fuse or openzfs, not %s\n' "$LAB_BACKEND" >&2
     exit 2
@@ -101,6 +115,12 @@ lab_nsenter_exec() {
   local env
   lab_env env
   if [[ $LAB_BACKEND == openzfs ]]; then
+    # The peer side: its vm-state config (unless the caller names one), in
+    # its UTS namespace (host name vmstate-peer), as its sshd's sessions.
+    if [[ $LAB_SIDE == peer ]]; then
+      [[ -n ${VM_STATE_CONFIG+x} ]] || env+=(VM_STATE_CONFIG=/etc/vm-state-peer/config.json)
+      set -- /usr/bin/nsenter --uts=/run/vmstate-peer/uts -- "$@"
+    fi
     # The host's node (from PATH) runs the client, in a clean environment.
     exec /usr/bin/env -i PATH="$PATH" node "$LAB_LIB_DIR/openzfs/qga.cjs" exec \
       "$LAB_RUN_DIR/mux.sock" "${#env[@]}" "${env[@]}" "$@"

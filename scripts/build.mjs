@@ -27,6 +27,61 @@ const englishOnlyZod = {
   },
 };
 
+// commander loads node:child_process (and with it net, dgram and the streams) for
+// subcommands that are programs of their own, which vm-state has none of: only a
+// command that spawns should pay for it, not --help.
+const lazyChildProcess = {
+  name: 'lazy-child-process',
+  setup(b) {
+    b.onResolve({ filter: /^node:child_process$/ }, (args) =>
+      args.importer.includes('/node_modules/commander/')
+        ? { path: 'cp', namespace: 'lazy-child-process' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy-child-process' }, () => ({
+      contents: "module.exports = { spawn: (...a) => require('node:child_process').spawn(...a) };",
+    }));
+  },
+};
+
+/**
+ * Libraries bundled on their own first, each into one function that the bundle's
+ * start defines, in parentheses, and calls when the library is first required.
+ * V8 compiles a function in parentheses with the file, so Node's compile cache holds
+ * the library's top-level code; and it runs only for the commands that need it. In
+ * the bundle's own module graph a library's top-level code either runs at every start
+ * (zod's ES modules define thousands of getters there, which --help paid for) or is
+ * compiled afresh at every run (CommonJS: the cache holds only what V8 compiled with
+ * the file). README, "Start-up".
+ */
+const prebundled = [];
+async function prebundle(pkg, plugins) {
+  const { outputFiles } = await build({
+    stdin: { contents: `export * from '${pkg}';`, resolveDir: process.cwd() },
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node22',
+    minify: true,
+    write: false,
+    logLevel: 'warning',
+    plugins,
+  });
+  const name = `__vmState_${pkg}`;
+  prebundled.push(`var ${name} = (function (exports, module) {\n${outputFiles[0].text}});\n`);
+  return {
+    name: `prebundled-${pkg}`,
+    setup(b) {
+      b.onResolve({ filter: new RegExp(`^${pkg}$`) }, () => ({ path: pkg, namespace: 'prebundled' }));
+      b.onLoad({ filter: new RegExp(`^${pkg}$`), namespace: 'prebundled' }, () => ({
+        contents: `${name}(exports, module);`,
+        loader: 'js',
+      }));
+    },
+  };
+}
+const libraries = [await prebundle('zod', [englishOnlyZod]), lazyChildProcess];
+
 await build({
   entryPoints: ['src/entry.ts'],
   outfile: 'dist/vm-state.cjs',
@@ -36,7 +91,9 @@ await build({
   target: 'node22',
   minify: true,
   legalComments: 'eof',
+  // First, so the whole file stays strict; then the libraries' functions (see prebundle).
+  banner: { js: `"use strict";\n${prebundled.join('')}` },
   define: { __VM_STATE_VERSION__: JSON.stringify(version) },
   logLevel: 'warning',
-  plugins: [englishOnlyZod],
+  plugins: libraries,
 });

@@ -29,7 +29,7 @@ export async function main(argv: string[], deps: ProgramDeps = {}): Promise<numb
     if (err === undefined) return EXIT.ok;
     // Loaded only on failure: the success path of --help must not pay for it.
     const { Output } = await import('./cli/output.js');
-    new Output(
+    await new Output(
       { json: argv.includes('--json'), quiet: false, color: argv.includes('--no-color') ? false : undefined },
       deps.streams,
       deps.env,

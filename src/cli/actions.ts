@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
-import { z } from 'zod';
 import { VmStateError } from '../core/errors.js';
 import { checkPreflight } from '../commands/preflight.js';
 import { configFileOf, loadConfig, type ConfigOverrides } from '../io/config.js';
-import { ExecaRunner, type Runner } from '../io/runner.js';
+import { invoker, LoggerJournal, type JournalWriter } from '../io/journal.js';
+import { ProcessRunner, type Runner } from '../io/runner.js';
 import { System } from '../io/system.js';
-import { DoctorOut, OUTPUT_SCHEMAS, PreflightOut } from '../schemas/output.js';
 import type { Facts } from '../core/facts.js';
 import { diskLinkOf, stateOfSlot } from '../core/layout.js';
 import { describeStep } from '../core/plan.js';
@@ -13,11 +12,8 @@ import { diagnose, type AssignmentsHealth } from '../commands/doctor.js';
 import { readAssignments, recoverAssignments } from '../io/assignments-file.js';
 import { leftoverTemps } from '../io/leftovers.js';
 import { readLink } from '../io/slot-manager.js';
-import { runMutation } from './run-plan.js';
 import type { Context } from './context.js';
 import { Output, type Streams } from './output.js';
-
-export { runMutation };
 
 /** Injected by tests: a recording runner, captured output, another euid. */
 export interface ProgramDeps {
@@ -26,6 +22,7 @@ export interface ProgramDeps {
   env?: NodeJS.ProcessEnv;
   euid?: number;
   stdin?: NodeJS.ReadStream;
+  journal?: JournalWriter;
 }
 
 interface GlobalOpts extends ConfigOverrides {
@@ -52,14 +49,22 @@ export function context(cmd: Command, deps: ProgramDeps): Context {
   return {
     config: loadConfig(g, env),
     configFile: configFileOf(g, env),
-    runner: deps.runner ?? new ExecaRunner(),
+    runner: deps.runner ?? new ProcessRunner(),
     out,
     dryRun: Boolean(g.dryRun),
     yes: Boolean(g.yes),
     waitSeconds: wait,
     euid: deps.euid ?? process.geteuid?.() ?? 0,
     stdin: deps.stdin,
+    journal: deps.journal ?? new LoggerJournal(journalTrace(env, deps.streams ?? process)),
+    invoker: invoker(env),
   };
+}
+
+/** What became of a journal entry: on stderr with VM_STATE_TRACE=1 or VM_STATE_VERBOSE=1, as the runner's. */
+function journalTrace(env: NodeJS.ProcessEnv, streams: Streams): (message: string) => void {
+  if (env.VM_STATE_TRACE !== '1' && env.VM_STATE_VERBOSE !== '1') return () => {};
+  return (message) => void streams.stderr.write(`# journal: ${message}\n`);
 }
 
 export async function preflight(ctx: Context, slot: string): Promise<void> {
@@ -70,7 +75,8 @@ export async function preflight(ctx: Context, slot: string): Promise<void> {
   // Run by systemd as ExecStartPre, the unit reads `activating`: note which state this VM starts on.
   const s = facts.slots.find((x) => x.name === slot)!;
   if (s.unit.activeState === 'activating') system.slots.recordStart(slot, s.state);
-  if (ctx.out.json) ctx.out.document(PreflightOut, { ok: true, slot, message });
+  if (ctx.out.json)
+    ctx.out.document((await import('../schemas/output.js')).PreflightOut, { ok: true, slot, message });
   else ctx.out.ok(message);
 }
 
@@ -105,11 +111,12 @@ export async function doctor(ctx: Context, repair: boolean): Promise<void> {
       locked = r.health;
       return r.facts;
     };
+    const { runMutation } = await import('./run-plan.js');
     await runMutation(ctx, 'doctor', (f) => diagnose(f, ctx.config, locked).plan, { facts: readLocked });
     return;
   }
   if (ctx.out.json) {
-    ctx.out.document(DoctorOut, {
+    ctx.out.document((await import('../schemas/output.js')).DoctorOut, {
       healthy: diagnosis.findings.length === 0,
       findings: diagnosis.findings,
       repair: diagnosis.plan.steps.map(describeStep),
@@ -132,7 +139,8 @@ export async function doctor(ctx: Context, repair: boolean): Promise<void> {
   }
 }
 
-export function schema(name: string | undefined, write: (text: string) => void): void {
+export async function schema(name: string | undefined, write: (text: string) => void): Promise<void> {
+  const [{ z }, { OUTPUT_SCHEMAS }] = await Promise.all([import('zod'), import('../schemas/output.js')]);
   if (name !== undefined && !(name in OUTPUT_SCHEMAS)) {
     throw new VmStateError('usage', `Unknown schema '${name}'`, {
       hint: `One of: ${Object.keys(OUTPUT_SCHEMAS).join(', ')}`,

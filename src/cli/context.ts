@@ -1,4 +1,6 @@
 import type { Config } from '../schemas/config.js';
+import type { Invoker } from '../core/journal.js';
+import type { JournalWriter } from '../io/journal.js';
 import type { Runner } from '../io/runner.js';
 import type { Output } from './output.js';
 
@@ -14,4 +16,7 @@ export interface Context {
   waitSeconds: number;
   euid: number;
   stdin?: NodeJS.ReadStream;
+  /** Where a mutating command's entry goes (none: not logged), and who it says ran the command. */
+  journal?: JournalWriter;
+  invoker?: Invoker;
 }

@@ -2,7 +2,6 @@ import { humanBytes } from '../core/bytes.js';
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { z } from 'zod';
 import { VmStateError } from '../core/errors.js';
-import { ErrorOut } from '../schemas/output.js';
 
 export interface OutputOptions {
   json: boolean;
@@ -102,8 +101,10 @@ export class Output {
     };
   }
 
-  error(err: VmStateError): void {
+  /** The error, for people or as one JSON document (whose schema is loaded only then). */
+  async error(err: VmStateError): Promise<void> {
     if (this.opts.json) {
+      const { ErrorOut } = await import('../schemas/output.js');
       const doc = ErrorOut.parse({
         error: {
           code: err.code,

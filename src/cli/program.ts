@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { COMMANDS, GROUPS } from '../commands/index.js';
-import { argsUsage, type CommandSpec, type Input } from '../commands/spec.js';
+import { argsUsage, inputKey, type CommandSpec, type Input } from '../commands/spec.js';
 import { EXIT_CODE_HELP, VmStateError } from '../core/errors.js';
 import { shown } from '../core/names.js';
 import { VERSION } from '../version.js';
@@ -107,11 +107,7 @@ function register(program: Command, spec: CommandSpec, deps: ProgramDeps): void 
       });
     }
     const input: Input = { ...cmd.opts() };
-    spec.args.forEach(
-      (a, i) => (input[camelCase(a.name.replace(/\.\.\.$/, ''))] = params[i] as string | undefined),
-    );
+    spec.args.forEach((a, i) => (input[inputKey(a)] = params[i] as string | undefined));
     await (await import('./run-command.js')).runCommand(spec, input, cmd, deps);
   });
 }
-
-const camelCase = (name: string) => name.replace(/-([a-z])/g, (_, ch: string) => ch.toUpperCase());

@@ -1,16 +1,17 @@
 import type { Command } from 'commander';
-import type { CommandSpec, Input } from '../commands/spec.js';
+import { inputKey, type CommandSpec, type Input } from '../commands/spec.js';
+import { subjectOfArgs } from '../core/journal.js';
 import { readImage } from '../io/image.js';
 import { System, type ScopeOf } from '../io/system.js';
-import { OUTPUT_SCHEMAS } from '../schemas/output.js';
 import { context, type ProgramDeps } from './actions.js';
 import type { Context } from './context.js';
-import { runMutation } from './run-plan.js';
 
 /**
  * Runs one command of the table, loaded only once a command runs (so `--help`
- * never loads zod, execa or the config). A mutation and a view each follow
- * the one path of their kind; an action runs itself.
+ * never loads zod or the config). A mutation and a view each follow the one
+ * path of their kind; an action runs itself. What only the end of a run needs
+ * (the JSON schemas, the executor) is not loaded before the first zfs call:
+ * a view loads its schema while zfs answers.
  */
 export async function runCommand(
   spec: CommandSpec,
@@ -26,13 +27,21 @@ export async function runCommand(
         return spec.divert.run(getCtx, input, (text) => void (deps.streams ?? process).stdout.write(text));
       const c = getCtx();
       const decide = spec.plan(c.config, input); // validates the input before anything is read
-      return runMutation(c, spec.name, decide, { confirm: spec.confirm, scope: scopeOf(spec, input) });
+      const { runMutation } = await import('./run-plan.js');
+      return runMutation(c, spec.name, decide, {
+        confirm: spec.confirm,
+        scope: scopeOf(spec, input),
+        // Each argument's kind says which journal field it fills (a slot, a state, a snapshot).
+        subject: subjectOfArgs(spec.args.map((a) => ({ kind: a.kind, value: input[inputKey(a)] }))),
+      });
     }
     case 'view': {
       const c = getCtx();
       const make = spec.view(c.config, input);
-      const doc = make(await new System(c.runner, c.config).facts(scopeOf(spec, input)), { readImage });
-      if (c.out.json) c.out.document(OUTPUT_SCHEMAS[spec.output], doc as never);
+      const facts = new System(c.runner, c.config).facts(scopeOf(spec, input)); // starts zfs and systemctl
+      const schemas = c.out.json ? import('../schemas/output.js') : undefined;
+      const doc = make(await facts, { readImage });
+      if (schemas) c.out.document((await schemas).OUTPUT_SCHEMAS[spec.output], doc as never);
       else spec.render(c.out, doc);
       return;
     }

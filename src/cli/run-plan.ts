@@ -1,12 +1,24 @@
 import { VmStateError } from '../core/errors.js';
 import type { Facts } from '../core/facts.js';
+import {
+  describedSteps,
+  errorOf,
+  failureResult,
+  journalFields,
+  subjectOfArgs,
+  widenSubject,
+  type ChangeResult,
+  type Subject,
+  type SubjectInput,
+} from '../core/journal.js';
 import { describeStep, type Plan, type Step } from '../core/plan.js';
 import { Executor } from '../io/executor.js';
 import { withLock } from '../io/lock.js';
 import { System, type ScopeOf } from '../io/system.js';
-import { ResultOut } from '../schemas/output.js';
+import type { ResultOut } from '../schemas/output.js';
 import type { RemoteLink } from '../io/ssh.js';
 import type { z } from 'zod';
+import { VERSION } from '../version.js';
 import { confirmTyped } from './confirm.js';
 import type { Context } from './context.js';
 import { renderDryRun, resultDocument } from './render.js';
@@ -29,6 +41,13 @@ export interface MutationOptions {
   quiet?: boolean | (() => boolean);
   /** Called before (done false) and after (done true) each step that ran. */
   onStep?: (step: Step, done: boolean) => void;
+  /** Bytes the current send step has streamed so far. */
+  onBytes?: (bytes: number) => void;
+  /**
+   * What the command is about, for its journal entry: the spec's arguments by their kinds
+   * (run-command), or said by a command with its own run (send, migrate to a remote).
+   */
+  subject?: Subject | SubjectInput;
 }
 
 const quiet = (opts: MutationOptions) =>
@@ -46,13 +65,18 @@ export async function runMutation(
   opts: MutationOptions = {},
 ): Promise<void> {
   const { out } = ctx;
+  // Loaded while the facts are read (the first step of either path below).
+  const schemas = out.json ? import('../schemas/output.js') : undefined;
   const system = new System(ctx.runner, ctx.config);
   const readFacts = () => (opts.facts ? opts.facts(system) : system.facts(opts.scope));
 
   if (ctx.dryRun) {
     const plan = decide(await readFacts());
-    if (out.json)
-      out.document(ResultOut, { ...resultDocument(command, plan, true), ...opts.document?.(null) });
+    if (schemas)
+      out.document((await schemas).ResultOut, {
+        ...resultDocument(command, plan, true),
+        ...opts.document?.(null),
+      });
     else {
       plan.warnings.forEach((w) => out.warn(w));
       renderDryRun(out, plan);
@@ -72,9 +96,19 @@ export async function runMutation(
     ctx.waitSeconds,
     `vm-state ${command}`,
     async (lock) => {
-      const plan = decide(await readFacts());
-      plan.warnings.forEach((w) => out.warn(w));
-      if (opts.confirm) await confirmTyped(opts.confirm, { yes: ctx.yes, json: out.json, stdin: ctx.stdin });
+      // Planned and refused (a guard, no confirmation) is an entry too; nothing ran.
+      let facts: Facts | undefined;
+      let plan: Plan | undefined;
+      try {
+        facts = await readFacts();
+        plan = decide(facts);
+        plan.warnings.forEach((w) => out.warn(w));
+        if (opts.confirm)
+          await confirmTyped(opts.confirm, { yes: ctx.yes, json: out.json, stdin: ctx.stdin });
+      } catch (e) {
+        await journal(ctx, command, opts, 'refused', facts, plan, e);
+        throw e;
+      }
       out.info(`${plan.summary}...`);
       const progress = out.progress();
       let streamed = 0;
@@ -127,16 +161,62 @@ export async function runMutation(
       );
       try {
         await executor.run(plan);
+      } catch (e) {
+        await journal(ctx, command, opts, failureResult(e), facts, plan, e);
+        throw e;
       } finally {
         signals.forEach((sig) => process.off(sig, onSignal));
+        // Done or undone, under the lock (the file's versions keep the changes' order); never throws.
+        if (ctx.config.metricsFile) await (await import('./metrics.js')).refreshMetricsFile(ctx);
       }
+      // Written while the result is printed, waited for under the lock: entries keep the changes' order.
+      const logged = journal(ctx, command, opts, 'done', facts, plan);
       if (interrupted)
         out.warn('Interrupted past the point of no return: the command was finished, and nothing was undone');
-      if (quiet(opts)) return;
-      if (out.json)
-        out.document(ResultOut, { ...resultDocument(command, plan, false), ...opts.document?.(streamed) });
-      else plan.notes.forEach((n, i) => (i === 0 ? out.ok(n) : out.info(n)));
+      if (!quiet(opts)) {
+        if (schemas)
+          out.document((await schemas).ResultOut, {
+            ...resultDocument(command, plan, false),
+            ...opts.document?.(streamed),
+          });
+        else plan.notes.forEach((n, i) => (i === 0 ? out.ok(n) : out.info(n)));
+      }
+      await logged;
     },
     waiting,
   );
+}
+
+/** The change's journal entry (src/core/journal.ts has its fields). Never throws: see JournalWriter. */
+async function journal(
+  ctx: Context,
+  command: string,
+  opts: MutationOptions,
+  result: ChangeResult,
+  facts: Facts | undefined,
+  plan: Plan | undefined,
+  error?: unknown,
+): Promise<void> {
+  if (!ctx.journal) return;
+  // A plan of no steps that ran (nothing to prune, a snapshot every state has already) changed nothing.
+  if (result === 'done' && plan?.steps.length === 0) return;
+  try {
+    const given = opts.subject ?? {};
+    const subject = 'states' in given ? given : subjectOfArgs([], given);
+    await ctx.journal.write(
+      journalFields({
+        command,
+        result,
+        subject: widenSubject(subject, facts, plan),
+        invoker: ctx.invoker ?? { uid: null, user: null, sudoUser: null, sshConnection: null },
+        summary: plan?.summary,
+        steps: describedSteps(plan),
+        error: error === undefined ? undefined : errorOf(error),
+        pid: process.pid,
+        version: VERSION,
+      }),
+    );
+  } catch {
+    // Logging never breaks a command (the writer already swallows its own failures).
+  }
 }

@@ -5,7 +5,7 @@ import { runningOn, statesByName, type Facts, type SnapshotFact, type StateFact 
 import { requireDataset } from '../core/guards.js';
 import { validateName } from '../core/names.js';
 import type { Plan, Step } from '../core/plan.js';
-import { judge, policyOf } from '../core/retention.js';
+import { judge, policyOf, takenAt } from '../core/retention.js';
 import { destroyStep, snapshotStep, startStep, stopStep } from '../core/steps.js';
 import { isOpenZfs } from '../io/zfs-flavour.js';
 import type { MutationSpec } from './spec.js';
@@ -49,7 +49,8 @@ export function planAutoSnapshot(c: Config, r: Request): (facts: Facts) => Plan 
     const skipped: string[] = [];
     for (const [state, policyName] of targets(c, facts, r.states, r.policy)) {
       const newest = state.snapshots.filter((s) => s.name.startsWith('auto-')).at(-1);
-      if (newest && periodIndex(newest.created, every) === periodIndex(r.at, every)) skipped.push(state.name);
+      if (newest && periodIndex(takenAt(newest), every) === periodIndex(r.at, every))
+        skipped.push(state.name);
       else due.push([state, policyOf(c, policyName)]);
     }
     const steps: Step[] = [];

@@ -7,6 +7,8 @@ import { create } from './create.js';
 import { deleteState } from './delete.js';
 import { doctor } from './doctor.js';
 import { list } from './list.js';
+import { metrics } from './metrics.js';
+import { log } from './log.js';
 import { migrate } from './migrate.js';
 import { preflight } from './preflight.js';
 import { prune } from './prune.js';
@@ -16,6 +18,7 @@ import { rollback } from './rollback.js';
 import { schema } from './schema.js';
 import { remoteAdd, remoteCheck, remoteList, remoteRemove } from './remote.js';
 import { send } from './send.js';
+import { replicate } from './replicate.js';
 import { serve } from './serve.js';
 import { show } from './show.js';
 import { snapshot } from './snapshot.js';
@@ -39,6 +42,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   restore,
   snapshots,
   show,
+  log,
   rollback,
   prune,
   autoSnapshot,
@@ -46,11 +50,13 @@ export const COMMANDS: readonly CommandSpec[] = [
   adopt,
   preflight,
   doctor,
+  metrics,
   remoteAdd,
   remoteList,
   remoteRemove,
   remoteCheck,
   send,
+  replicate,
   serve,
   completion,
   schema,

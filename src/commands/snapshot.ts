@@ -81,7 +81,7 @@ export const snapshot: MutationSpec = {
   name: 'snapshot',
   args: [
     { name: 'slot', kind: 'slot' },
-    { name: 'name', kind: 'word' },
+    { name: 'name', kind: 'snapshot' },
   ],
   options: [
     {

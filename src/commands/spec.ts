@@ -39,6 +39,10 @@ export interface ReadmeRow {
   text: string;
 }
 
+/** The key of an argument in the input: `new-state` is `newState`, `state...` is `state`. */
+export const inputKey = (arg: Pick<ArgSpec, 'name'>) =>
+  arg.name.replace(/\.\.\.$/, '').replace(/-([a-z])/g, (_, ch: string) => ch.toUpperCase());
+
 /** A command's input: its arguments by name, and its options by commander's camelCase key. */
 export type Input = Record<string, string | boolean | string[] | undefined>;
 

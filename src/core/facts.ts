@@ -117,6 +117,8 @@ export interface Facts {
   parentExists: boolean;
   /** The parent dataset is mounted (at statesDir): the states below it are the pool's, not the root filesystem's. */
   parentMounted: boolean;
+  /** Bytes free under the parent (its `available`); null when it does not exist. */
+  parentAvailable: number | null;
   states: Map<string, StateFact>;
   /** Every state's dataset by its mountpoint, when a scoped read listed them (`mountpoints`). */
   mountpoints?: Map<string, string>;

@@ -61,6 +61,18 @@ function isoWeek(t: Date): { year: number; week: number } {
   return { year: day.getUTCFullYear(), week: Math.ceil(((day.getTime() - yearStart) / 86_400_000 + 1) / 7) };
 }
 
+/**
+ * When a snapshot was taken for: the UTC time in its name (`auto-20261201T130000Z`, as
+ * auto-snapshot names them, and as sanoid reads its own), else its creation time. The name
+ * wins because it says the period the snapshot stands for, whatever the clock did since.
+ */
+export function takenAt(s: SnapshotFact): Date {
+  const m = /(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(s.name);
+  if (!m) return s.created;
+  const t = new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`);
+  return Number.isNaN(t.getTime()) ? s.created : t;
+}
+
 export const ownedBy = (policy: Policy, snapshotName: string) =>
   policy.prefixes.some((p) => snapshotName.startsWith(p));
 
@@ -68,22 +80,27 @@ export const ownedBy = (policy: Policy, snapshotName: string) =>
 export function judge(policy: Policy, snapshots: readonly SnapshotFact[]): Judged[] {
   const owned = snapshots.filter((s) => ownedBy(policy, s.name));
   const verdicts = new Map<SnapshotFact, Verdict>();
+  // Kept whatever the rules say, and covering no period for them (as Proxmox's protected ones).
+  const pinned = new Set<SnapshotFact>();
   for (const s of owned) {
     if (s.clones.length > 0) verdicts.set(s, { keep: true, why: 'states were cloned from it' });
     else if (s.holds > 0) verdicts.set(s, { keep: true, why: 'held: the base of the next send' });
+    if (verdicts.has(s)) pinned.add(s);
   }
-  const newestFirst = [...owned].sort((a, b) => b.created.getTime() - a.created.getTime());
+  const newestFirst = [...owned].sort((a, b) => takenAt(b).getTime() - takenAt(a).getTime());
   for (const rule of RULES) {
     const count = policy[rule];
     if (count === 0) continue;
     // Periods a snapshot kept by an earlier rule already covers: passed over, not counted.
     const covered = new Set(
-      newestFirst.filter((s) => verdicts.get(s)?.keep === true).map((s) => periodOf(rule, s.created)),
+      newestFirst
+        .filter((s) => verdicts.get(s)?.keep === true && !pinned.has(s))
+        .map((s) => periodOf(rule, takenAt(s))),
     );
     const kept = new Set<string>();
     for (const s of newestFirst) {
       if (verdicts.has(s)) continue;
-      const period = periodOf(rule, s.created);
+      const period = periodOf(rule, takenAt(s));
       if (covered.has(period) || kept.has(period)) continue;
       if (kept.size >= count) break;
       kept.add(period);
@@ -96,9 +113,9 @@ export function judge(policy: Policy, snapshots: readonly SnapshotFact[]): Judge
   // Each period's kept snapshot (the newest wins): what a dropped one lost to.
   const keptBy = new Map<string, SnapshotFact>();
   for (const s of newestFirst)
-    if (verdicts.get(s)?.keep)
+    if (verdicts.get(s)?.keep && !pinned.has(s))
       for (const rule of RULES.slice(1)) {
-        const key = `${rule} ${periodOf(rule, s.created)}`;
+        const key = `${rule} ${periodOf(rule, takenAt(s))}`;
         if (!keptBy.has(key)) keptBy.set(key, s);
       }
   return owned.map((snapshot) => ({
@@ -111,8 +128,8 @@ export function judge(policy: Policy, snapshots: readonly SnapshotFact[]): Judge
 function dropReason(policy: Policy, s: SnapshotFact, keptBy: Map<string, SnapshotFact>): string {
   for (const rule of RULES.slice(1)) {
     if (policy[rule] === 0) continue;
-    const sibling = keptBy.get(`${rule} ${periodOf(rule, s.created)}`);
-    if (sibling) return `${sibling.name} is kept for ${rule} ${periodOf(rule, s.created)}`;
+    const sibling = keptBy.get(`${rule} ${periodOf(rule, takenAt(s))}`);
+    if (sibling) return `${sibling.name} is kept for ${rule} ${periodOf(rule, takenAt(s))}`;
   }
   const counts = RULES.filter((r) => policy[r] > 0).map((r) => `${r} ${policy[r]}`);
   return `older than what the policy keeps (${counts.join(', ') || 'nothing'})`;

@@ -1,8 +1,9 @@
-import { execa } from 'execa';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
+import { finished } from 'node:stream';
+import { CommandError } from './command-error.js';
 
 const osSignals = constants.signals;
-import { CommandError } from './command-error.js';
 
 export { CommandError, classify, type FailureClass } from './command-error.js';
 
@@ -54,12 +55,19 @@ export async function runChecked(
   return result;
 }
 
+/** What a read may hold in memory (execa's limit, kept when this runner replaced it). */
+const MAX_BUFFER = 100_000_000;
+/** After a timeout's SIGTERM, how long a child has to exit before SIGKILL. */
+const FORCE_KILL_AFTER = 5_000;
+
 /**
- * Runs commands with execa: an argument array (never a shell), the C locale so
- * messages parse the same everywhere, and a timeout. VM_STATE_TRACE=1 prints
- * each argv to stderr, which is how the benchmark counts processes.
+ * Runs commands with node:child_process: an argument array (never a shell), the C
+ * locale so messages parse the same everywhere, a timeout, each child in its own
+ * process group. VM_STATE_TRACE=1 prints each argv to stderr, which is how the
+ * benchmark counts processes. Not execa: loading it and its first call cost more
+ * than a small pool's zfs read (README, "Start-up").
  */
-export class ExecaRunner implements Runner {
+export class ProcessRunner implements Runner {
   private readonly trace = process.env.VM_STATE_TRACE === '1';
 
   async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
@@ -67,28 +75,30 @@ export class ExecaRunner implements Runner {
     if (!file) throw new Error('empty argv');
     if (this.trace)
       process.stderr.write(`+ ${argv.join(' ')}  [${Math.round(process.uptime() * 1000)} ms]\n`);
-    const r = await execa(file, args, {
-      env: { LC_ALL: 'C', LANG: 'C' },
-      reject: false,
-      timeout: opts.inheritStdin ? 0 : (opts.timeout ?? 120_000),
-      stdin: opts.inheritStdin ? 'inherit' : 'ignore',
-      stripFinalNewline: false,
-      // Its own process group: a Ctrl-C at the terminal reaches vm-state, which finishes
-      // the step (a VM's stop can take minutes) and undoes, instead of killing the step.
-      detached: true,
-    });
-    if (r.failed && r.exitCode === undefined) {
-      // Could not start it at all (ENOENT, timeout): report it like a failed run.
-      const why = r.timedOut
-        ? `timed out after ${opts.timeout ?? 120_000} ms`
-        : r.isTerminated
-          ? `killed by ${r.signal}`
-          : ((r.cause as Error | undefined)?.message ?? r.shortMessage ?? 'could not run');
+    const timeout = opts.timeout ?? 120_000;
+    const child = start(file, args, opts.inheritStdin ? 'inherit' : 'ignore');
+    let stopped: string | undefined;
+    const stop = (why: string) => {
+      if (stopped !== undefined) return;
+      stopped = why;
+      child.kill('SIGTERM');
+      setTimeout(() => child.exitCode ?? child.signalCode ?? child.kill('SIGKILL'), FORCE_KILL_AFTER).unref();
+    };
+    // A child reading our stdin (serve's zfs receive) takes as long as the stream does.
+    const timer = opts.inheritStdin
+      ? undefined
+      : setTimeout(() => stop(`timed out after ${timeout} ms`), timeout);
+    const r = await ended(child, true, (size) => {
+      if (size > MAX_BUFFER) stop(`its output was larger than ${MAX_BUFFER} characters`);
+    }).finally(() => clearTimeout(timer));
+    // Could not start it at all (ENOENT): report it like a failed run.
+    if (r.error) return { stdout: r.stdout, stderr: r.error.message, exitCode: 127 };
+    if (r.signal !== null) {
       // 128 + signal number for a killed one, as a shell says; 127 for one that never ran.
-      const code = r.isTerminated ? 128 + (osSignals[r.signal as keyof typeof osSignals] ?? 15) : 127;
-      return { stdout: String(r.stdout ?? ''), stderr: why, exitCode: code };
+      const code = 128 + (osSignals[r.signal] ?? 15);
+      return { stdout: r.stdout, stderr: stopped ?? `killed by ${r.signal}`, exitCode: code };
     }
-    return { stdout: String(r.stdout), stderr: String(r.stderr), exitCode: r.exitCode ?? 1 };
+    return { stdout: r.stdout, stderr: r.stderr, exitCode: r.code ?? 1 };
   }
 
   async pipe(
@@ -100,42 +110,71 @@ export class ExecaRunner implements Runner {
     const [cFile, ...cArgs] = consumer;
     if (!pFile || !cFile) throw new Error('empty argv');
     if (this.trace) process.stderr.write(`+ ${producer.join(' ')} | ${consumer.join(' ')}\n`);
-    const common = {
-      env: { LC_ALL: 'C', LANG: 'C' },
-      reject: false,
-      stripFinalNewline: false,
-      detached: true,
-    } as const;
-    // The producer's stdout is not buffered: it goes to the consumer's stdin and nowhere else.
-    const source = execa(pFile, pArgs, {
-      ...common,
-      stdin: 'ignore',
-      buffer: { stdout: false },
-      encoding: 'buffer',
-    });
-    const sink = execa(cFile, cArgs, common);
+    const source = start(pFile, pArgs, 'ignore');
+    const sink = start(cFile, cArgs, 'pipe');
+    // The producer's stdout is not held: it goes to the consumer's stdin and nowhere else.
+    // As in a shell, when one side ends the other's end of the pipe closes (the consumer
+    // reads EOF, the producer gets EPIPE); no signal is sent.
+    const [from, into] = [source.stdout!, sink.stdin!];
     let bytes = 0;
-    source.stdout?.on('data', (chunk: Buffer) => {
+    from.on('data', (chunk: Buffer) => {
       bytes += chunk.length;
       opts.onBytes?.(bytes);
     });
-    try {
-      await source.pipe(sink);
-    } catch {
-      // Reported below from each side's own result.
-    }
-    const [p, c] = await Promise.all([source, sink]);
-    const side = (r: typeof p | typeof c, argv: readonly string[]): RunResult => {
-      const stderr = typeof r.stderr === 'string' ? r.stderr : Buffer.from(r.stderr ?? []).toString();
-      const stdout = typeof r.stdout === 'string' ? r.stdout : '';
-      if (r.failed && r.exitCode === undefined) {
-        const why = r.isTerminated
-          ? `killed by ${r.signal}`
-          : ((r.cause as Error | undefined)?.message ?? `${argv[0]}: could not run`);
-        return { stdout, stderr: stderr || why, exitCode: 127 };
-      }
-      return { stdout, stderr, exitCode: r.exitCode ?? 1 };
+    into.on('error', () => undefined); // EPIPE: the consumer stopped reading
+    from.pipe(into);
+    finished(from, { writable: false }, () => void (into.writable && into.end()));
+    finished(into, { readable: false }, () => void (from.readable && from.destroy()));
+    const [p, c] = await Promise.all([ended(source, false), ended(sink, true)]);
+    const side = (r: Ended): RunResult => {
+      if (r.error) return { stdout: r.stdout, stderr: r.stderr || r.error.message, exitCode: 127 };
+      if (r.signal !== null)
+        return { stdout: r.stdout, stderr: r.stderr || `killed by ${r.signal}`, exitCode: 127 };
+      return { stdout: r.stdout, stderr: r.stderr, exitCode: r.code ?? 1 };
     };
-    return { producer: side(p, producer), consumer: side(c, consumer), bytes };
+    return { producer: side(p), consumer: side(c), bytes };
   }
+}
+
+/** A child that ran to its end: its output and how it ended, or why it could not start (ENOENT). */
+interface Ended {
+  stdout: string;
+  stderr: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  error?: Error;
+}
+
+/**
+ * Starts `file` in its own process group (a Ctrl-C at the terminal reaches vm-state,
+ * which finishes the step, a VM's stop can take minutes, and undoes, instead of
+ * killing the step), with the rest of the environment as it is.
+ */
+const start = (file: string, args: string[], stdin: 'ignore' | 'pipe' | 'inherit'): ChildProcess =>
+  spawn(file, args, {
+    env: { ...process.env, LC_ALL: 'C', LANG: 'C' },
+    stdio: [stdin, 'pipe', 'pipe'],
+    detached: true,
+  });
+
+/** Waits for `child` to end (after 'error' too: Node closes a child that could not start). */
+function ended(child: ChildProcess, keepStdout: boolean, onSize?: (chars: number) => void): Promise<Ended> {
+  return new Promise((resolve) => {
+    let stdout = '';
+    let stderr = '';
+    let error: Error | undefined;
+    if (keepStdout)
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+        stdout += d;
+        onSize?.(stdout.length + stderr.length);
+      });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      onSize?.(stdout.length + stderr.length);
+    });
+    child.on('error', (e) => {
+      if (child.pid === undefined) error ??= e; // not started; other errors (a failed kill) change nothing
+    });
+    child.on('close', (code, signal) => resolve({ stdout, stderr, code, signal, error }));
+  });
 }

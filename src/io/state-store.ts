@@ -7,6 +7,7 @@ import { datasetOf, parentDataset } from '../core/layout.js';
 import { CommandError, type PipeResult, type RunResult, type Runner } from './runner.js';
 import { copyTree } from './tree-copy.js';
 import {
+  availableOf,
   missingDatasets,
   parseMountpoints,
   parseZfsGet,
@@ -25,6 +26,7 @@ const BUSY_RETRIES = 8;
 export interface StatesRead {
   parentExists: boolean;
   parentMounted: boolean;
+  parentAvailable: number | null;
   states: Map<string, StateFact>;
   mountpoints?: Map<string, string>;
 }
@@ -64,11 +66,16 @@ export class StateStore {
     const r = await this.runner.run(argv);
     if (r.exitCode === 0) {
       const states = parseZfsGet(r.stdout, parent, this.config.statesDir);
-      return { parentExists: true, parentMounted: r.stdout.includes(`${parent}\tmounted\tyes\n`), states };
+      return {
+        parentExists: true,
+        parentMounted: r.stdout.includes(`${parent}\tmounted\tyes\n`),
+        parentAvailable: availableOf(r.stdout, parent),
+        states,
+      };
     }
     // A missing pool, or the ZFS module not loaded, is an error, not an empty list.
     if (/dataset does not exist/.test(r.stderr))
-      return { parentExists: false, parentMounted: false, states: new Map() };
+      return { parentExists: false, parentMounted: false, parentAvailable: null, states: new Map() };
     throw new CommandError(argv, r);
   }
 
@@ -88,7 +95,12 @@ export class StateStore {
     ]);
     let text = `${head}${origins}${first.join('')}`;
     if (head === '')
-      return { parentExists: false, parentMounted: false, states: new Map<string, StateFact>() };
+      return {
+        parentExists: false,
+        parentMounted: false,
+        parentAvailable: null,
+        states: new Map<string, StateFact>(),
+      };
     let states = parseZfsGet(text, parent, this.config.statesDir);
     if (scope.related) {
       const more = new Set<string>();
@@ -110,6 +122,7 @@ export class StateStore {
     return {
       parentExists: true,
       parentMounted: head.includes(`${parent}\tmounted\tyes\n`),
+      parentAvailable: availableOf(head, parent),
       states,
       mountpoints,
     };

@@ -35,6 +35,7 @@ export class System {
       parent: parentDataset(this.config),
       parentExists: zfs.parentExists,
       parentMounted: zfs.parentMounted,
+      parentAvailable: zfs.parentAvailable,
       states: zfs.states,
       mountpoints: zfs.mountpoints,
       slots: slots.slots,

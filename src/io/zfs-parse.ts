@@ -46,6 +46,15 @@ export const zfsGetParentArgv = (parent: string) => getArgv(ZFS_PROPERTIES, ['-d
 /** Every state's mountpoint, no snapshots: which places in statesDir datasets hold. */
 export const zfsGetMountpointsArgv = (parent: string) => getArgv(['mountpoint'], ['-d', '1'], [parent]);
 
+/** A dataset's `available` in `zfs get` text that has it (null: not there); found without splitting the text. */
+export function availableOf(stdout: string, dataset: string): number | null {
+  const key = `${dataset}\tavailable\t`;
+  const at = stdout.startsWith(key) ? 0 : stdout.indexOf(`\n${key}`) + 1;
+  if (at === 0 && !stdout.startsWith(key)) return null;
+  const end = stdout.indexOf('\n', at);
+  return num(stdout.slice(at + key.length, end < 0 ? undefined : end));
+}
+
 /** `zfs get … mountpoint` text: dataset by mountpoint (paths only, not `none` or `legacy`). */
 export function parseMountpoints(stdout: string): Map<string, string> {
   const byPlace = new Map<string, string>();

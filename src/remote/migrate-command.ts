@@ -55,6 +55,8 @@ export async function migrateOut(ctx: Context, input: Input): Promise<void> {
         return read.facts;
       },
       remotes: new Map([[remote, link]]),
+      // The slot is the remote's: the slots stopped here come from the plan's steps.
+      subject: { state, remote },
       onStep: (step: Step, done: boolean) => {
         if (step.kind === 'stop' && !done) stoppedAt ??= Date.now();
         if (step.kind === 'remote' && done) startedAt = Date.now();

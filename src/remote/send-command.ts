@@ -61,8 +61,10 @@ export async function sendRounds(
   link: RemoteLink,
   request: SendRequest,
   opts: { quiet?: boolean } = {},
-): Promise<void> {
+): Promise<number> {
   let resumed = false;
+  let total = 0;
+  let current = 0;
   for (let round = 0; round < 2; round++) {
     let decision: SendDecision | undefined;
     let send: SendFacts | undefined;
@@ -73,16 +75,22 @@ export async function sendRounds(
         return read.facts;
       },
       remotes: new Map([[link.name, link]]),
+      subject: { state: request.state, remote: request.remote },
       document: (bytes) => ({
         send: { ...decision!.summary, resumed: resumed || decision!.summary.resumed, bytes },
       }),
       // A resumed round is followed by the rest: one document, said by the last round.
       quiet: () => Boolean(opts.quiet) || (Boolean(decision?.thenSendAgain) && !ctx.dryRun),
+      onBytes: (n) => void (current = n),
+      onStep: (step, done) => {
+        if (step.kind === 'send' && done) ((total += current), (current = 0));
+      },
     });
     if (!decision?.thenSendAgain || ctx.dryRun) break;
     resumed = true;
     request.now = new Date();
   }
+  return total;
 }
 
 /** `send --all <remote>`: every state of this host's own, one after the other; a failure does not stop the rest. */

@@ -120,6 +120,8 @@ export const ConfigSchema = z
       .default({ default: PolicySchema.parse({ hourly: 24, daily: 7, weekly: 4, monthly: 12 }) }),
     autoSnapshot: AutoSnapshotSchema.default(AutoSnapshotSchema.parse({})),
     replication: z.record(remoteName, ReplicationJobSchema).default({}),
+    /** Rewritten after every mutating command when set (vm-state metrics --output; the Nix module sets it). */
+    metricsFile: absolutePath.optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -161,6 +163,7 @@ export const ENV_FOR: Record<Exclude<keyof Config, Structured>, string> = {
   lockFile: 'VM_STATE_LOCK_FILE',
   runDir: 'VM_STATE_RUN_DIR',
   stateDir: 'VM_STATE_STATE_DIR',
+  metricsFile: 'VM_STATE_METRICS_FILE',
 };
 
 export const DEFAULT_CONFIG_FILE = '/etc/vm-state/config.json';

@@ -112,6 +112,35 @@ export const RemoteCheckOut = z.object({
   slots: z.array(z.object({ name: z.string(), state: z.string(), running: z.boolean() })),
 });
 
+const StateSent = z.object({ state: z.string(), ok: z.boolean(), error: z.string().optional() });
+
+/** A replication job's last run, kept in stateDir/replication/<job>.json (metrics reads it). */
+export const JobRecord = z.object({
+  job: z.string(),
+  remote: z.string(),
+  lastAttempt: Iso,
+  lastSuccess: Iso.nullable(),
+  result: z.enum(['ok', 'failed']),
+  error: z.string().optional(),
+  bytes: Bytes,
+  states: z.array(StateSent),
+});
+
+/** What vm-state replicate did, job by job. */
+export const ReplicateOut = z.object({
+  dryRun: z.boolean(),
+  jobs: z.array(
+    z.object({
+      job: z.string(),
+      result: z.enum(['ok', 'failed', 'skipped']),
+      why: z.string().optional().describe('why a job was skipped: not due, still running'),
+      error: z.string().optional(),
+      bytes: Bytes,
+      states: z.array(StateSent),
+    }),
+  ),
+});
+
 /** What send --all did, state by state. */
 export const SendAllOut = z.object({
   remote: z.string(),
@@ -238,8 +267,79 @@ export const HelpOut = z.object({
   exitCodes: z.record(z.string(), z.number().int()),
 });
 
+/** `vm-state metrics --json`: the samples of the text exposition (README.md, "Metrics"). */
+export const MetricsOut = z.object({
+  generatedAt: Iso,
+  families: z.array(
+    z.object({
+      name: z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/),
+      help: z.string(),
+      type: z.enum(['gauge', 'counter']),
+      samples: z.array(
+        z.object({
+          labels: z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/), z.string()),
+          value: z.number(),
+        }),
+      ),
+    }),
+  ),
+});
+
 /** `preflight` when the slot may start (a refusal is an error document). */
 export const PreflightOut = z.object({ ok: z.literal(true), slot: z.string(), message: z.string() });
+
+/** `vm-state log`: the journal's entries of changes, newest last. */
+const LogSubjectOut = z.object({
+  states: z.array(z.string()),
+  slots: z.array(z.string()),
+  snapshots: z.array(z.string()),
+  remotes: z.array(z.string()),
+});
+export const LogEntryOut = z.object({
+  time: z.string().describe('when journald received it, ISO 8601'),
+  command: z
+    .string()
+    .nullable()
+    .describe('null for an entry vm-state did not write (another tool as vm-state)'),
+  result: z
+    .enum(['done', 'undone', 'failed', 'refused'])
+    .nullable()
+    .describe('undone: failed and every step undone; failed: not all undone; refused: before any step'),
+  priority: z.number().int().nullable(),
+  messageId: z.string().nullable(),
+  summary: z.string().nullable().describe("the plan's summary; null when refused before there was a plan"),
+  message: z.string(),
+  subject: LogSubjectOut.describe(
+    'what it was about: the arguments, the states of named slots, what the plan touched',
+  ),
+  who: z.object({
+    uid: z.number().int().nullable(),
+    user: z.string().nullable(),
+    sudoUser: z.string().nullable(),
+    sshConnection: z.string().nullable(),
+  }),
+  steps: z.array(z.string()).describe("the plan's steps, as --dry-run prints them"),
+  error: z
+    .object({
+      message: z.string(),
+      code: z.string().nullable(),
+      exitCode: z.number().int().nullable(),
+      failedStep: z.string().nullable(),
+    })
+    .nullable(),
+  pid: z.number().int().nullable(),
+  host: z.string().nullable(),
+});
+export const LogOut = z.object({
+  filters: z.object({
+    state: z.string().nullable(),
+    slot: z.string().nullable(),
+    since: z.string().nullable(),
+    until: z.string().nullable(),
+    lines: z.number().int().nullable(),
+  }),
+  entries: z.array(LogEntryOut),
+});
 
 export const OUTPUT_SCHEMAS = {
   preflight: PreflightOut,
@@ -253,4 +353,8 @@ export const OUTPUT_SCHEMAS = {
   remotes: RemotesOut,
   'remote-check': RemoteCheckOut,
   'send-all': SendAllOut,
+  metrics: MetricsOut,
+  replicate: ReplicateOut,
+  'replication-job': JobRecord,
+  log: LogOut,
 } as const;

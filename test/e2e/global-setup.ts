@@ -2,13 +2,17 @@ import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** The second lab of the pair (lab/README.md, "Two labs"), for now on the fuse backend only. */
+/**
+ * The second lab of the pair (lab/README.md, "Two labs"): on fuse a container of its own; on
+ * OpenZFS the guest's second side, which the guest's lab/up brings up with it.
+ */
 const PEER = { LAB_NAME: 'vmstate-peer' };
 const withPeer = process.env.LAB_BACKEND !== 'openzfs';
 
 /**
  * Brings the lab up (building the bundle first, so the lab runs this
- * checkout), and on fuse the peer lab too, and tears them down afterwards,
+ * checkout), and on fuse the peer lab too (the OpenZFS guest has both
+ * sides), and tears them down afterwards,
  * unless LAB_KEEP=1. If a lab cannot come up, the suite fails loudly: it
  * never passes by skipping.
  */

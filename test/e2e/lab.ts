@@ -109,15 +109,17 @@ export async function resetLab(): Promise<void> {
 }
 
 /**
- * The pair (lab/README.md, "Two labs"): two fuse labs, each with its own zfs-fuse, pool
- * `microvms` and systemd, linked only by sshd on unix sockets. Their names are their ssh host
- * names inside either lab: `ssh vmstate-peer vm-state --version` works from vmstate-lab, and
- * back. global-setup brings the peer up with the lab, on the fuse backend only for now: a test
- * that needs it checks `hasPeer`.
+ * The pair (lab/README.md, "Two labs" and "The pair on OpenZFS"). On fuse: two labs, each with
+ * its own zfs-fuse, pool `microvms` and systemd, linked only by sshd on unix sockets; global-setup
+ * brings the peer up with the lab. On OpenZFS: the one guest's two sides, each a hypervisor by
+ * configuration: the lab (pool `microvms`) and the peer (pool `microvms-peer`, its own vm-state
+ * config, slots, units, sshd and host name). Either way their names are their ssh host names
+ * and host names: `ssh vmstate-peer vm-state --version` works from vmstate-lab, and back.
  */
 export type LabName = 'vmstate-lab' | 'vmstate-peer';
 export const PEER: LabName = 'vmstate-peer';
-export const hasPeer = backend === 'fuse';
+/** Whether the pair exists: on both backends now (kept for the tests that ask). */
+export const hasPeer = true;
 
 /** Runs a command inside the named lab of the pair (`LAB_NAME=<lab> lab/exec`). */
 export const shOn = (lab: LabName, argv: string[], opts: ShOpts = {}): Promise<Ran> =>
@@ -128,13 +130,25 @@ export interface Lab {
   name: LabName;
   /**
    * Its pool, states parent and states directory: on fuse the same in both labs as in sh's
-   * (`microvms`, P, STATES). Use these for the peer, not literals: a peer on OpenZFS would be a
-   * second pool in the one guest, of another name (lab/README.md, "The pair on OpenZFS: plan").
+   * (`microvms`, P, STATES); on OpenZFS the peer's are its second pool's (`microvms-peer`,
+   * `microvms-peer/storage/states`, `/var/lib/microvms-peer/states`). Use these for the peer,
+   * not literals, and a test runs on both backends.
    */
   pool: string;
   P: string;
   STATES: string;
-  /** root's authorized_keys for this lab's sshd (writable; lab/reset puts the lab's own back). */
+  /** Where its slot directories are (`/var/lib/microvms`; the OpenZFS peer's `/var/lib/microvms-peer`). */
+  slotsDir: string;
+  /** Its vm-state's assignments file (the OpenZFS peer's: `/etc/vm-state-peer/assignments.json`). */
+  assignmentsFile: string;
+  /** Its vm-state's config file, where `remote add` writes (the OpenZFS peer's: `/etc/vm-state-peer/config.json`). */
+  configFile: string;
+  /** A slot's unit: `microvm@slot2.service` (the OpenZFS peer's: `microvm-peer@slot2.service`). */
+  unit(slot: string): string;
+  /**
+   * The authorized_keys of this lab's sshd (writable; lab/reset puts the lab's own back): root's
+   * on fuse and the OpenZFS lab side, `/etc/ssh/peer/authorized_keys` for the OpenZFS peer.
+   */
   authorizedKeys: string;
   sh(argv: string[], opts?: ShOpts): Promise<Ran>;
   /** Like sh, but the command must succeed; its stdout. */
@@ -146,6 +160,30 @@ export interface Lab {
   reset(): Promise<void>;
 }
 
+/** Where a lab keeps what a test reads: the OpenZFS peer is the guest's second side. */
+const layoutOf = (name: LabName) =>
+  backend === 'openzfs' && name === PEER
+    ? {
+        pool: 'microvms-peer',
+        P: 'microvms-peer/storage/states',
+        STATES: '/var/lib/microvms-peer/states',
+        slotsDir: '/var/lib/microvms-peer',
+        assignmentsFile: '/etc/vm-state-peer/assignments.json',
+        configFile: '/etc/vm-state-peer/config.json',
+        unit: (slot: string) => `microvm-peer@${slot}.service`,
+        authorizedKeys: '/etc/ssh/peer/authorized_keys',
+      }
+    : {
+        pool: 'microvms',
+        P,
+        STATES,
+        slotsDir: '/var/lib/microvms',
+        assignmentsFile: ASSIGNMENTS,
+        configFile: '/etc/vm-state/config.json',
+        unit: (slot: string) => `microvm@${slot}.service`,
+        authorizedKeys: '/root/.ssh/authorized_keys',
+      };
+
 export function labOn(name: LabName): Lab {
   const run = (argv: string[], opts: ShOpts = {}) => shOn(name, argv, opts);
   const must = async (argv: string[], opts: ShOpts = {}) => {
@@ -156,10 +194,7 @@ export function labOn(name: LabName): Lab {
   };
   return {
     name,
-    pool: 'microvms',
-    P,
-    STATES,
-    authorizedKeys: '/root/.ssh/authorized_keys',
+    ...layoutOf(name),
     sh: run,
     ok: must,
     vm: (args, opts = {}) => run(['vm-state', ...args], opts),

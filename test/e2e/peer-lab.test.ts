@@ -1,9 +1,11 @@
-// The pair of labs issue 13's proof runs in (lab/README.md, "Two labs"): vmstate-lab and
-// vmstate-peer, each its own zfs-fuse, pool and systemd, on private networks, linked only by
-// sshd on a unix socket in a host directory both bind at /run/vmstate-peers.
+// The pair of labs issue 13's proof runs in (lab/README.md, "Two labs" and "The pair on
+// OpenZFS"): vmstate-lab and vmstate-peer, linked only by sshd on a unix socket in
+// /run/vmstate-peers. On fuse each its own zfs-fuse, pool and systemd, on private networks, the
+// directory a host one both bind; on OpenZFS the guest's two pools (microvms, microvms-peer), the
+// directory the guest's own, and no network at all.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasPeer, P, peer, resetLab, resetPeer, shOn, type LabName } from './lab.js';
+import { backend, costly, hasPeer, labOn, P, peer, resetLab, resetPeer, shOn, type LabName } from './lab.js';
 
 const LAB: LabName = 'vmstate-lab';
 const PAIR: [LabName, LabName][] = [
@@ -14,7 +16,7 @@ const version = JSON.parse(readFileSync(new URL('../../package.json', import.met
 const ssh = (from: LabName, to: LabName, ...rest: string[]) =>
   shOn(from, ['ssh', '-o', 'BatchMode=yes', ...rest.slice(0, -1), to, rest.at(-1)!]);
 
-describe.skipIf(!hasPeer)('the two-lab pair (fuse)', () => {
+describe.skipIf(!hasPeer)(`the two-lab pair (${backend})`, () => {
   beforeAll(async () => {
     await Promise.all([resetLab(), resetPeer()]);
   });
@@ -24,7 +26,7 @@ describe.skipIf(!hasPeer)('the two-lab pair (fuse)', () => {
 
   it('each lab has its own pool: a dataset made in one is absent in the other', async () => {
     const guid = async (lab: LabName) =>
-      /guid\s+(\d+)/.exec((await shOn(lab, ['zpool', 'get', 'guid', 'microvms'])).stdout)?.[1];
+      /guid\s+(\d+)/.exec((await shOn(lab, ['zpool', 'get', 'guid', labOn(lab).pool])).stdout)?.[1];
     const [g1, g2] = await Promise.all([guid(LAB), guid(peer.name)]);
     expect(g1).toMatch(/^\d+$/);
     expect(g2).toMatch(/^\d+$/);
@@ -67,34 +69,37 @@ describe.skipIf(!hasPeer)('the two-lab pair (fuse)', () => {
     expect(r.stderr).toMatch(/Host key verification failed/);
   });
 
-  it('a command="...",restrict key line forces its command; removed, the key is refused', async () => {
-    const key = '/root/.ssh/restricted_test';
-    const withKey = ['-o', 'IdentitiesOnly=yes', '-i', key];
-    await shOn(LAB, ['rm', '-f', key, `${key}.pub`]);
-    expect((await shOn(LAB, ['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', key])).code).toBe(0);
-    const pub = (await shOn(LAB, ['cat', `${key}.pub`])).stdout.trim();
-    expect(pub).toMatch(/^ssh-ed25519 /);
-    const before = await peer.ok(['cat', peer.authorizedKeys]);
-    try {
-      await peer.ok(['sh', '-c', 'cat >> "$0"', peer.authorizedKeys], {
-        input: `command="/bin/echo restricted",restrict ${pub}\n`,
-      });
-      const forced = await ssh(LAB, peer.name, ...withKey, 'hostname');
-      expect(forced.code).toBe(0);
-      expect(forced.stdout).toBe('restricted'); // execa strips the last newline
-      // restrict: no pty either (ssh -tt, which insists on one, gives up).
-      const tty = await ssh(LAB, peer.name, ...withKey, '-tt', 'hostname');
-      expect(tty.code).toBe(255);
-      expect(tty.stderr).toMatch(/PTY allocation request failed/);
-      expect(tty.stdout).not.toContain(peer.name);
-      // The lab's own key is untouched by it.
-      expect((await ssh(LAB, peer.name, 'hostname')).stdout).toBe(peer.name);
-    } finally {
-      await peer.ok(['sh', '-c', 'cat > "$0"', peer.authorizedKeys], { input: before });
-    }
-    const refused = await ssh(LAB, peer.name, ...withKey, 'hostname');
-    expect(refused.code).toBe(255);
-    expect(refused.stderr).toMatch(/Permission denied \(publickey\)/);
-    await shOn(LAB, ['rm', '-f', key, `${key}.pub`]);
-  });
+  costly('ssh key restrictions: sshd, no ZFS')(
+    'a command="...",restrict key line forces its command; removed, the key is refused',
+    async () => {
+      const key = '/root/.ssh/restricted_test';
+      const withKey = ['-o', 'IdentitiesOnly=yes', '-i', key];
+      await shOn(LAB, ['rm', '-f', key, `${key}.pub`]);
+      expect((await shOn(LAB, ['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', key])).code).toBe(0);
+      const pub = (await shOn(LAB, ['cat', `${key}.pub`])).stdout.trim();
+      expect(pub).toMatch(/^ssh-ed25519 /);
+      const before = await peer.ok(['cat', peer.authorizedKeys]);
+      try {
+        await peer.ok(['sh', '-c', 'cat >> "$0"', peer.authorizedKeys], {
+          input: `command="/bin/echo restricted",restrict ${pub}\n`,
+        });
+        const forced = await ssh(LAB, peer.name, ...withKey, 'hostname');
+        expect(forced.code).toBe(0);
+        expect(forced.stdout).toBe('restricted'); // execa strips the last newline
+        // restrict: no pty either (ssh -tt, which insists on one, gives up).
+        const tty = await ssh(LAB, peer.name, ...withKey, '-tt', 'hostname');
+        expect(tty.code).toBe(255);
+        expect(tty.stderr).toMatch(/PTY allocation request failed/);
+        expect(tty.stdout).not.toContain(peer.name);
+        // The lab's own key is untouched by it.
+        expect((await ssh(LAB, peer.name, 'hostname')).stdout).toBe(peer.name);
+      } finally {
+        await peer.ok(['sh', '-c', 'cat > "$0"', peer.authorizedKeys], { input: before });
+      }
+      const refused = await ssh(LAB, peer.name, ...withKey, 'hostname');
+      expect(refused.code).toBe(255);
+      expect(refused.stderr).toMatch(/Permission denied \(publickey\)/);
+      await shOn(LAB, ['rm', '-f', key, `${key}.pub`]);
+    },
+  );
 });

@@ -1,10 +1,114 @@
 // A send cut mid-stream (the ssh link killed): OpenZFS resumes it from the target's token;
 // zfs-fuse, which has no resumable receive, starts again cleanly. Either way, no byte is lost.
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { backend, hasPeer, ok, P, peer, resetLab, resetPeer, sh, STATES, vm } from './lab.js';
+// On OpenZFS also what only it can show: a stale token dropped, and the holds of both sides
+// (`zfs holds`, which zfs-fuse cannot list).
+import { afterAll, beforeEach, describe, expect } from 'vitest';
+import {
+  backend,
+  hasPeer,
+  ok,
+  onlyOn,
+  P,
+  peer,
+  resetLab,
+  resetPeer,
+  sh,
+  STATES,
+  vm,
+  type Ran,
+} from './lab.js';
 
 const json = <T>(text: string): T => JSON.parse(text) as T;
-type Sent = { send: { resumed: boolean; snapshots: string[] } };
+type Sent = { send: { resumed: boolean; base: string | null; snapshots: string[] } };
+/** This lab, as `peer` is the other: what the helpers below take of either. */
+const here = { ok, P, STATES };
+type Side = typeof here;
+
+const fill = (state: string, mib: number, seek = 0) =>
+  ok([
+    'dd',
+    'if=/dev/urandom',
+    `of=${STATES}/${state}/data.img`,
+    'bs=1M',
+    `count=${mib}`,
+    `seek=${seek}`,
+    'conv=notrunc',
+    'status=none',
+  ]);
+
+/**
+ * `vm-state send STATE peer`, its ssh link killed mid-stream. fuse: the lab sees only its own
+ * `zfs send`; OpenZFS: both sides are in the one guest, so the cut waits for the peer's
+ * `zfs receive`, and gives it a moment to take part of the stream (a token needs some of it).
+ */
+async function cutSend(state: string, afterReceive = '0.3'): Promise<Ran> {
+  const waitFor = backend === 'fuse' ? '^zfs send' : '^zfs receive';
+  const cut = sh([
+    'sh',
+    '-c',
+    `for i in $(seq 1 600); do pgrep -f "${waitFor}" >/dev/null && break; sleep 0.05; done; ` +
+      `sleep ${afterReceive}; pkill -f "ssh .*serve --request"`,
+  ]);
+  const r = await vm(['send', state, 'peer']);
+  await cut;
+  return r;
+}
+
+/** The state's snapshots there (oldest first) with their guids. */
+async function snapshots(lab: Side, state: string) {
+  const out = await lab.ok([
+    'zfs',
+    'list',
+    '-H',
+    '-t',
+    'snapshot',
+    '-o',
+    'name,guid',
+    '-r',
+    `${lab.P}/${state}`,
+  ]);
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split('\t'))
+    .map(([n, g]) => ({ name: n!.split('@')[1]!, guid: g! }));
+}
+
+/** sha256 of data.img; a replica is mounted for the look and unmounted again. */
+async function sum(lab: Side, state: string, mount: boolean): Promise<string> {
+  if (mount) await lab.ok(['zfs', 'mount', `${lab.P}/${state}`]);
+  try {
+    return (await lab.ok(['sha256sum', `${lab.STATES}/${state}/data.img`])).split(' ')[0]!;
+  } finally {
+    if (mount) await lab.ok(['zfs', 'unmount', `${lab.P}/${state}`]);
+  }
+}
+
+/** Every hold on the state's snapshots: `{ snapshot: [tags] }` (OpenZFS: `zfs holds` lists tags). */
+async function holds(lab: Side, state: string): Promise<Record<string, string[]>> {
+  const snaps = (await snapshots(lab, state)).map((s) => `${lab.P}/${state}@${s.name}`);
+  if (snaps.length === 0) return {};
+  const out: Record<string, string[]> = {};
+  for (const line of (await lab.ok(['zfs', 'holds', '-H', ...snaps])).split('\n').filter(Boolean)) {
+    const [snap, tag] = line.split('\t');
+    (out[snap!.split('@')[1]!] ??= []).push(tag!);
+  }
+  return out;
+}
+
+/** Both sides have the same snapshots (by guid), the same bytes, and hold the newest only. */
+async function inSync(state: string) {
+  const mine = await snapshots(here, state);
+  expect(await snapshots(peer, state)).toEqual(mine);
+  expect(await sum(peer, state, true)).toBe(await sum(here, state, false));
+  const newest = mine.at(-1)!.name;
+  expect(await holds(here, state)).toEqual({ [newest]: ['vm-state:sent-to:peer'] });
+  expect(await holds(peer, state)).toEqual({ [newest]: ['vm-state:replica'] });
+  expect(await peer.zfsProp(`${peer.P}/${state}`, 'receive_resume_token')).toBe('-');
+  expect(await peer.zfsProp(`${peer.P}/${state}`, 'readonly')).toBe('on');
+  expect(await peer.zfsProp(`${peer.P}/${state}`, 'mounted')).toBe('no');
+  expect(await peer.zfsProp(`${peer.P}/${state}`, 'vm-state:replica-of')).toBe(`vmstate-lab:${state}`);
+}
 
 describe.skipIf(!hasPeer)('a cut send', () => {
   beforeEach(async () => {
@@ -15,31 +119,105 @@ describe.skipIf(!hasPeer)('a cut send', () => {
     await Promise.all([resetLab(), resetPeer()]);
   });
 
-  it('a send whose ssh dies mid-stream fails, keeps its snapshot, and the next send completes it', async () => {
-    await ok(['vm-state', 'create', 'big']);
-    await ok(['dd', 'if=/dev/urandom', `of=${STATES}/big/data.img`, 'bs=1M', 'count=96', 'status=none']);
-    // Cut the link once the stream flows: kill the ssh that carries it.
-    const cut = sh([
-      'sh',
-      '-c',
-      'for i in $(seq 1 400); do pgrep -f "^zfs send" >/dev/null && break; sleep 0.05; done; ' +
-        'sleep 0.3; pkill -f "ssh .*serve --request"',
-    ]);
-    const first = await vm(['send', 'big', 'peer']);
-    await cut;
-    expect(first.code, first.stdout).not.toBe(0);
-    expect(first.stderr).not.toContain('No vm-state');
-    const repl = (await ok(['zfs', 'list', '-H', '-t', 'snapshot', '-o', 'name', '-r', `${P}/big`])).trim();
-    expect(repl).toMatch(/@vmstate-repl-/);
-    if (backend === 'openzfs')
-      expect(await peer.zfsProp(`${peer.P}/big`, 'receive_resume_token')).not.toBe('-');
+  onlyOn('fuse', 'no resumable receive: the next send starts again')(
+    'a send whose ssh dies mid-stream fails, keeps its snapshot, and the next send completes it',
+    async () => {
+      await ok(['vm-state', 'create', 'big']);
+      await fill('big', 96);
+      const first = await cutSend('big');
+      expect(first.code, first.stdout).not.toBe(0);
+      expect(first.stderr).not.toContain('No vm-state');
+      const repl = (await ok(['zfs', 'list', '-H', '-t', 'snapshot', '-o', 'name', '-r', `${P}/big`])).trim();
+      expect(repl).toMatch(/@vmstate-repl-/);
 
-    const again = await vm(['--json', 'send', 'big', 'peer']);
-    expect(again.code, again.stderr).toBe(0);
-    expect(json<Sent>(again.stdout).send.resumed).toBe(false);
-    await peer.ok(['zfs', 'mount', `${peer.P}/big`]);
-    const there = (await peer.ok(['sha256sum', `${peer.STATES}/big/data.img`])).split(' ')[0];
-    await peer.ok(['zfs', 'unmount', `${peer.P}/big`]);
-    expect(there).toBe((await ok(['sha256sum', `${STATES}/big/data.img`])).split(' ')[0]);
-  });
+      const again = await vm(['--json', 'send', 'big', 'peer']);
+      expect(again.code, again.stderr).toBe(0);
+      expect(json<Sent>(again.stdout).send.resumed).toBe(false);
+      expect(await sum(peer, 'big', true)).toBe(await sum(here, 'big', false));
+    },
+  );
+
+  onlyOn('openzfs', 'resume tokens')(
+    'a cut send leaves a resume token there; the next send resumes from it, then sends the rest',
+    async () => {
+      await ok(['vm-state', 'create', 'big']);
+      await fill('big', 96);
+      const first = await cutSend('big', '1');
+      expect(first.code, first.stdout).not.toBe(0);
+      expect(first.stderr).not.toContain('No vm-state');
+      // The cut snapshot stays here; there, the partial receive and its token.
+      const [cutAt, ...more] = await snapshots(here, 'big');
+      expect(more).toEqual([]);
+      expect(cutAt!.name).toMatch(/^vmstate-repl-/);
+      const token = await peer.zfsProp(`${peer.P}/big`, 'receive_resume_token');
+      expect(token).toMatch(/^1-[0-9a-f]+-[0-9a-f]+-[0-9a-f]+$/);
+      // The token names that snapshot: what `send` checks before it resumes.
+      const check = await sh(['zfs', 'send', '-nv', '-t', token]);
+      expect(check.code, check.stderr).toBe(0);
+      expect(check.stdout + check.stderr).toContain(`toname = ${P}/big@${cutAt!.name}`);
+
+      // Written after the cut: the round after the resumed one carries it.
+      await fill('big', 1, 20);
+      const again = await vm(['--json', 'send', 'big', 'peer']);
+      expect(again.code, again.stderr).toBe(0);
+      // One document for the command (its two rounds), said by the last round.
+      const doc = json<Sent>(again.stdout).send;
+      expect(doc.resumed).toBe(true);
+      expect(doc.base).toBe(cutAt!.name);
+      expect(doc.snapshots).toEqual([expect.stringMatching(/^vmstate-repl-/)]);
+      const names = (await snapshots(here, 'big')).map((s) => s.name);
+      expect(names).toEqual([cutAt!.name, doc.snapshots[0]]);
+      await inSync('big');
+    },
+  );
+
+  onlyOn('openzfs', 'resume tokens')(
+    'a stale token (its snapshot gone here) is dropped with a warning, and the send starts again',
+    async () => {
+      await ok(['vm-state', 'create', 'big']);
+      await fill('big', 64);
+      const first = await cutSend('big', '1');
+      expect(first.code, first.stdout).not.toBe(0);
+      expect(await peer.zfsProp(`${peer.P}/big`, 'receive_resume_token')).not.toBe('-');
+      // The snapshot the token resumes, gone: released first, if anything holds it.
+      const [cutAt] = await snapshots(here, 'big');
+      for (const tag of (await holds(here, 'big'))[cutAt!.name] ?? [])
+        await ok(['zfs', 'release', tag, `${P}/big@${cutAt!.name}`]);
+      await ok(['zfs', 'destroy', `${P}/big@${cutAt!.name}`]);
+
+      const again = await vm(['send', 'big', 'peer']);
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stderr).toMatch(
+        /\[WARN\] A cut send to peer:big cannot be resumed \(.+\): dropping its partial data there/,
+      );
+      await inSync('big');
+    },
+  );
+
+  onlyOn('openzfs', 'zfs holds lists hold tags')(
+    'holds: after each send, both sides hold the newest shared snapshot, and only it',
+    async () => {
+      await ok(['vm-state', 'create', 'web']);
+      await fill('web', 2);
+      await ok(['zfs', 'snapshot', `${P}/web@op1`]);
+      const full = await vm(['send', 'web', 'peer']);
+      expect(full.code, full.stderr).toBe(0);
+      await inSync('web');
+      const base = (await snapshots(here, 'web')).at(-1)!.name;
+
+      await fill('web', 1, 1);
+      await ok(['zfs', 'snapshot', `${P}/web@op2`]);
+      const incremental = await vm(['--json', 'send', 'web', 'peer']);
+      expect(incremental.code, incremental.stderr).toBe(0);
+      expect(json<Sent>(incremental.stdout).send.base).toBe(base);
+      // Moved on: the old base is held by nobody now, on either side.
+      await inSync('web');
+      expect((await snapshots(here, 'web')).map((s) => s.name)).toEqual([
+        'op1',
+        base,
+        'op2',
+        expect.stringMatching(/^vmstate-repl-/),
+      ]);
+    },
+  );
 });

@@ -1,16 +1,42 @@
-// vm-state send between the two labs of the pair (lab/README.md, "Two labs"): vmstate-lab sends,
-// vmstate-peer receives, each its own zfs-fuse and systemd, linked only by sshd on a unix socket.
+// vm-state send between the two labs of the pair (lab/README.md, "Two labs" and "The pair on
+// OpenZFS"): vmstate-lab sends, vmstate-peer receives, each its own ZFS pool and vm-state, linked
+// only by sshd on a unix socket. On fuse two containers; on OpenZFS the guest's two pools.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { hasPeer, ok, P, peer, resetLab, resetPeer, sh, STATES, vm, worldSnapshot } from './lab.js';
+import {
+  backend,
+  costly,
+  hasPeer,
+  ok,
+  P,
+  peer,
+  resetLab,
+  resetPeer,
+  sh,
+  STATES,
+  vm,
+  worldSnapshot,
+} from './lab.js';
 
 const CONFIG = '/etc/vm-state/config.json';
 const zfs = async (state: string, prop: string) =>
   (await ok(['zfs', 'get', '-H', '-o', 'value', prop, `${P}/${state}`])).trim();
 const json = <T = Record<string, unknown>>(text: string): T => JSON.parse(text) as T;
+/** This lab, as `guids` takes `peer`. */
+const here = { ok, P };
 
 /** Each snapshot of `state` (on `lab`) by name, with its guid. */
-async function guids(run: (argv: string[]) => Promise<string>, state: string) {
-  const out = await run(['zfs', 'list', '-H', '-t', 'snapshot', '-o', 'name,guid', '-r', `${P}/${state}`]);
+async function guids(lab: { ok: (argv: string[]) => Promise<string>; P: string }, state: string) {
+  const out = await lab.ok([
+    'zfs',
+    'list',
+    '-H',
+    '-t',
+    'snapshot',
+    '-o',
+    'name,guid',
+    '-r',
+    `${lab.P}/${state}`,
+  ]);
   return out
     .trim()
     .split('\n')
@@ -21,11 +47,11 @@ async function guids(run: (argv: string[]) => Promise<string>, state: string) {
 
 /** sha256 of the replica's data.img: mounted read-only for the look, then unmounted again. */
 async function replicaSum(state: string): Promise<string> {
-  await peer.ok(['zfs', 'mount', `${P}/${state}`]);
+  await peer.ok(['zfs', 'mount', `${peer.P}/${state}`]);
   try {
-    return (await peer.ok(['sha256sum', `${STATES}/${state}/data.img`])).split(' ')[0]!;
+    return (await peer.ok(['sha256sum', `${peer.STATES}/${state}/data.img`])).split(' ')[0]!;
   } finally {
-    await peer.ok(['zfs', 'unmount', `${P}/${state}`]);
+    await peer.ok(['zfs', 'unmount', `${peer.P}/${state}`]);
   }
 }
 const localSum = async (state: string) =>
@@ -48,9 +74,9 @@ const send = async (args: string[]) => {
 };
 /** Everything either lab could have had changed: for "nothing changed on either host". */
 const both = async () =>
-  `${await worldSnapshot()}\n---\n${await peer.ok(['zfs', 'list', '-H', '-t', 'all', '-o', 'name,readonly,userrefs', '-r', P])}`;
+  `${await worldSnapshot()}\n---\n${await peer.ok(['zfs', 'list', '-H', '-t', 'all', '-o', 'name,readonly,userrefs', '-r', peer.P])}`;
 
-describe.skipIf(!hasPeer)('vm-state send between two hypervisors (fuse pair)', () => {
+describe.skipIf(!hasPeer)(`vm-state send between two hypervisors (${backend} pair)`, () => {
   beforeAll(async () => {
     await Promise.all([resetLab(), resetPeer()]);
   });
@@ -62,36 +88,39 @@ describe.skipIf(!hasPeer)('vm-state send between two hypervisors (fuse pair)', (
     await Promise.all([resetLab(), resetPeer()]);
   });
 
-  it('remote add, list, check and remove go through the config file', async () => {
-    expect(json<{ remotes: Record<string, unknown> }>(await ok(['cat', CONFIG])).remotes).toEqual({
-      peer: { destination: 'vmstate-peer', sshOptions: {} },
-    });
-    const check = json(await ok(['vm-state', '--json', 'remote', 'check', 'peer']));
-    expect(check).toMatchObject({
-      name: 'peer',
-      host: 'vmstate-peer',
-      protocol: 1,
-      parent: P,
-      openZfs: false,
-    });
-    expect((check.slots as unknown[]).length).toBe(5);
-    await ok([
-      'vm-state',
-      'remote',
-      'add',
-      'other',
-      'root@host.invalid',
-      '--port',
-      '2222',
-      '--ssh-option',
-      'ConnectTimeout=2',
-    ]);
-    expect(await ok(['vm-state', 'remote', 'list'])).toMatch(
-      /other\troot@host.invalid\tport 2222, -o ConnectTimeout=2/,
-    );
-    await ok(['vm-state', 'remote', 'remove', 'other']);
-    expect(await ok(['vm-state', 'remote', 'list'])).not.toContain('other');
-  });
+  costly('remote add and list: the config file')(
+    'remote add, list, check and remove go through the config file',
+    async () => {
+      expect(json<{ remotes: Record<string, unknown> }>(await ok(['cat', CONFIG])).remotes).toEqual({
+        peer: { destination: 'vmstate-peer', sshOptions: {} },
+      });
+      const check = json(await ok(['vm-state', '--json', 'remote', 'check', 'peer']));
+      expect(check).toMatchObject({
+        name: 'peer',
+        host: 'vmstate-peer',
+        protocol: 1,
+        parent: peer.P,
+        openZfs: backend === 'openzfs',
+      });
+      expect((check.slots as unknown[]).length).toBe(5);
+      await ok([
+        'vm-state',
+        'remote',
+        'add',
+        'other',
+        'root@host.invalid',
+        '--port',
+        '2222',
+        '--ssh-option',
+        'ConnectTimeout=2',
+      ]);
+      expect(await ok(['vm-state', 'remote', 'list'])).toMatch(
+        /other\troot@host.invalid\tport 2222, -o ConnectTimeout=2/,
+      );
+      await ok(['vm-state', 'remote', 'remove', 'other']);
+      expect(await ok(['vm-state', 'remote', 'list'])).not.toContain('other');
+    },
+  );
 
   it('a full send, then an incremental: the same bytes, the same guids, the operator`s snapshots too', async () => {
     await ok(['vm-state', 'create', 'web']);
@@ -108,12 +137,12 @@ describe.skipIf(!hasPeer)('vm-state send between two hypervisors (fuse pair)', (
       'op2',
       expect.stringMatching(/^vmstate-repl-\d{8}T\d{6}Z$/),
     ]);
-    const there = await guids(peer.ok, 'web');
-    expect(there).toEqual(await guids(ok, 'web'));
+    const there = await guids(peer, 'web');
+    expect(there).toEqual(await guids(here, 'web'));
     expect(await replicaSum('web')).toBe(await localSum('web'));
-    expect(await peer.zfsProp(`${P}/web`, 'readonly')).toBe('on');
-    expect(await peer.zfsProp(`${P}/web`, 'mounted')).toBe('no');
-    expect(await peer.zfsProp(`${P}/web`, 'vm-state:replica-of')).toBe('vmstate-lab:web');
+    expect(await peer.zfsProp(`${peer.P}/web`, 'readonly')).toBe('on');
+    expect(await peer.zfsProp(`${peer.P}/web`, 'mounted')).toBe('no');
+    expect(await peer.zfsProp(`${peer.P}/web`, 'vm-state:replica-of')).toBe('vmstate-lab:web');
 
     // 1 MiB changed: the incremental carries about that, from the newest shared snapshot.
     await write('web', 1, 5);
@@ -122,7 +151,7 @@ describe.skipIf(!hasPeer)('vm-state send between two hypervisors (fuse pair)', (
     expect(second.doc!.base).toBe(first.doc!.snapshots.at(-1));
     expect(second.doc!.bytes).toBeGreaterThan(1024 * 1024);
     expect(second.doc!.bytes).toBeLessThanOrEqual(2 * 1024 * 1024);
-    expect(await guids(peer.ok, 'web')).toEqual(await guids(ok, 'web'));
+    expect(await guids(peer, 'web')).toEqual(await guids(here, 'web'));
     expect(await replicaSum('web')).toBe(await localSum('web'));
 
     // Both sides say what is what.
@@ -156,8 +185,8 @@ describe.skipIf(!hasPeer)('vm-state send between two hypervisors (fuse pair)', (
       expect(pr.code, pr.stderr).toBe(0);
       expect(pr.stderr).toContain(`Keeping web@${base}: held`);
     }
-    expect((await guids(ok, 'web')).map((s) => s.name)).toEqual([base]);
-    expect((await guids(peer.ok, 'web')).map((s) => s.name)).toEqual([base]);
+    expect((await guids(here, 'web')).map((s) => s.name)).toEqual([base]);
+    expect((await guids(peer, 'web')).map((s) => s.name)).toEqual([base]);
     // The next send starts from it all the same.
     const next = await send(['web', 'peer']);
     expect(next.code, next.stderr).toBe(0);
@@ -168,7 +197,7 @@ describe.skipIf(!hasPeer)('vm-state send between two hypervisors (fuse pair)', (
     await ok(['vm-state', 'create', 'web']);
     await write('web', 2);
     expect((await send(['web', 'peer'])).code).toBe(0);
-    await peer.ok(['zfs', 'snapshot', `${P}/web@theirs`]);
+    await peer.ok(['zfs', 'snapshot', `${peer.P}/web@theirs`]);
     await write('web', 1);
 
     const before = await both();
@@ -181,12 +210,12 @@ describe.skipIf(!hasPeer)('vm-state send between two hypervisors (fuse pair)', (
 
     const forced = await send(['web', 'peer', '--force']);
     expect(forced.code, forced.stderr).toBe(0);
-    const kept = (await peer.ok(['zfs', 'list', '-H', '-o', 'name', '-r', P]))
+    const kept = (await peer.ok(['zfs', 'list', '-H', '-o', 'name', '-r', peer.P]))
       .split('\n')
       .find((n) => n.includes('web.diverged-'));
     expect(kept).toBeDefined();
-    expect((await guids(peer.ok, kept!.split('/').at(-1)!)).map((s) => s.name)).toEqual(['theirs']);
-    expect(await guids(peer.ok, 'web')).toEqual(await guids(ok, 'web'));
+    expect((await guids(peer, kept!.split('/').at(-1)!)).map((s) => s.name)).toEqual(['theirs']);
+    expect(await guids(peer, 'web')).toEqual(await guids(here, 'web'));
     expect(await replicaSum('web')).toBe(await localSum('web'));
   });
 
@@ -202,7 +231,7 @@ describe.skipIf(!hasPeer)('vm-state send between two hypervisors (fuse pair)', (
 
     // zfs-fuse counts written bytes in `referenced` only once the transaction group is on disk.
     await ok(['sync']);
-    await peer.ok(['zfs', 'set', 'quota=4M', P]);
+    await peer.ok(['zfs', 'set', 'quota=4M', peer.P]);
     before = await both();
     const full = await vm(['send', 'web', 'peer:small']);
     expect(full.code, full.stderr).toBe(5);
@@ -210,68 +239,64 @@ describe.skipIf(!hasPeer)('vm-state send between two hypervisors (fuse pair)', (
     expect(await both()).toBe(before);
   });
 
-  it('bad input changes nothing on either host: exit codes from the table', async () => {
-    await ok(['vm-state', 'create', 'web']);
-    await ok(['vm-state', 'remote', 'add', 'nowhere', 'nowhere.invalid', '--ssh-option', 'ConnectTimeout=2']);
-    const before = await both();
-    const cases: [string[], number, RegExp][] = [
-      [['send', 'web', 'unknown'], 3, /No remote 'unknown'/],
-      [['send', 'web', 'peer:../x'], 2, /Invalid state name/],
-      [['send', 'ghost', 'peer'], 3, /ghost/],
-      [['send', 'web', 'nowhere'], 8, /Cannot reach remote 'nowhere'/],
-      [['remote', 'add', '-x', 'host'], 2, /./],
-      [['remote', 'add', 'bad/name', 'host'], 2, /Invalid remote name/],
-      [['remote', 'add', 'r', '-oProxyCommand=x'], 2, /./],
-      [['remote', 'check', 'nowhere'], 8, /Cannot reach/],
-    ];
-    for (const [args, code, message] of cases) {
-      const r = await vm(args);
-      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(code);
-      expect(r.stderr).toMatch(message);
-    }
-    expect(await both()).toBe(before);
-  });
-
-  it('a key restricted to `vm-state serve` can do nothing else; a remote without vm-state, or of another protocol, is exit 8', async () => {
-    await ok(['vm-state', 'create', 'web']);
-    await ok(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', '/root/.ssh/serve_only']);
-    const key = (await ok(['cat', '/root/.ssh/serve_only.pub'])).trim();
-    const lines = [`command="vm-state serve",restrict ${key}`];
-    const addKey = (line: string) =>
-      peer.ok(['sh', '-c', `printf '%s\\n' '${line}' >> /root/.ssh/authorized_keys`]);
-    await addKey(lines[0]!);
-    await ok(['vm-state', 'remote', 'add', 'locked', 'vmstate-peer', '--identity', '/root/.ssh/serve_only']);
-    // What serve allows works through that key...
-    expect((await vm(['remote', 'check', 'locked'])).code).toBe(0);
-    expect((await vm(['send', 'web', 'locked'])).code).toBe(0);
-    // ...and nothing else does.
-    const ssh = (cmd: string) =>
-      sh([
-        'ssh',
-        '-o',
-        'BatchMode=yes',
-        '-o',
-        'IdentitiesOnly=yes',
-        '-i',
-        '/root/.ssh/serve_only',
-        'vmstate-peer',
-        cmd,
+  costly('argument errors and unknown remotes')(
+    'bad input changes nothing on either host: exit codes from the table',
+    async () => {
+      await ok(['vm-state', 'create', 'web']);
+      await ok([
+        'vm-state',
+        'remote',
+        'add',
+        'nowhere',
+        'nowhere.invalid',
+        '--ssh-option',
+        'ConnectTimeout=2',
       ]);
-    for (const cmd of [
-      `zfs destroy -r ${P}/web`,
-      'vm-state --yes delete web',
-      'touch /root/pwned',
-      'vm-state serve --request x; touch /root/pwned',
-    ]) {
-      const r = await ssh(cmd);
-      expect(r.code, cmd).not.toBe(0);
-    }
-    expect(await peer.datasetExists(`${P}/web`)).toBe(true);
-    expect((await peer.sh(['test', '-e', '/root/pwned'])).code).not.toBe(0);
-    // No port forwarding, no pty: restrict.
-    expect(
-      (
-        await sh([
+      const before = await both();
+      const cases: [string[], number, RegExp][] = [
+        [['send', 'web', 'unknown'], 3, /No remote 'unknown'/],
+        [['send', 'web', 'peer:../x'], 2, /Invalid state name/],
+        [['send', 'ghost', 'peer'], 3, /ghost/],
+        [['send', 'web', 'nowhere'], 8, /Cannot reach remote 'nowhere'/],
+        [['remote', 'add', '-x', 'host'], 2, /./],
+        [['remote', 'add', 'bad/name', 'host'], 2, /Invalid remote name/],
+        [['remote', 'add', 'r', '-oProxyCommand=x'], 2, /./],
+        [['remote', 'check', 'nowhere'], 8, /Cannot reach/],
+      ];
+      for (const [args, code, message] of cases) {
+        const r = await vm(args);
+        expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(code);
+        expect(r.stderr).toMatch(message);
+      }
+      expect(await both()).toBe(before);
+    },
+  );
+
+  costly('ssh key restrictions: sshd, no ZFS')(
+    'a key restricted to `vm-state serve` can do nothing else; a remote without vm-state, or of another protocol, is exit 8',
+    async () => {
+      await ok(['vm-state', 'create', 'web']);
+      await ok(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', '/root/.ssh/serve_only']);
+      const key = (await ok(['cat', '/root/.ssh/serve_only.pub'])).trim();
+      const lines = [`command="vm-state serve",restrict ${key}`];
+      const addKey = (line: string) =>
+        peer.ok(['sh', '-c', `printf '%s\\n' '${line}' >> ${peer.authorizedKeys}`]);
+      await addKey(lines[0]!);
+      await ok([
+        'vm-state',
+        'remote',
+        'add',
+        'locked',
+        'vmstate-peer',
+        '--identity',
+        '/root/.ssh/serve_only',
+      ]);
+      // What serve allows works through that key...
+      expect((await vm(['remote', 'check', 'locked'])).code).toBe(0);
+      expect((await vm(['send', 'web', 'locked'])).code).toBe(0);
+      // ...and nothing else does.
+      const ssh = (cmd: string) =>
+        sh([
           'ssh',
           '-o',
           'BatchMode=yes',
@@ -279,45 +304,71 @@ describe.skipIf(!hasPeer)('vm-state send between two hypervisors (fuse pair)', (
           'IdentitiesOnly=yes',
           '-i',
           '/root/.ssh/serve_only',
-          '-N',
-          '-o',
-          'ExitOnForwardFailure=yes',
-          '-L',
-          '127.0.0.1:0:127.0.0.1:22',
           'vmstate-peer',
-        ])
-      ).code,
-    ).not.toBe(0);
-
-    // A remote whose forced command is not vm-state, or a vm-state of another protocol: exit 8.
-    const fakes: [string, string, RegExp][] = [
-      ['novm', 'vm-statex serve', /No vm-state on remote 'novm'/],
-      [
-        'other',
-        `printf '%s\\n' '{"protocol":2,"ok":true,"result":{}}'`,
-        /speaks vm-state protocol 2, this one 1/,
-      ],
-      ['mute', 'true', /No answer from vm-state on remote 'mute'/],
-    ];
-    for (const [name, command, message] of fakes) {
-      await ok(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', `/root/.ssh/${name}`]);
-      const pub = (await ok(['cat', `/root/.ssh/${name}.pub`])).trim();
-      await peer.ok(['sh', '-c', 'cat >> /root/.ssh/authorized_keys'], {
-        input: `command="${command.replace(/"/g, '\\"')}",restrict ${pub}\n`,
-      });
-      await ok(['vm-state', 'remote', 'add', name, 'vmstate-peer', '--identity', `/root/.ssh/${name}`]);
-      const before = await both();
-      for (const args of [
-        ['remote', 'check', name],
-        ['send', 'web', name],
+          cmd,
+        ]);
+      for (const cmd of [
+        `zfs destroy -r ${peer.P}/web`,
+        'vm-state --yes delete web',
+        'touch /root/pwned',
+        'vm-state serve --request x; touch /root/pwned',
       ]) {
-        const r = await vm(args);
-        expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(8);
-        expect(r.stderr).toMatch(message);
+        const r = await ssh(cmd);
+        expect(r.code, cmd).not.toBe(0);
       }
-      expect(await both()).toBe(before);
-    }
-  });
+      expect(await peer.datasetExists(`${peer.P}/web`)).toBe(true);
+      expect((await peer.sh(['test', '-e', '/root/pwned'])).code).not.toBe(0);
+      // No port forwarding, no pty: restrict.
+      expect(
+        (
+          await sh([
+            'ssh',
+            '-o',
+            'BatchMode=yes',
+            '-o',
+            'IdentitiesOnly=yes',
+            '-i',
+            '/root/.ssh/serve_only',
+            '-N',
+            '-o',
+            'ExitOnForwardFailure=yes',
+            '-L',
+            '127.0.0.1:0:127.0.0.1:22',
+            'vmstate-peer',
+          ])
+        ).code,
+      ).not.toBe(0);
+
+      // A remote whose forced command is not vm-state, or a vm-state of another protocol: exit 8.
+      const fakes: [string, string, RegExp][] = [
+        ['novm', 'vm-statex serve', /No vm-state on remote 'novm'/],
+        [
+          'other',
+          `printf '%s\\n' '{"protocol":2,"ok":true,"result":{}}'`,
+          /speaks vm-state protocol 2, this one 1/,
+        ],
+        ['mute', 'true', /No answer from vm-state on remote 'mute'/],
+      ];
+      for (const [name, command, message] of fakes) {
+        await ok(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', `/root/.ssh/${name}`]);
+        const pub = (await ok(['cat', `/root/.ssh/${name}.pub`])).trim();
+        await peer.ok(['sh', '-c', 'cat >> "$0"', peer.authorizedKeys], {
+          input: `command="${command.replace(/"/g, '\\"')}",restrict ${pub}\n`,
+        });
+        await ok(['vm-state', 'remote', 'add', name, 'vmstate-peer', '--identity', `/root/.ssh/${name}`]);
+        const before = await both();
+        for (const args of [
+          ['remote', 'check', name],
+          ['send', 'web', name],
+        ]) {
+          const r = await vm(args);
+          expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(8);
+          expect(r.stderr).toMatch(message);
+        }
+        expect(await both()).toBe(before);
+      }
+    },
+  );
 
   it('migrate to the remote: bulk while it runs, the last delta stopped, started there; this copy its replica', async () => {
     await ok(['vm-state', 'create', 'web']);
@@ -329,13 +380,11 @@ describe.skipIf(!hasPeer)('vm-state send between two hypervisors (fuse pair)', (
     const doc = json<{ migrate: { downtimeSeconds: number } }>(r.stdout);
     expect(doc.migrate.downtimeSeconds).toBeGreaterThan(0);
     // There: the live state, writable, mounted, assigned and running.
-    expect(await peer.zfsProp(`${P}/web`, 'readonly')).toBe('off');
-    expect(await peer.zfsProp(`${P}/web`, 'mounted')).toBe('yes');
-    expect(await peer.zfsProp(`${P}/web`, 'vm-state:replica-of')).toBe('-');
-    expect((await peer.ok(['systemctl', 'is-active', 'microvm@slot2.service'])).trim()).toBe('active');
-    expect(json<Record<string, string>>(await peer.ok(['cat', '/etc/vm-state-assignments.json'])).slot2).toBe(
-      'web',
-    );
+    expect(await peer.zfsProp(`${peer.P}/web`, 'readonly')).toBe('off');
+    expect(await peer.zfsProp(`${peer.P}/web`, 'mounted')).toBe('yes');
+    expect(await peer.zfsProp(`${peer.P}/web`, 'vm-state:replica-of')).toBe('-');
+    expect((await peer.ok(['systemctl', 'is-active', peer.unit('slot2')])).trim()).toBe('active');
+    expect(json<Record<string, string>>(await peer.ok(['cat', peer.assignmentsFile])).slot2).toBe('web');
     // Here: the replica, read-only, unmounted, assigned to nothing, its slot stopped.
     expect(await zfs('web', 'readonly')).toBe('on');
     expect(await zfs('web', 'mounted')).toBe('no');
@@ -344,7 +393,7 @@ describe.skipIf(!hasPeer)('vm-state send between two hypervisors (fuse pair)', (
     expect(
       json<Record<string, string>>(await ok(['cat', '/etc/vm-state-assignments.json'])).slot1,
     ).toBeUndefined();
-    expect(await guids(peer.ok, 'web')).toEqual(await guids(ok, 'web'));
+    expect(await guids(peer, 'web')).toEqual(await guids(here, 'web'));
     // The direction is reversed: this copy refuses to run.
     expect((await vm(['migrate', 'web', 'slot1'])).code).not.toBe(0);
   });
@@ -354,7 +403,7 @@ describe.skipIf(!hasPeer)('vm-state send between two hypervisors (fuse pair)', (
     await write('web', 2);
     await ok(['vm-state', 'assign', 'slot1', 'web']);
     await ok(['systemctl', 'start', 'microvm@slot1.service']);
-    const dropIn = '/run/systemd/system/microvm@slot3.service.d';
+    const dropIn = `/run/systemd/system/${peer.unit('slot3')}.d`;
     await peer.ok(['mkdir', '-p', dropIn]);
     await peer.ok(['sh', '-c', `printf '[Service]\\nExecStartPre=/bin/false\\n' > ${dropIn}/test.conf`]);
     await peer.ok(['systemctl', 'daemon-reload']);
@@ -364,11 +413,9 @@ describe.skipIf(!hasPeer)('vm-state send between two hypervisors (fuse pair)', (
     expect(r.stderr).toContain('Put the replica back');
     expect(r.stderr).toMatch(/Rolled back: .*systemctl start microvm@slot1.service/);
     // There: still a read-only replica, its slot not running it.
-    expect(await peer.zfsProp(`${P}/web`, 'readonly')).toBe('on');
-    expect(await peer.zfsProp(`${P}/web`, 'vm-state:replica-of')).toBe('vmstate-lab:web');
-    expect((await peer.sh(['systemctl', 'is-active', 'microvm@slot3.service'])).stdout.trim()).not.toBe(
-      'active',
-    );
+    expect(await peer.zfsProp(`${peer.P}/web`, 'readonly')).toBe('on');
+    expect(await peer.zfsProp(`${peer.P}/web`, 'vm-state:replica-of')).toBe('vmstate-lab:web');
+    expect((await peer.sh(['systemctl', 'is-active', peer.unit('slot3')])).stdout.trim()).not.toBe('active');
     // Here: the slot runs its state again, writable.
     expect((await ok(['systemctl', 'is-active', 'microvm@slot1.service'])).trim()).toBe('active');
     expect(await zfs('web', 'readonly')).toBe('off');

@@ -173,6 +173,7 @@ export function facts(spec: FactsSpec = {}, c: Config = config): Facts {
     parent: PARENT,
     parentExists: spec.parentExists ?? true,
     parentMounted: spec.parentMounted ?? true,
+    parentAvailable: (spec.parentExists ?? true) ? 9000 : null,
     states,
     slots,
     assignments,

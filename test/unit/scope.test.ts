@@ -7,7 +7,8 @@ import { runCli } from '../support/cli.js';
 import { makeWorld } from '../support/world.js';
 
 const P = 'microvms/storage/states';
-const PROPS = 'type,used,available,referenced,origin,mountpoint,mounted,creation,guid,userrefs,vm-state:replica-of,vm-state:synced,vm-state:sent';
+const PROPS =
+  'type,used,available,referenced,origin,mountpoint,mounted,creation,guid,userrefs,vm-state:replica-of,vm-state:synced,vm-state:sent';
 const get = (props: string, depth: string[], ...targets: string[]) =>
   ['zfs', 'get', '-H', '-p', '-o', 'name,property,value', props, ...depth, ...targets].join(' ');
 const PARENT = get(PROPS, ['-d', '0'], P);

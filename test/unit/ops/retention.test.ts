@@ -111,3 +111,34 @@ describe('retention: time is UTC', () => {
     expect(periodOf('weekly', new Date('2025-12-29T00:00:00Z'))).toBe('2026-W01');
   });
 });
+
+describe('retention: a snapshot stands for the time in its name', () => {
+  it('auto-<UTC> names give the period, whatever the creation time says', () => {
+    const made = new Date('2026-12-01T00:00:00Z'); // all made at once (a restore, a clock jump, a test)
+    const snaps = ['auto-20261128T120000Z', 'auto-20261129T120000Z', 'auto-20261130T120000Z'].map((name) => ({
+      ...snap('2026-12-01T00:00:00Z'),
+      name,
+      created: made,
+    }));
+    expect(judge(PolicySchema.parse({ latest: 0, daily: 2 }), snaps).map((j) => j.verdict.keep)).toEqual([
+      false,
+      true,
+      true,
+    ]);
+  });
+});
+
+describe('retention: what is pinned covers no period', () => {
+  it('a snapshot kept for its clones does not use up its week: the week still keeps its newest', () => {
+    const snaps = [
+      snap('2026-01-05T00:00:00Z', { clones: ['tank/states/fork'] }),
+      snap('2026-01-11T18:00:00Z'),
+      snap('2026-01-18T18:00:00Z'),
+    ];
+    expect(kept({ latest: 1, weekly: 1 }, snaps)).toEqual([
+      '2026-01-05T00:00:00.000Z',
+      '2026-01-11T18:00:00.000Z',
+      '2026-01-18T18:00:00.000Z',
+    ]);
+  });
+});
