@@ -26,6 +26,8 @@ let
   };
 in
 {
+  imports = [ ./operations.nix ];
+
   options.programs.vm-state = {
     enable = lib.mkEnableOption "vm-state, the manager of portable VM states (ZFS datasets) for microVM slots";
 

@@ -9,6 +9,12 @@ pkgs.testers.runNixOSTest {
     {
       imports = [ ./module.nix ];
       programs.vm-state.enable = true;
+      programs.vm-state.autoSnapshot = {
+        enable = true;
+        policies.default = {
+          latest = 2;
+        };
+      };
 
       boot.supportedFilesystems = [ "zfs" ];
       networking.hostId = "deadbeef";
@@ -91,5 +97,16 @@ pkgs.testers.runNixOSTest {
         machine.fail(f"zfs list {states}/cloned-state")
         machine.succeed("echo DELETE | vm-state delete restored-state")
         machine.fail(f"zfs list {states}/restored-state")
+
+    with subtest("the auto-snapshot timer is scheduled, and its service snapshots every state"):
+        timers = machine.succeed("systemctl list-timers --all --no-legend vm-state-auto-snapshot.timer")
+        assert "vm-state-auto-snapshot.timer" in timers, timers
+        machine.succeed("systemctl start vm-state-auto-snapshot.service")
+        machine.succeed(f"zfs list -H -t snapshot -o name {states}/test-state | grep -q '@auto-'")
+        # A second run in the same period takes no second snapshot.
+        before = machine.succeed(f"zfs list -H -t snapshot -o name -r {states} | grep -c '@auto-'")
+        machine.succeed("systemctl start vm-state-auto-snapshot.service")
+        after = machine.succeed(f"zfs list -H -t snapshot -o name -r {states} | grep -c '@auto-'")
+        assert before == after, (before, after)
   '';
 }

@@ -24,9 +24,11 @@ let
     literalExpression = "21.11";
     makeBinPath = "19.03";
     mapAttrs = "19.03";
+    mapAttrsToList = "19.03";
     mkBefore = "19.03";
     mkEnableOption = "19.03";
     mkIf = "19.03";
+    mkMerge = "19.03";
     mkOption = "19.03";
     # With `extraDescription`.
     mkPackageOption = "22.05";
@@ -35,6 +37,7 @@ let
     types = "19.03";
     "types.attrsOf" = "19.03";
     "types.bool" = "19.03";
+    "types.ints" = "19.03";
     "types.nonEmptyListOf" = "19.03";
     "types.nullOr" = "19.03";
     "types.port" = "19.03";
@@ -47,6 +50,7 @@ let
   files = [
     "flake.nix"
     "nix/module.nix"
+    "nix/operations.nix"
     "nix/package.nix"
     "nix/test.nix"
   ];

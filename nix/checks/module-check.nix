@@ -57,6 +57,15 @@ let
         });
         default = { };
       };
+      systemd.timers = mkOption {
+        type = types.attrsOf (types.submodule {
+          options = {
+            wantedBy = raw [ ];
+            timerConfig = unitSection;
+          };
+        });
+        default = { };
+      };
       systemd.tmpfiles.settings = mkOption {
         type = types.attrsOf (types.attrsOf (types.attrsOf (types.attrsOf types.str)));
         default = { };
@@ -120,6 +129,35 @@ let
       startGuard.enable = false;
     };
   };
+  ops = eval {
+    programs.vm-state = {
+      enable = true;
+      settings.remotes.hv2.destination = "root@hv2";
+      autoSnapshot = {
+        enable = true;
+        policies.short = {
+          hourly = 6;
+          daily = 2;
+        };
+        states = {
+          db = "short";
+          scratch = null;
+        };
+      };
+      replication.offsite = {
+        remote = "hv2";
+        interval = "15m";
+      };
+    };
+  };
+  opsJson = builtins.fromJSON ops.environment.etc."vm-state/config.json".source.json;
+  badRefs = eval {
+    programs.vm-state = {
+      enable = true;
+      autoSnapshot.states.db = "nope";
+      replication.x.remote = "nowhere";
+    };
+  };
   off = eval { };
 in
 [
@@ -134,7 +172,60 @@ in
     owner = "microvm";
     group = "kvm";
     remotes = { };
+    policies.default = {
+      latest = 1;
+      hourly = 24;
+      daily = 7;
+      weekly = 4;
+      monthly = 12;
+      yearly = 0;
+    };
+    autoSnapshot = {
+      interval = "1h";
+      policy = "default";
+      states = { };
+    };
+    replication = { };
   } (builtins.fromJSON on.environment.etc."vm-state/config.json".source.json))
+  (equal "no timers unless asked" [ ] (builtins.attrNames on.systemd.timers))
+  (equal "autoSnapshot: policies, per-state policies and jobs reach config.json" [
+    { short = { latest = 1; hourly = 6; daily = 2; weekly = 0; monthly = 0; yearly = 0; }; }
+    { db = "short"; scratch = null; }
+    { offsite = { remote = "hv2"; states = [ "*" ]; interval = "15m"; }; }
+  ] [
+    (lib.getAttrs [ "short" ] opsJson.policies)
+    opsJson.autoSnapshot.states
+    opsJson.replication
+  ])
+  (equal "timers: auto-snapshot and replicate, persistent, with a randomized delay" {
+    vm-state-auto-snapshot = {
+      OnCalendar = "*:0/15";
+      Persistent = true;
+      RandomizedDelaySec = "2min";
+    };
+    vm-state-replicate = {
+      OnCalendar = "*:0/5";
+      Persistent = true;
+      RandomizedDelaySec = "2min";
+    };
+  } (lib.mapAttrs (_: t: t.timerConfig) ops.systemd.timers))
+  (equal "the services run vm-state, after the pool is mounted, sandboxed" [
+    "${pkg}/bin/vm-state auto-snapshot"
+    "${pkg}/bin/vm-state replicate"
+    [ "/var/lib/microvms/states" ]
+    "strict"
+    true
+  ] [
+    ops.systemd.services.vm-state-auto-snapshot.serviceConfig.ExecStart
+    ops.systemd.services.vm-state-replicate.serviceConfig.ExecStart
+    ops.systemd.services.vm-state-auto-snapshot.unitConfig.RequiresMountsFor
+    ops.systemd.services.vm-state-replicate.serviceConfig.ProtectSystem
+    (lib.elem "zfs-mount.service" ops.systemd.services.vm-state-replicate.unitConfig.After)
+  ])
+  (equal "a job's unknown remote and a state's unknown policy fail the assertions" [
+    "programs.vm-state.replication.x.remote names no remote \"nowhere\" of settings.remotes."
+    "programs.vm-state.autoSnapshot.states.db names no policy \"nope\"."
+  ] (map (a: a.message) (lib.filter (a: !a.assertion) badRefs.assertions)))
   (equal "tmpfiles: states dir and slot dirs, microvm:kvm 0755" {
     "/var/lib/microvms/states" = dir;
     "/var/lib/microvms/slot1" = dir;
