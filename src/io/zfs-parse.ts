@@ -18,7 +18,8 @@ export const ZFS_PROPERTIES = [
   'vm-state:sent',
 ] as const;
 
-const getArgv = (props: readonly string[], depth: string[], targets: readonly string[]) => [
+/** `zfs get` of `props` in parseable form (name, property, value), at `depth`, of `targets`. */
+export const getArgv = (props: readonly string[], depth: string[], targets: readonly string[]) => [
   'zfs',
   'get',
   '-H',

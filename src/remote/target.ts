@@ -1,5 +1,6 @@
 import type { Config } from '../schemas/config.js';
 import { datasetOf } from '../core/layout.js';
+import { getArgv } from '../io/zfs-parse.js';
 
 /** The user properties vm-state keeps on its replicas, and on what it sent. */
 export const PROP = {
@@ -18,18 +19,7 @@ export function targetGetArgv(c: Config, name: string, openZfs: boolean): string
   const props = ['type', 'guid', 'userrefs', 'readonly', 'creation', 'available', PROP.replicaOf];
   // zfs-fuse (pool version 23) has neither resumable receive nor `written`.
   if (openZfs) props.push('receive_resume_token', 'written');
-  return [
-    'zfs',
-    'get',
-    '-H',
-    '-p',
-    '-o',
-    'name,property,value',
-    props.join(','),
-    '-d',
-    '1',
-    datasetOf(c, name),
-  ];
+  return getArgv(props, ['-d', '1'], [datasetOf(c, name)]);
 }
 
 export interface TargetRecord {
