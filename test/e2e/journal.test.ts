@@ -210,9 +210,12 @@ describe('the journal: an entry for every change', () => {
 
   it('no journald (its socket hidden): the command works, the trace says it was not logged', async () => {
     // A mount namespace of its own, where /run/systemd/journal is an empty tmpfs: journald is untouched.
+    // Slave: the pool's unmounts reach it, so it never keeps a zfs-fuse mount alive that zfs let go.
     const r = await sh([
       'unshare',
       '--mount',
+      '--propagation',
+      'slave',
       'sh',
       '-c',
       `mount -t tmpfs none /run/systemd/journal && VM_STATE_TRACE=1 vm-state snapshot slot1 nojournal`,

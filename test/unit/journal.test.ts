@@ -11,7 +11,9 @@ import {
   type ChangeEvent,
   type JournalField,
 } from '../../src/core/journal.js';
-import { invoker, LoggerJournal, loggerInput } from '../../src/io/journal.js';
+import { runMutation } from '../../src/cli/run-plan.js';
+import { Output } from '../../src/cli/output.js';
+import { invoker, LoggerJournal, loggerInput, MemoryJournal } from '../../src/io/journal.js';
 import { runCli } from '../support/cli.js';
 import { makeWorld } from '../support/world.js';
 import { linkSlot, P } from './commands/helpers.js';
@@ -211,6 +213,45 @@ describe('the journal entry of a change', () => {
       expect(r.code, r.stderr).toBe(0);
       expect(r.journal, argv.join(' ')).toEqual([]);
     }
+  });
+});
+
+describe('a command with its own run (send, migrate to a remote)', () => {
+  it('says its subject in MutationOptions; the plan widens it with what it stops and starts', async () => {
+    const w = makeWorld({ states: [{ name: 'dev' }], running: ['slot3'], assignments: { slot3: 'dev' } });
+    const journal = new MemoryJournal();
+    const quiet = { write: () => true };
+    const ctx = {
+      config: w.config,
+      configFile: w.env.VM_STATE_CONFIG,
+      runner: w.runner,
+      out: new Output({ json: false, quiet: true }, { stdout: quiet, stderr: quiet }, {}),
+      dryRun: false,
+      yes: true,
+      waitSeconds: 1,
+      euid: 0,
+      journal,
+      invoker: invoker({ SUDO_USER: 'carol' }, 0),
+    };
+    await runMutation(
+      ctx,
+      'migrate',
+      () => ({
+        summary: "Migrate state 'dev' to hv2:slot1",
+        steps: [{ kind: 'stop', unit: 'microvm@slot3.service', slot: 'slot3', state: 'dev' }],
+        warnings: [],
+        notes: [],
+      }),
+      { subject: { state: 'dev', remote: 'hv2' } },
+    );
+    const f = fieldsOf(journal.entries[0]);
+    expect(f).toMatchObject({
+      VMSTATE_COMMAND: ['migrate'],
+      VMSTATE_STATE: ['dev'],
+      VMSTATE_REMOTE: ['hv2'],
+      VMSTATE_SLOT: ['slot3'],
+      VMSTATE_SUDO_USER: ['carol'],
+    });
   });
 });
 
