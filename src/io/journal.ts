@@ -87,7 +87,7 @@ export class LoggerJournal implements JournalWriter {
   }
 }
 
-/** Keeps entries (tests), or drops them. */
+/** Keeps the entries in memory: what tests read instead of the journal. */
 export class MemoryJournal implements JournalWriter {
   readonly entries: JournalField[][] = [];
   async write(fields: readonly JournalField[]): Promise<void> {
