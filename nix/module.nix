@@ -26,7 +26,10 @@ let
   };
 in
 {
-  imports = [ ./operations.nix ];
+  imports = [
+    ./operations.nix
+    ./metrics.nix
+  ];
 
   options.programs.vm-state = {
     enable = lib.mkEnableOption "vm-state, the manager of portable VM states (ZFS datasets) for microVM slots";

@@ -15,6 +15,9 @@ pkgs.testers.runNixOSTest {
           latest = 2;
         };
       };
+      programs.vm-state.metrics.enable = true;
+      services.prometheus.exporters.node.enable = true;
+      environment.systemPackages = [ pkgs.curl ];
 
       boot.supportedFilesystems = [ "zfs" ];
       networking.hostId = "deadbeef";
@@ -38,6 +41,9 @@ pkgs.testers.runNixOSTest {
         };
       };
     };
+
+  # The metrics file is read with Prometheus' own Python client's parser.
+  extraPythonPackages = p: [ p.prometheus-client ];
 
   testScript = ''
     import json
@@ -108,5 +114,45 @@ pkgs.testers.runNixOSTest {
         machine.succeed("systemctl start vm-state-auto-snapshot.service")
         after = machine.succeed(f"zfs list -H -t snapshot -o name -r {states} | grep -c '@auto-'")
         assert before == after, (before, after)
+
+    with subtest("metrics: the timer writes a file that parses, a change rewrites it, node_exporter serves it"):
+        from prometheus_client.parser import text_string_to_metric_families
+
+        prom = "/var/lib/prometheus-node-exporter-text-files/vm-state.prom"
+
+        def samples():
+            text = machine.succeed(f"cat {prom}")
+            found: dict = {}
+            for family in text_string_to_metric_families(text):
+                for s in family.samples:
+                    found[(s.name, tuple(sorted(s.labels.items())))] = s.value
+            return found
+
+        timers = machine.succeed("systemctl list-timers --all --no-legend vm-state-metrics.timer")
+        assert "vm-state-metrics.timer" in timers, timers
+        assert json.loads(machine.succeed("cat /etc/vm-state/config.json"))["metricsFile"] == prom
+        # Gone, then back by the timer alone (every minute).
+        machine.succeed(f"rm -f {prom}")
+        machine.wait_until_succeeds(f"test -s {prom}", timeout=180)
+        machine.succeed(f"stat -c %a {prom} | grep -Fx 644")
+        s = samples()
+        snaps = machine.succeed(f"zfs list -H -t snapshot -o name -r {states}/test-state | wc -l")
+        assert s[("vm_state_snapshots", (("state", "test-state"),))] == int(snaps), s
+        # ZFS's free space moves as transaction groups settle: equal within a MiB.
+        free = int(machine.succeed(f"zfs get -Hp -o value available {states}"))
+        assert abs(s[("vm_state_pool_available_bytes", (("dataset", states),))] - free) < 2**20, s
+        assert s[("vm_state_pool_mounted", (("dataset", states),))] == 1, s
+        assert s[("vm_state_slot_running", (("slot", "slot1"),))] == 1, s
+        assert s[("vm_state_slot_running", (("slot", "slot2"),))] == 0, s
+
+        # A change rewrites it at once, not at the next timer.
+        machine.succeed("vm-state create metrics-probe")
+        assert samples()[("vm_state_mounted", (("state", "metrics-probe"),))] == 1
+
+        machine.wait_for_unit("prometheus-node-exporter.service")
+        machine.wait_for_open_port(9100)
+        scraped = machine.succeed("curl -sf http://127.0.0.1:9100/metrics")
+        assert 'vm_state_mounted{state="metrics-probe"} 1' in scraped, scraped
+        assert "node_textfile_scrape_error 0" in scraped, scraped
   '';
 }

@@ -16,6 +16,7 @@ let
     escapeShellArg = "19.03";
     "fileset.toSource" = "23.11";
     "fileset.unions" = "23.11";
+    elem = "19.03";
     genAttrs = "19.03";
     filterAttrs = "19.03";
     getExe = "22.05";
@@ -51,6 +52,7 @@ let
     "flake.nix"
     "nix/module.nix"
     "nix/operations.nix"
+    "nix/metrics.nix"
     "nix/package.nix"
     "nix/test.nix"
   ];

@@ -70,6 +70,16 @@ let
         type = types.attrsOf (types.attrsOf (types.attrsOf (types.attrsOf types.str)));
         default = { };
       };
+      # As nixpkgs declares them: lists concatenated, the exporter off by default.
+      services.prometheus.exporters.node = {
+        enable = mkOption {
+          type = types.bool;
+          default = false;
+        };
+        enabledCollectors = raw [ ] // { type = types.listOf types.str; };
+        disabledCollectors = raw [ ] // { type = types.listOf types.str; };
+        extraFlags = raw [ ] // { type = types.listOf types.str; };
+      };
     };
   };
 
@@ -156,6 +166,40 @@ let
       enable = true;
       autoSnapshot.states.db = "nope";
       replication.x.remote = "nowhere";
+    };
+  };
+  # A host whose node_exporter already reads a textfile directory of its own.
+  metrics = eval {
+    programs.vm-state = {
+      enable = true;
+      metrics.enable = true;
+    };
+    services.prometheus.exporters.node = {
+      enable = true;
+      enabledCollectors = [ "systemd" ];
+      extraFlags = [ "--collector.textfile.directory=/etc/own-textfiles" ];
+    };
+  };
+  metricsUnit = metrics.systemd.services.vm-state-metrics;
+  promFile = "/var/lib/prometheus-node-exporter-text-files/vm-state.prom";
+  metricsNoNode = eval {
+    programs.vm-state = {
+      enable = true;
+      metrics = {
+        enable = true;
+        interval = "30s";
+        directory = "/run/textfiles";
+      };
+    };
+  };
+  metricsNoTextfile = eval {
+    programs.vm-state = {
+      enable = true;
+      metrics.enable = true;
+    };
+    services.prometheus.exporters.node = {
+      enable = true;
+      disabledCollectors = [ "textfile" ];
     };
   };
   off = eval { };
@@ -270,4 +314,83 @@ in
     off.systemd.tmpfiles.settings
     off.environment.systemPackages
   ])
+  (equal "metrics off by default: no service, no metricsFile, node_exporter's flags untouched" [
+    false
+    false
+    [ ]
+  ] [
+    (on.systemd.services ? vm-state-metrics)
+    ((builtins.fromJSON on.environment.etc."vm-state/config.json".source.json) ? metricsFile)
+    on.services.prometheus.exporters.node.extraFlags
+  ])
+  (equal "metrics: a oneshot service writes the textfile directory's vm-state.prom" [
+    "oneshot"
+    "${pkg}/bin/vm-state metrics --output ${promFile}"
+  ] [
+    metricsUnit.serviceConfig.Type
+    metricsUnit.serviceConfig.ExecStart
+  ])
+  (equal "metrics: its timer runs it every interval (1min), to the second" {
+    OnBootSec = "15s";
+    OnUnitActiveSec = "1min";
+    AccuracySec = "1s";
+  } metrics.systemd.timers.vm-state-metrics.timerConfig)
+  (equal "metrics: the timer is wanted by timers.target" [ "timers.target" ]
+    metrics.systemd.timers.vm-state-metrics.wantedBy
+  )
+  (equal "metrics: config.json's metricsFile, so every change rewrites the same file" promFile
+    (builtins.fromJSON metrics.environment.etc."vm-state/config.json".source.json).metricsFile
+  )
+  (equal "metrics: node_exporter gets the directory flag beside its own; no collector listed twice" [
+    [
+      "--collector.textfile.directory=/etc/own-textfiles"
+      "--collector.textfile.directory=/var/lib/prometheus-node-exporter-text-files"
+    ]
+    [ "systemd" ]
+  ] [
+    (builtins.sort builtins.lessThan metrics.services.prometheus.exporters.node.extraFlags)
+    metrics.services.prometheus.exporters.node.enabledCollectors
+  ])
+  (equal "metrics: the directory made by tmpfiles, root 0755 (node_exporter reads it)" {
+    "/var/lib/prometheus-node-exporter-text-files".d = {
+      user = "root";
+      group = "root";
+      mode = "0755";
+    };
+  } metrics.systemd.tmpfiles.settings.vm-state-metrics)
+  (equal "metrics: sandboxed, writing the directory only, /dev/zfs reachable, the file world-readable" {
+    ProtectSystem = "strict";
+    ReadWritePaths = [ "/var/lib/prometheus-node-exporter-text-files" ];
+    DevicePolicy = "closed";
+    DeviceAllow = [ "/dev/zfs rw" ];
+    PrivateDevices = null;
+    MemoryDenyWriteExecute = null;
+    UMask = "0022";
+    PrivateNetwork = true;
+    NoNewPrivileges = true;
+  } (lib.mapAttrs (k: _: metricsUnit.serviceConfig.${k} or null) {
+    ProtectSystem = 0; ReadWritePaths = 0; DevicePolicy = 0; DeviceAllow = 0; PrivateDevices = 0;
+    MemoryDenyWriteExecute = 0; UMask = 0; PrivateNetwork = 0; NoNewPrivileges = 0;
+  }))
+  (equal "metrics: after the pool's import, not requiring its mount (the file says it is missing)" [
+    true
+    false
+  ] [
+    (lib.elem "zfs-import.target" metricsUnit.unitConfig.After)
+    (metricsUnit.unitConfig ? RequiresMountsFor)
+  ])
+  (check "metrics: assertions hold" (lib.all (a: a.assertion) metrics.assertions) metrics.assertions)
+  (equal "metrics without node_exporter: its own directory and interval, no node_exporter flags" [
+    "/run/textfiles/vm-state.prom"
+    "30s"
+    [ ]
+  ] [
+    (builtins.fromJSON metricsNoNode.environment.etc."vm-state/config.json".source.json).metricsFile
+    metricsNoNode.systemd.timers.vm-state-metrics.timerConfig.OnUnitActiveSec
+    metricsNoNode.services.prometheus.exporters.node.extraFlags
+  ])
+  (equal "metrics with node_exporter's textfile collector disabled fails the assertions" [
+    ("programs.vm-state.metrics needs node_exporter's textfile collector, off in "
+      + "services.prometheus.exporters.node.disabledCollectors.")
+  ] (map (a: a.message) (lib.filter (a: !a.assertion) metricsNoTextfile.assertions)))
 ]
