@@ -172,7 +172,7 @@ describe('the journal: an entry for every change', () => {
       result: 'done',
       subject: { states: [A], slots: ['slot1'] },
       who: { uid: 0, user: 'root', sudoUser: ALICE },
-      host: 'vmstate-lab',
+      host: (await ok(['hostname'])).trim(),
     });
     expect(byState[3]).toMatchObject({ result: 'refused', error: { code: 'exists', exitCode: 4 } });
 
