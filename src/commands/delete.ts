@@ -12,6 +12,7 @@ import { cloneHelperName } from '../core/layout.js';
 import { MAX_EXISTING, validateName } from '../core/names.js';
 import type { Decide, Step } from '../core/plan.js';
 import { destroyStep, rmdirStep } from '../core/steps.js';
+import { releaseHolds } from '../core/replication.js';
 import type { MutationSpec } from './spec.js';
 import { requireDataset } from '../core/guards.js';
 
@@ -92,7 +93,8 @@ function planDelete(c: Config, name: string): Decide {
 
     // Unmount first: a busy mount then fails the command before anything is destroyed.
     steps.push({ kind: 'unmount', dataset: state.dataset });
-    for (const snap of doomed) steps.push(destroyStep(snap.fullName));
+    // A held snapshot (a send's base) cannot be destroyed: let go of its holds first.
+    for (const snap of doomed) steps.push(...releaseHolds(c, snap), destroyStep(snap.fullName));
     steps.push(destroyStep(state.dataset));
     // zfs-fuse leaves the empty mountpoint behind; list would show it as a plain-directory state.
     steps.push(rmdirStep(state.mountpoint));
@@ -110,7 +112,12 @@ function planDelete(c: Config, name: string): Decide {
     return {
       summary: `Delete state '${name}' (${state.dataset}) and ${doomed.length} snapshot(s)`,
       steps,
-      warnings: [`This will permanently delete state '${name}' and all its data!`],
+      warnings: [
+        `This will permanently delete state '${name}' and all its data!`,
+        ...doomed
+          .filter((x) => x.holds > 0)
+          .map((x) => `${name}@${x.name} is held (a send's base): its holds are released first`),
+      ],
       notes: [...notes, `State '${name}' deleted`],
     };
   };

@@ -60,6 +60,22 @@ export interface SendDecision {
 }
 
 const HOLD = (remote: string) => `vm-state:sent-to:${remote}`;
+/** The hold a replica keeps on its newest snapshot, the base of the next send into it. */
+export const REPLICA_HOLD = 'vm-state:replica';
+
+/**
+ * Steps that let go of every hold vm-state may have put on `snap` (a state being deleted):
+ * zfs-fuse cannot list a hold's tags, so each tag it could be is released, a missing one tolerated.
+ */
+export function releaseHolds(c: Config, snap: SnapshotFact): Step[] {
+  if (snap.holds === 0) return [];
+  return [REPLICA_HOLD, ...Object.keys(c.remotes).map(HOLD)].map((tag) => ({
+    kind: 'zfs',
+    argv: ['zfs', 'release', tag, snap.fullName],
+    undo: ['zfs', 'hold', tag, snap.fullName],
+    tolerates: 'hold-absent',
+  }));
+}
 
 /** The newest target snapshot the source has too (same guid), with the source's own. */
 export function commonBase(source: StateFact, target: TargetState) {

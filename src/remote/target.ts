@@ -13,7 +13,7 @@ export const PROP = {
 } as const;
 
 /** The hold a replica keeps on its newest snapshot, the base of the next send. */
-export const TARGET_HOLD = 'vm-state:replica';
+export { REPLICA_HOLD as TARGET_HOLD } from '../core/replication.js';
 /** `zfs get` of one target and its snapshots, with what replication needs to know. */
 export function targetGetArgv(c: Config, name: string, openZfs: boolean): string[] {
   const props = ['type', 'guid', 'userrefs', 'readonly', 'creation', 'available', PROP.replicaOf];
