@@ -212,6 +212,26 @@ export const peer = labOn(PEER);
 /** The peer back to its just-booted state, as resetLab does for the lab. */
 export const resetPeer = (): Promise<void> => peer.reset();
 
+/**
+ * Every hold on the snapshots of `dataset`, by snapshot name: `{ 'vmstate-repl-…': ['vm-state:replica'] }`.
+ * OpenZFS only: zfs-fuse cannot list the tags of holds (lab/README.md, "Two labs", traps).
+ */
+export async function holdsOf(
+  run: (argv: string[]) => Promise<string>,
+  dataset: string,
+): Promise<Record<string, string[]>> {
+  const snaps = (await run(['zfs', 'list', '-H', '-t', 'snapshot', '-o', 'name', '-d', '1', dataset]))
+    .split('\n')
+    .filter(Boolean);
+  const out: Record<string, string[]> = {};
+  if (snaps.length === 0) return out;
+  for (const line of (await run(['zfs', 'holds', '-H', ...snaps])).split('\n').filter(Boolean)) {
+    const [snap, tag] = line.split('\t');
+    (out[snap!.slice(dataset.length + 1)] ??= []).push(tag!);
+  }
+  return out;
+}
+
 const dropInDir = (unit: string) => `/run/systemd/system/${unit}.service.d`;
 
 /** Adds `[Service]` lines to `unit` (`microvm@slot3`, or the template `microvm@`) as a runtime drop-in, and reloads. */
