@@ -57,6 +57,10 @@ function interleaved(variants, rounds, time) {
 }
 
 execFileSync('node', ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
+if (process.argv.includes('--ops')) {
+  await import('./bench-ops.mjs');
+  process.exit(0);
+}
 if (process.argv.includes('--metrics')) {
   await import('./bench-metrics.mjs');
   process.exit(0);

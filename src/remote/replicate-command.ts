@@ -13,6 +13,7 @@ import type { Config } from '../schemas/config.js';
 import { JobRecord, ReplicateOut } from '../schemas/output.js';
 import type { z } from 'zod';
 import { linkTo, sendRounds } from './send-command.js';
+import { refreshMetricsFile } from '../cli/metrics.js';
 import { thisHost } from './send-facts.js';
 
 type Record_ = z.infer<typeof JobRecord>;
@@ -48,6 +49,8 @@ export async function replicateCommand(ctx: Context, input: Input): Promise<void
   const at = now();
   const outcomes: Outcome[] = [];
   for (const job of jobs) outcomes.push(await runJob(ctx, job, named.includes(job), at));
+  // The sends refreshed it before the job records were written: once more, with them.
+  if (!ctx.dryRun) await refreshMetricsFile(ctx);
   if (ctx.out.json) ctx.out.document(ReplicateOut, { dryRun: ctx.dryRun, jobs: outcomes });
   const failed = outcomes.filter((o) => o.result === 'failed');
   if (failed.length)
