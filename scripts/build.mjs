@@ -1,8 +1,8 @@
 // Bundles src/ into the single file dist/vm-state.cjs that bin/vm-state runs
 // (with Node's compile cache) and the Nix package installs; no dependency is
 // needed at run time. The command actions are imported lazily, so `--help`
-// never initialises zod or execa. Deterministic: CI rebuilds it and compares
-// byte for byte.
+// never initialises zod (README, "Start-up"). Deterministic: CI rebuilds it and
+// compares byte for byte.
 //
 // CommonJS rather than an ES module: Node's compile cache serves both, but
 // loading the bundle as an ES module is slower at start (README, "Start-up").
@@ -52,12 +52,14 @@ const lazyChildProcess = {
  * the bundle's own module graph a library's top-level code either runs at every start
  * (zod's ES modules define thousands of getters there, which --help paid for) or is
  * compiled afresh at every run (CommonJS: the cache holds only what V8 compiled with
- * the file). README, "Start-up".
+ * the file). README, "Start-up". `names`: what src/ imports from it (a name not listed fails
+ * the build); only those, as an ES module, so an import does not copy the whole library's
+ * exports into getters of its own.
  */
 const prebundled = [];
-async function prebundle(pkg, plugins) {
+async function prebundle(pkg, names, plugins) {
   const { outputFiles } = await build({
-    stdin: { contents: `export * from '${pkg}';`, resolveDir: process.cwd() },
+    stdin: { contents: `export { ${names.join(', ')} } from '${pkg}';`, resolveDir: process.cwd() },
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -74,13 +76,13 @@ async function prebundle(pkg, plugins) {
     setup(b) {
       b.onResolve({ filter: new RegExp(`^${pkg}$`) }, () => ({ path: pkg, namespace: 'prebundled' }));
       b.onLoad({ filter: new RegExp(`^${pkg}$`), namespace: 'prebundled' }, () => ({
-        contents: `${name}(exports, module);`,
+        contents: `const m = { exports: {} };\n${name}(m.exports, m);\nexport const { ${names.join(', ')} } = m.exports;`,
         loader: 'js',
       }));
     },
   };
 }
-const libraries = [await prebundle('zod', [englishOnlyZod]), lazyChildProcess];
+const libraries = [await prebundle('zod', ['z'], [englishOnlyZod]), lazyChildProcess];
 
 await build({
   entryPoints: ['src/entry.ts'],
