@@ -49,11 +49,15 @@ describe.skipIf(!hasPeer)(`the two-lab pair (${backend})`, () => {
     expect(conn).toBe(`UNKNOWN 65535 /run/vmstate-peers/${to}.sock 65535`);
   });
 
-  it.each(PAIR)('ssh from %s to %s runs vm-state on the non-interactive PATH', async (from, to) => {
-    const r = await ssh(from, to, 'vm-state --version');
-    expect(r.code).toBe(0);
-    expect(r.stdout.trim()).toBe(version);
-  });
+  for (const [from, to] of PAIR)
+    costly('a node start and an ssh connection; replication runs vm-state over ssh all the time')(
+      `ssh from ${from} to ${to} runs vm-state on the non-interactive PATH`,
+      async () => {
+        const r = await ssh(from, to, 'vm-state --version');
+        expect(r.code).toBe(0);
+        expect(r.stdout.trim()).toBe(version);
+      },
+    );
 
   it.each([LAB, peer.name])('%s listens on no TCP port, only on its peer socket', async (lab) => {
     const tcp = await shOn(lab, ['ss', '-Hltn']);
