@@ -7,7 +7,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
  * OpenZFS the guest's second side, which the guest's lab/up brings up with it.
  */
 const PEER = { LAB_NAME: 'vmstate-peer' };
-const withPeer = process.env.LAB_BACKEND !== 'openzfs';
+// LAB_PEER=none: one lab only, for a run of test files that need no peer (a helper's own lab).
+const withPeer = process.env.LAB_BACKEND !== 'openzfs' && process.env.LAB_PEER !== 'none';
 
 /**
  * Brings the lab up (building the bundle first, so the lab runs this
