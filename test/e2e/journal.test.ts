@@ -4,7 +4,7 @@
 // entries are found by it (or by a SUDO_USER of this run's own), never by "the newest entries".
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addDropIn, ok, removeDropIn, resetLab, sh, vm } from './lab.js';
+import { addDropIn, costly, ok, removeDropIn, resetLab, sh, vm } from './lab.js';
 
 const RUN = randomBytes(3).toString('hex');
 const A = `jr-${RUN}-a`;
@@ -93,142 +93,159 @@ describe('the journal: an entry for every change', () => {
     ]);
   });
 
-  it('a migrate whose start fails: undone, with the failed step and the error', async () => {
-    await ok(['vm-state', 'create', B]);
-    await addDropIn('microvm@slot2', 'ExecStartPre=/bin/false');
-    try {
-      const r = await vm(['migrate', B, 'slot2']);
-      expect(r.code).toBe(1);
-      expect(r.stderr).toContain('Rolled back');
-    } finally {
-      await removeDropIn('microvm@slot2');
-    }
-    const [e, ...more] = await journal(
-      'SYSLOG_IDENTIFIER=vm-state',
-      `VMSTATE_STATE=${B}`,
-      'VMSTATE_COMMAND=migrate',
-    );
-    expect(more).toEqual([]);
-    expect(e).toMatchObject({
-      MESSAGE_ID: IDS.undone,
-      PRIORITY: '3',
-      VMSTATE_RESULT: 'undone',
-      VMSTATE_SLOT: 'slot2',
-      VMSTATE_FAILED_STEP: 'systemctl start microvm@slot2.service   (then check it is active)',
-      VMSTATE_ERROR_CODE: 'failed',
-      VMSTATE_EXIT_STATUS: '1',
-    });
-    expect(e!.VMSTATE_ERROR).toMatch(/microvm@slot2\.service.*Rolled back/);
-    expect(JSON.parse(e!.VMSTATE_STEPS as string).at(-1)).toBe(
-      'systemctl start microvm@slot2.service   (then check it is active)',
-    );
-  });
+  costly('journald and logger, the same whatever the ZFS')(
+    'a migrate whose start fails: undone, with the failed step and the error',
+    async () => {
+      await ok(['vm-state', 'create', B]);
+      await addDropIn('microvm@slot2', 'ExecStartPre=/bin/false');
+      try {
+        const r = await vm(['migrate', B, 'slot2']);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain('Rolled back');
+      } finally {
+        await removeDropIn('microvm@slot2');
+      }
+      const [e, ...more] = await journal(
+        'SYSLOG_IDENTIFIER=vm-state',
+        `VMSTATE_STATE=${B}`,
+        'VMSTATE_COMMAND=migrate',
+      );
+      expect(more).toEqual([]);
+      expect(e).toMatchObject({
+        MESSAGE_ID: IDS.undone,
+        PRIORITY: '3',
+        VMSTATE_RESULT: 'undone',
+        VMSTATE_SLOT: 'slot2',
+        VMSTATE_FAILED_STEP: 'systemctl start microvm@slot2.service   (then check it is active)',
+        VMSTATE_ERROR_CODE: 'failed',
+        VMSTATE_EXIT_STATUS: '1',
+      });
+      expect(e!.VMSTATE_ERROR).toMatch(/microvm@slot2\.service.*Rolled back/);
+      expect(JSON.parse(e!.VMSTATE_STEPS as string).at(-1)).toBe(
+        'systemctl start microvm@slot2.service   (then check it is active)',
+      );
+    },
+  );
 
-  it('a refusal after planning: warning; an argument error: nothing', async () => {
-    const r = await asAlice(['create', A]);
-    expect(r.code).toBe(4);
-    expect((await asAlice(['create', '../nope'])).code).toBe(2);
-    const entries = await journal('SYSLOG_IDENTIFIER=vm-state', `VMSTATE_SUDO_USER=${ALICE}`);
-    expect(entries.map((e) => [e.VMSTATE_COMMAND, e.VMSTATE_RESULT])).toEqual([
-      ['assign', 'done'],
-      ['create', 'refused'],
-    ]);
-    expect(entries[1]).toMatchObject({
-      MESSAGE_ID: IDS.refused,
-      PRIORITY: '4',
-      VMSTATE_STATE: A,
-      VMSTATE_ERROR_CODE: 'exists',
-      VMSTATE_EXIT_STATUS: '4',
-      VMSTATE_STEPS: '[]',
-    });
-  });
+  costly('journald and logger, the same whatever the ZFS')(
+    'a refusal after planning: warning; an argument error: nothing',
+    async () => {
+      const r = await asAlice(['create', A]);
+      expect(r.code).toBe(4);
+      expect((await asAlice(['create', '../nope'])).code).toBe(2);
+      const entries = await journal('SYSLOG_IDENTIFIER=vm-state', `VMSTATE_SUDO_USER=${ALICE}`);
+      expect(entries.map((e) => [e.VMSTATE_COMMAND, e.VMSTATE_RESULT])).toEqual([
+        ['assign', 'done'],
+        ['create', 'refused'],
+      ]);
+      expect(entries[1]).toMatchObject({
+        MESSAGE_ID: IDS.refused,
+        PRIORITY: '4',
+        VMSTATE_STATE: A,
+        VMSTATE_ERROR_CODE: 'exists',
+        VMSTATE_EXIT_STATUS: '4',
+        VMSTATE_STEPS: '[]',
+      });
+    },
+  );
 
-  it('read-only commands and --dry-run write nothing, and start no logger', async () => {
-    for (const args of [
-      ['list'],
-      ['show', A],
-      ['snapshots'],
-      ['snapshots', A],
-      ['log'],
-      ['--dry-run', 'create', 'x'],
-    ]) {
-      const r = await sh(['env', `SUDO_USER=${ALICE}`, 'VM_STATE_TRACE=1', 'vm-state', ...args]);
-      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
-      expect(r.stderr, args.join(' ')).not.toContain('# journal');
-    }
-    const entries = await journal('SYSLOG_IDENTIFIER=vm-state', `VMSTATE_SUDO_USER=${ALICE}`);
-    expect(entries.map((e) => e.VMSTATE_COMMAND)).toEqual(['assign', 'create']);
-  });
+  costly('journald and logger, the same whatever the ZFS')(
+    'read-only commands and --dry-run write nothing, and start no logger',
+    async () => {
+      for (const args of [
+        ['list'],
+        ['show', A],
+        ['snapshots'],
+        ['snapshots', A],
+        ['log'],
+        ['--dry-run', 'create', 'x'],
+      ]) {
+        const r = await sh(['env', `SUDO_USER=${ALICE}`, 'VM_STATE_TRACE=1', 'vm-state', ...args]);
+        expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+        expect(r.stderr, args.join(' ')).not.toContain('# journal');
+      }
+      const entries = await journal('SYSLOG_IDENTIFIER=vm-state', `VMSTATE_SUDO_USER=${ALICE}`);
+      expect(entries.map((e) => e.VMSTATE_COMMAND)).toEqual(['assign', 'create']);
+    },
+  );
 
-  it('vm-state log: --state, --slot, --since, --until, --lines, --json', async () => {
-    const byState = JSON.parse(await ok(['vm-state', '--json', 'log', '--state', A])).entries;
-    expect(byState.map((e: { command: string }) => e.command)).toEqual([
-      'create',
-      'assign',
-      'snapshot',
-      'create',
-    ]);
-    expect(byState[1]).toMatchObject({
-      result: 'done',
-      subject: { states: [A], slots: ['slot1'] },
-      who: { uid: 0, user: 'root', sudoUser: ALICE },
-      host: (await ok(['hostname'])).trim(),
-    });
-    expect(byState[3]).toMatchObject({ result: 'refused', error: { code: 'exists', exitCode: 4 } });
+  costly('journald and logger, the same whatever the ZFS')(
+    'vm-state log: --state, --slot, --since, --until, --lines, --json',
+    async () => {
+      const byState = JSON.parse(await ok(['vm-state', '--json', 'log', '--state', A])).entries;
+      expect(byState.map((e: { command: string }) => e.command)).toEqual([
+        'create',
+        'assign',
+        'snapshot',
+        'create',
+      ]);
+      expect(byState[1]).toMatchObject({
+        result: 'done',
+        subject: { states: [A], slots: ['slot1'] },
+        who: { uid: 0, user: 'root', sudoUser: ALICE },
+        host: (await ok(['hostname'])).trim(),
+      });
+      expect(byState[3]).toMatchObject({ result: 'refused', error: { code: 'exists', exitCode: 4 } });
 
-    // slot2: only our failed migrate since this file began (other runs' entries came before it).
-    const bySlot = JSON.parse(
-      await ok(['vm-state', '--json', 'log', '--slot', 'slot2', '--since', start]),
-    ).entries;
-    expect(bySlot.map((e: { command: string; result: string }) => [e.command, e.result])).toEqual([
-      ['migrate', 'undone'],
-    ]);
+      // slot2: only our failed migrate since this file began (other runs' entries came before it).
+      const bySlot = JSON.parse(
+        await ok(['vm-state', '--json', 'log', '--slot', 'slot2', '--since', start]),
+      ).entries;
+      expect(bySlot.map((e: { command: string; result: string }) => [e.command, e.result])).toEqual([
+        ['migrate', 'undone'],
+      ]);
 
-    const until = JSON.parse(await ok(['vm-state', '--json', 'log', '--state', A, '--until', start])).entries;
-    expect(until).toEqual([]);
-    const later = await labNow();
-    await new Promise((r) => setTimeout(r, 1100));
-    expect(
-      JSON.parse(await ok(['vm-state', '--json', 'log', '--state', A, '--since', later])).entries,
-    ).toEqual([]);
-    const last = JSON.parse(
-      await ok(['vm-state', '--json', 'log', '--state', A, '--since', start, '--lines', '2']),
-    );
-    expect(last.entries.map((e: { command: string }) => e.command)).toEqual(['snapshot', 'create']);
+      const until = JSON.parse(
+        await ok(['vm-state', '--json', 'log', '--state', A, '--until', start]),
+      ).entries;
+      expect(until).toEqual([]);
+      const later = await labNow();
+      await new Promise((r) => setTimeout(r, 1100));
+      expect(
+        JSON.parse(await ok(['vm-state', '--json', 'log', '--state', A, '--since', later])).entries,
+      ).toEqual([]);
+      const last = JSON.parse(
+        await ok(['vm-state', '--json', 'log', '--state', A, '--since', start, '--lines', '2']),
+      );
+      expect(last.entries.map((e: { command: string }) => e.command)).toEqual(['snapshot', 'create']);
 
-    // The text form: time, command, result, subject, who, the steps.
-    const text = await ok(['vm-state', 'log', '--state', A, '--lines', '3']);
-    expect(text).toMatch(
-      new RegExp(`assign  done  state ${A}, slot slot1  by ${ALICE} \\(sudo to root, uid 0\\)`),
-    );
-    expect(text).toContain(`      1. zfs snapshot microvms/storage/states/${A}@before`);
+      // The text form: time, command, result, subject, who, the steps.
+      const text = await ok(['vm-state', 'log', '--state', A, '--lines', '3']);
+      expect(text).toMatch(
+        new RegExp(`assign  done  state ${A}, slot slot1  by ${ALICE} \\(sudo to root, uid 0\\)`),
+      );
+      expect(text).toContain(`      1. zfs snapshot microvms/storage/states/${A}@before`);
 
-    const bad = await vm(['log', '--since', 'not-a-time']);
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('journalctl: Failed to parse timestamp: not-a-time');
-  });
+      const bad = await vm(['log', '--since', 'not-a-time']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('journalctl: Failed to parse timestamp: not-a-time');
+    },
+  );
 
-  it('no journald (its socket hidden): the command works, the trace says it was not logged', async () => {
-    // A mount namespace of its own, where /run/systemd/journal is an empty tmpfs: journald is untouched.
-    // Slave: the pool's unmounts reach it, so it never keeps a zfs-fuse mount alive that zfs let go.
-    const r = await sh([
-      'unshare',
-      '--mount',
-      '--propagation',
-      'slave',
-      'sh',
-      '-c',
-      `mount -t tmpfs none /run/systemd/journal && VM_STATE_TRACE=1 vm-state snapshot slot1 nojournal`,
-    ]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain(
-      '# journal: no journald here (/run/systemd/journal/socket is missing): this change is not logged',
-    );
-    expect(
-      await journal('SYSLOG_IDENTIFIER=vm-state', `VMSTATE_STATE=${A}`, 'VMSTATE_SNAPSHOT=nojournal'),
-    ).toEqual([]);
-    // Where journald is, the trace says what the entry cost.
-    const traced = await sh(['env', 'VM_STATE_TRACE=1', 'vm-state', 'snapshot', 'slot1', 'traced']);
-    expect(traced.stderr).toMatch(/# journal: logged \(logger, [\d.]+ ms\)/);
-  });
+  costly('journald and logger, the same whatever the ZFS')(
+    'no journald (its socket hidden): the command works, the trace says it was not logged',
+    async () => {
+      // A mount namespace of its own, where /run/systemd/journal is an empty tmpfs: journald is untouched.
+      // Slave: the pool's unmounts reach it, so it never keeps a zfs-fuse mount alive that zfs let go.
+      const r = await sh([
+        'unshare',
+        '--mount',
+        '--propagation',
+        'slave',
+        'sh',
+        '-c',
+        `mount -t tmpfs none /run/systemd/journal && VM_STATE_TRACE=1 vm-state snapshot slot1 nojournal`,
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain(
+        '# journal: no journald here (/run/systemd/journal/socket is missing): this change is not logged',
+      );
+      expect(
+        await journal('SYSLOG_IDENTIFIER=vm-state', `VMSTATE_STATE=${A}`, 'VMSTATE_SNAPSHOT=nojournal'),
+      ).toEqual([]);
+      // Where journald is, the trace says what the entry cost.
+      const traced = await sh(['env', 'VM_STATE_TRACE=1', 'vm-state', 'snapshot', 'slot1', 'traced']);
+      expect(traced.stderr).toMatch(/# journal: logged \(logger, [\d.]+ ms\)/);
+    },
+  );
 });

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MetricsOut } from '../../src/schemas/output.js';
 import { readExposition, samplesIn, valueOf, type ReadSample } from '../support/prometheus.js';
-import { ok, P, resetLab, sh, vm, withDropIn } from './lab.js';
+import { P, costly, ok, resetLab, sh, vm, withDropIn } from './lab.js';
 
 const FILE = '/tmp/x.prom';
 
@@ -100,84 +100,96 @@ describe('vm-state metrics, for real', () => {
     expect((await sh(['sh', '-c', 'ls -a /tmp | grep -c "^\\.x\\.prom\\."'])).stdout.trim()).toBe('0');
   });
 
-  it('--json gives the same samples as the text', async () => {
-    const r = await vm(['--json', 'metrics']);
-    expect(r.code, r.stderr).toBe(0);
-    const doc = MetricsOut.parse(JSON.parse(r.stdout));
-    const text = exp((await vm(['metrics'])).stdout);
-    const names = (xs: { name: string }[]) => [...new Set(xs.map((x) => x.name))];
-    expect(doc.families.map((f) => f.name)).toEqual(names(readExposition(text)));
-    expect(valueOf(samplesIn(text), 'vm_state_snapshots', { state: 'web' })).toBe(
-      doc.families
-        .find((f) => f.name === 'vm_state_snapshots')!
-        .samples.find((s) => s.labels.state === 'web')!.value,
-    );
-  });
+  costly('the renderer and the lock; the numbers against zfs are checked above')(
+    '--json gives the same samples as the text',
+    async () => {
+      const r = await vm(['--json', 'metrics']);
+      expect(r.code, r.stderr).toBe(0);
+      const doc = MetricsOut.parse(JSON.parse(r.stdout));
+      const text = exp((await vm(['metrics'])).stdout);
+      const names = (xs: { name: string }[]) => [...new Set(xs.map((x) => x.name))];
+      expect(doc.families.map((f) => f.name)).toEqual(names(readExposition(text)));
+      expect(valueOf(samplesIn(text), 'vm_state_snapshots', { state: 'web' })).toBe(
+        doc.families
+          .find((f) => f.name === 'vm_state_snapshots')!
+          .samples.find((s) => s.labels.state === 'web')!.value,
+      );
+    },
+  );
 
-  it('a mutating command with VM_STATE_METRICS_FILE set rewrites the file', async () => {
-    const env = { VM_STATE_METRICS_FILE: '/tmp/m.prom' };
-    await ok(['vm-state', 'metrics', '--output', '/tmp/m.prom']);
-    const before = await cat('/tmp/m.prom');
-    expect(valueOf(samplesIn(before), 'vm_state_snapshots', { state: 'web' })).toBe(2);
-    const r = await sh(['vm-state', 'snapshot', 'slot1', 'third'], { env });
-    expect(r.code, r.stderr).toBe(0);
-    const after = await cat('/tmp/m.prom');
-    expect(after).not.toBe(before);
-    expect(valueOf(samplesIn(after), 'vm_state_snapshots', { state: 'web' })).toBe(3);
-    const created = await ok(['zfs', 'get', '-Hp', '-o', 'value', 'creation', `${P}/web@third`]);
-    expect(valueOf(samplesIn(after), 'vm_state_newest_snapshot_timestamp_seconds', { state: 'web' })).toBe(
-      Number(created.trim()),
-    );
-    // A command refused before it ran anything leaves the file as it was.
-    expect((await sh(['vm-state', 'create', 'web'], { env })).code).toBe(4);
-    const refused = await cat('/tmp/m.prom');
-    expect(valueOf(samplesIn(refused), 'vm_state_metrics_generated_timestamp_seconds')).toBe(
-      valueOf(samplesIn(after), 'vm_state_metrics_generated_timestamp_seconds'),
-    );
-  });
+  costly('the renderer and the lock; the numbers against zfs are checked above')(
+    'a mutating command with VM_STATE_METRICS_FILE set rewrites the file',
+    async () => {
+      const env = { VM_STATE_METRICS_FILE: '/tmp/m.prom' };
+      await ok(['vm-state', 'metrics', '--output', '/tmp/m.prom']);
+      const before = await cat('/tmp/m.prom');
+      expect(valueOf(samplesIn(before), 'vm_state_snapshots', { state: 'web' })).toBe(2);
+      const r = await sh(['vm-state', 'snapshot', 'slot1', 'third'], { env });
+      expect(r.code, r.stderr).toBe(0);
+      const after = await cat('/tmp/m.prom');
+      expect(after).not.toBe(before);
+      expect(valueOf(samplesIn(after), 'vm_state_snapshots', { state: 'web' })).toBe(3);
+      const created = await ok(['zfs', 'get', '-Hp', '-o', 'value', 'creation', `${P}/web@third`]);
+      expect(valueOf(samplesIn(after), 'vm_state_newest_snapshot_timestamp_seconds', { state: 'web' })).toBe(
+        Number(created.trim()),
+      );
+      // A command refused before it ran anything leaves the file as it was.
+      expect((await sh(['vm-state', 'create', 'web'], { env })).code).toBe(4);
+      const refused = await cat('/tmp/m.prom');
+      expect(valueOf(samplesIn(refused), 'vm_state_metrics_generated_timestamp_seconds')).toBe(
+        valueOf(samplesIn(after), 'vm_state_metrics_generated_timestamp_seconds'),
+      );
+    },
+  );
 
-  it('read-only: the processes list spawns, exactly; no lock, not even a lock directory', async () => {
-    const list = await children(['list']);
-    const metrics = await children(['metrics']);
-    expect(metrics).toEqual(list);
-    expect(metrics).toHaveLength(2);
-    expect(metrics[0]).toMatch(new RegExp(`^\\+ zfs get -H -p -o name,property,value \\S+ -r ${P}$`));
-    expect(metrics[1]).toMatch(
-      /^\+ systemctl show -p \S+ -- microvm@slot1\.service .*microvm@slot5\.service$/,
-    );
-    // Where a change cannot even take the lock, metrics runs: it never tries.
-    const noLock = { VM_STATE_LOCK_FILE: '/run/nowhere/vm-state.lock' };
-    expect((await sh(['vm-state', 'metrics'], { env: noLock })).code).toBe(0);
-    expect((await sh(['vm-state', 'create', 'x'], { env: noLock })).code).toBe(3);
-  });
+  costly('the renderer and the lock; the numbers against zfs are checked above')(
+    'read-only: the processes list spawns, exactly; no lock, not even a lock directory',
+    async () => {
+      const list = await children(['list']);
+      const metrics = await children(['metrics']);
+      expect(metrics).toEqual(list);
+      expect(metrics).toHaveLength(2);
+      expect(metrics[0]).toMatch(new RegExp(`^\\+ zfs get -H -p -o name,property,value \\S+ -r ${P}$`));
+      expect(metrics[1]).toMatch(
+        /^\+ systemctl show -p \S+ -- microvm@slot1\.service .*microvm@slot5\.service$/,
+      );
+      // Where a change cannot even take the lock, metrics runs: it never tries.
+      const noLock = { VM_STATE_LOCK_FILE: '/run/nowhere/vm-state.lock' };
+      expect((await sh(['vm-state', 'metrics'], { env: noLock })).code).toBe(0);
+      expect((await sh(['vm-state', 'create', 'x'], { env: noLock })).code).toBe(3);
+    },
+  );
 
-  it('while a change holds the lock, metrics answers at once (--wait 0) with what is there', async () => {
-    await withDropIn('microvm@slot1', 'ExecStop=/bin/sleep 4', async () => {
-      const holder = 'vm-state migrate db slot1 >/tmp/holder.out 2>&1 & echo $!';
-      const pid = (await ok(['sh', '-c', holder])).trim();
-      try {
-        for (let i = 0; (await sh(['grep', '-q', `"pid":${pid},`, '/run/vm-state.lock'])).code !== 0; i++) {
-          if (i > 100) throw new Error('the holder never took the lock');
-          await sleep(50);
+  costly('the renderer and the lock; the numbers against zfs are checked above')(
+    'while a change holds the lock, metrics answers at once (--wait 0) with what is there',
+    async () => {
+      await withDropIn('microvm@slot1', 'ExecStop=/bin/sleep 4', async () => {
+        const holder = 'vm-state migrate db slot1 >/tmp/holder.out 2>&1 & echo $!';
+        const pid = (await ok(['sh', '-c', holder])).trim();
+        try {
+          for (let i = 0; (await sh(['grep', '-q', `"pid":${pid},`, '/run/vm-state.lock'])).code !== 0; i++) {
+            if (i > 100) throw new Error('the holder never took the lock');
+            await sleep(50);
+          }
+          const t0 = Date.now();
+          const r = await vm(['--wait', '0', 'metrics']);
+          expect(r.code, r.stderr).toBe(0);
+          expect(Date.now() - t0).toBeLessThan(3000);
+          const s = samplesIn(exp(r.stdout));
+          expect(valueOf(s, 'vm_state_assigned', { state: 'web', slot: 'slot1' })).toBe(1);
+          // A change in its place is refused at once: the lock is held.
+          expect((await vm(['--wait', '0', 'assign', 'slot2', 'web'])).code).toBe(6);
+        } finally {
+          // The holder finishes before the drop-in goes (and before lab/reset destroys what it uses).
+          for (let i = 0; (await sh(['kill', '-0', pid])).code === 0; i++) {
+            if (i > 300) throw new Error('the holder did not finish');
+            await sleep(100);
+          }
         }
-        const t0 = Date.now();
-        const r = await vm(['--wait', '0', 'metrics']);
-        expect(r.code, r.stderr).toBe(0);
-        expect(Date.now() - t0).toBeLessThan(3000);
-        const s = samplesIn(exp(r.stdout));
-        expect(valueOf(s, 'vm_state_assigned', { state: 'web', slot: 'slot1' })).toBe(1);
-        // A change in its place is refused at once: the lock is held.
-        expect((await vm(['--wait', '0', 'assign', 'slot2', 'web'])).code).toBe(6);
-      } finally {
-        // The holder finishes before the drop-in goes (and before lab/reset destroys what it uses).
-        for (let i = 0; (await sh(['kill', '-0', pid])).code === 0; i++) {
-          if (i > 300) throw new Error('the holder did not finish');
-          await sleep(100);
-        }
-      }
-    });
-    const s = samplesIn(exp((await vm(['metrics'])).stdout));
-    expect(valueOf(s, 'vm_state_assigned', { state: 'db', slot: 'slot1' })).toBe(1);
-    expect(valueOf(s, 'vm_state_running', { state: 'db' })).toBe(1);
-  });
+      });
+      const s = samplesIn(exp((await vm(['metrics'])).stdout));
+      expect(valueOf(s, 'vm_state_assigned', { state: 'db', slot: 'slot1' })).toBe(1);
+      expect(valueOf(s, 'vm_state_running', { state: 'db' })).toBe(1);
+    },
+  );
 });
