@@ -1,87 +1,11 @@
 # nix/module.nix evaluated with nixpkgs' real lib.evalModules ($NIXPKGS_LIB)
-# next to stand-in declarations of the NixOS options it defines or reads.
+# next to stand-in declarations of the NixOS options it defines or reads
+# (nixos-stand-ins.nix).
 { root }:
 let
   inherit (import ./helpers.nix) check equal;
-  stubs = import ./stubs.nix;
-  inherit (stubs) lib;
-  inherit (lib) mkOption types;
-  root' = /. + root;
-
-  pkgs = {
-    vm-state = stubs.callPackage (root' + "/nix/package.nix") { };
-    formats.json =
-      { }:
-      {
-        type = types.attrsOf types.anything;
-        generate = name: value: {
-          inherit name;
-          json = builtins.toJSON value;
-        };
-      };
-  };
-
-  # Merges like nixpkgs' systemd unitOption: list definitions are concatenated.
-  unitOption = lib.mkOptionType {
-    name = "systemd option (stand-in)";
-    merge =
-      loc: defs:
-      if lib.any (d: builtins.isList d.value) defs then
-        lib.concatMap (d: lib.toList d.value) defs
-      else
-        lib.mergeEqualOption loc defs;
-  };
-  unitSection = mkOption {
-    type = types.attrsOf unitOption;
-    default = { };
-  };
-  raw = default: mkOption { type = types.raw; inherit default; };
-
-  standIns = {
-    options = {
-      assertions = raw [ ] // { type = types.listOf types.raw; };
-      environment.systemPackages = raw [ ] // { type = types.listOf types.raw; };
-      environment.etc = mkOption {
-        type = types.attrsOf (types.submodule { options.source = raw null; });
-        default = { };
-      };
-      boot.zfs.package = raw (stubs.drv "host-zfs" { });
-      systemd.package = raw (stubs.drv "host-systemd" { });
-      systemd.services = mkOption {
-        type = types.attrsOf (types.submodule {
-          options = {
-            description = raw "";
-            serviceConfig = unitSection;
-            unitConfig = unitSection;
-          };
-        });
-        default = { };
-      };
-      systemd.timers = mkOption {
-        type = types.attrsOf (types.submodule {
-          options = {
-            wantedBy = raw [ ];
-            timerConfig = unitSection;
-          };
-        });
-        default = { };
-      };
-      systemd.tmpfiles.settings = mkOption {
-        type = types.attrsOf (types.attrsOf (types.attrsOf (types.attrsOf types.str)));
-        default = { };
-      };
-      # As nixpkgs declares them: lists concatenated, the exporter off by default.
-      services.prometheus.exporters.node = {
-        enable = mkOption {
-          type = types.bool;
-          default = false;
-        };
-        enabledCollectors = raw [ ] // { type = types.listOf types.str; };
-        disabledCollectors = raw [ ] // { type = types.listOf types.str; };
-        extraFlags = raw [ ] // { type = types.listOf types.str; };
-      };
-    };
-  };
+  inherit (import ./stubs.nix) lib;
+  standIns = import ./nixos-stand-ins.nix { inherit root; };
 
   # Shaped like microvm.nix's template unit, which ours must add to.
   microvmTemplate.systemd.services."microvm@" = {
@@ -95,15 +19,10 @@ let
 
   eval =
     settings:
-    (lib.evalModules {
-      modules = [
-        standIns
-        microvmTemplate
-        (root' + "/nix/module.nix")
-        { _module.args.pkgs = pkgs; }
-        settings
-      ];
-    }).config;
+    standIns.eval [
+      microvmTemplate
+      settings
+    ];
 
   on = eval { programs.vm-state.enable = true; };
   unit = on.systemd.services."microvm@";
