@@ -58,7 +58,7 @@ let
       startGuard.enable = false;
     };
   };
-  ops = eval {
+  opsSettings = {
     programs.vm-state = {
       enable = true;
       settings.remotes.hv2.destination = "root@hv2";
@@ -78,6 +78,12 @@ let
         interval = "15m";
       };
     };
+  };
+  ops = eval opsSettings;
+  # The timers' runs change things, so they rewrite the metrics file too (settings.metricsFile).
+  opsMetrics = eval {
+    imports = [ opsSettings ];
+    programs.vm-state.metrics.enable = true;
   };
   opsJson = builtins.fromJSON ops.environment.etc."vm-state/config.json".source.json;
   badRefs = eval {
@@ -100,7 +106,8 @@ let
     };
   };
   metricsUnit = metrics.systemd.services.vm-state-metrics;
-  promFile = "/var/lib/prometheus-node-exporter-text-files/vm-state.prom";
+  promDir = "/var/lib/prometheus-node-exporter-text-files";
+  promFile = "${promDir}/vm-state.prom";
   metricsNoNode = eval {
     programs.vm-state = {
       enable = true;
@@ -184,6 +191,15 @@ in
     ops.systemd.services.vm-state-auto-snapshot.unitConfig.RequiresMountsFor
     ops.systemd.services.vm-state-replicate.serviceConfig.ProtectSystem
     (lib.elem "zfs-mount.service" ops.systemd.services.vm-state-replicate.unitConfig.After)
+  ])
+  (equal "the timers' services may write the metrics file's directory, when there is one" [
+    [ "/var/lib/microvms/states" "/var/lib/microvms" "/run" ]
+    [ "/var/lib/microvms/states" "/var/lib/microvms" "/run" "-${promDir}" ]
+    [ "/var/lib/microvms/states" "/var/lib/microvms" "/run" "-${promDir}" "/var/lib/vm-state" ]
+  ] [
+    ops.systemd.services.vm-state-auto-snapshot.serviceConfig.ReadWritePaths
+    opsMetrics.systemd.services.vm-state-auto-snapshot.serviceConfig.ReadWritePaths
+    opsMetrics.systemd.services.vm-state-replicate.serviceConfig.ReadWritePaths
   ])
   (equal "a job's unknown remote and a state's unknown policy fail the assertions" [
     "programs.vm-state.replication.x.remote names no remote \"nowhere\" of settings.remotes."
