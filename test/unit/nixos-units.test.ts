@@ -74,7 +74,7 @@ describe('the renderer of NixOS units', () => {
     );
   });
 
-  it('a service: [Unit] from the top-level lists (space-joined), Environment= JSON-quoted, PATH from path', () => {
+  it('a service: [Unit] from the top-level lists, Environment= JSON-quoted, PATH from path', () => {
     const text = textAt(
       exported({
         s: service({
