@@ -46,6 +46,21 @@ async function install(files: LabFile[]): Promise<void> {
   }
 }
 
+/**
+ * Settings systemctl show gives in a form of its own: the command line, the expanded syscall
+ * list, the architecture's name, the errno's number, the address list `any` stands for.
+ */
+const SHOWN_OTHERWISE = [
+  'ExecStart',
+  'SystemCallFilter',
+  'SystemCallArchitectures',
+  'SystemCallErrorNumber',
+  'IPAddressDeny',
+];
+/** A unit setting as systemctl show prints it: yes/no, a list space-joined. */
+const asShown = (v: unknown): string =>
+  v === true ? 'yes' : v === false ? 'no' : Array.isArray(v) ? v.map(asShown).join(' ') : String(v);
+
 /** systemctl show's values of `unit`, by property. */
 async function show(unit: string, ...props: string[]): Promise<Record<string, string>> {
   const out = await ok(['systemctl', 'show', '--timestamp=unix', ...props.flatMap((p) => ['-p', p]), unit]);
@@ -167,6 +182,12 @@ describe("the module's units under the lab's systemd", () => {
     expect(r.code).toBe(0);
     for (const n of [SNAPSHOT, REPLICATE, METRICS])
       expect((await show(`${n}.timer`, 'WantedBy')).WantedBy, n).toBe('timers.target');
+    // systemd took every sandbox setting at the module's value (none ignored or read otherwise).
+    for (const [name, def] of Object.entries(units.services)) {
+      const keys = Object.keys(def.serviceConfig).filter((k) => !SHOWN_OTHERWISE.includes(k));
+      const want = Object.fromEntries(keys.map((k) => [k, asShown(def.serviceConfig[k])]));
+      expect(await show(`${name}.service`, ...keys), name).toEqual(want);
+    }
   });
 
   it('auto-snapshot: succeeds, snapshots every state, rewrites the metrics file, journals it', async () => {
