@@ -18,7 +18,9 @@
 //   makeWrapper writes (PATH prefixed with the package's binPath, NODE_COMPILE_CACHE unset,
 //   `exec node <launcher>`), lib/vm-state links the checkout the lab runs (/opt/vm-state);
 // - Debian's /usr stands for coreutils, findutils, grep, sed, systemd, zfs and util-linux, and
-//   /usr/local for Node (lab/README.md): the PATH has the same programs, from other places;
+//   /usr/local for Node (lab/README.md): the PATH has the same programs, from other places (zfs
+//   is in Debian's /usr/sbin, so found through the unit's PATH, the `sbin` half NixOS adds from
+//   `path`, where NixOS finds it through the wrapper's: the same program runs either way);
 // - systemd.globalEnvironment (LOCALE_ARCHIVE, TZDIR from other NixOS modules) is not
 //   rendered: none of our units' settings, and vm-state reads neither (UTC times);
 // - X-Restart-Triggers and the like, which only nixos-rebuild reads, are not made: our module

@@ -4,6 +4,8 @@
 // sandbox and all, and must do its work; each timer, once started, must have a next elapse.
 // nix-instantiate and the lib are needed: without them this fails (CI installs nix-bin and copies
 // shared/ beside the checkout), it never skips.
+// On zfs-fuse, zfs speaks to its daemon over a unix socket: the metrics unit's DeviceAllow=/dev/zfs
+// is proven by the same test on OpenZFS (LAB_BACKEND=openzfs), where zfs opens /dev/zfs.
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
