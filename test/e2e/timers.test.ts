@@ -12,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { samplesIn, valueOf } from '../support/prometheus.js';
-import { ok, P, resetLab, sh } from './lab.js';
+import { ok, P, resetLab, sh, slow } from './lab.js';
 import { PACKAGE_DIR, renderUnits, type LabFile, type UnitsExport } from './nixos-units.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../../', import.meta.url)));
@@ -105,14 +105,15 @@ async function listTimers(): Promise<Map<string, { next: number | null; activate
   return new Map(timers.map((t) => [t.unit, t]));
 }
 
-/** `probe`'s first answer that is not undefined, asked every 100 ms for up to 10 s. */
+/** `probe`'s first answer not undefined, asked every 100 ms (a vm-state run: 0.5 s; under TCG 10 s). */
 async function until<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
-  for (let i = 0; i < 100; i++) {
+  const seconds = slow ? 120 : 10;
+  for (let i = 0; i < seconds * 10; i++) {
     const v = await probe();
     if (v !== undefined) return v;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`waited 10 s for ${what}`);
+  throw new Error(`waited ${seconds} s for ${what}`);
 }
 
 const snapshotsOf = async (state: string) =>
