@@ -88,8 +88,9 @@ const entries = (out: string) =>
 /**
  * What the journal holds of the unit's last run: systemd's messages about it, its output, and
  * vm-state's own entries. Those are sent by a `logger` that exits at once, often before journald
- * has read its cgroup, so they may lack _SYSTEMD_UNIT: found by SYSLOG_PID, vm-state's pid, the
- * unit's main process (the wrapper execs node), from the run's first message on.
+ * has read its cgroup, so they may lack _SYSTEMD_UNIT: found by SYSLOG_PID, vm-state's pid, one of
+ * the run's processes (the main one, the wrapper execs node; and each that wrote to the journal:
+ * a oneshot may have several ExecStart=), from the run's first message on.
  */
 async function lastRun(unit: string): Promise<Entry[]> {
   const { InvocationID: id, ExecMainPID: pid } = await show(unit, 'InvocationID', 'ExecMainPID');
@@ -99,8 +100,14 @@ async function lastRun(unit: string): Promise<Entry[]> {
     (e) => e.INVOCATION_ID === id || e._SYSTEMD_INVOCATION_ID === id,
   );
   const from = Number(run[0]?.__REALTIME_TIMESTAMP ?? Infinity);
-  const own = entries(await ok(['journalctl', 'SYSLOG_IDENTIFIER=vm-state', `SYSLOG_PID=${pid}`, ...json]));
-  const logged = own.filter((e) => e.VMSTATE_COMMAND !== undefined && Number(e.__REALTIME_TIMESTAMP) >= from);
+  const pids = new Set([pid, ...run.filter((e) => e._SYSTEMD_INVOCATION_ID === id).map((e) => e._PID)]);
+  if (!run.length) return [];
+  const since = `--since=@${Math.floor(from / 1e6)}`; // the lab's whole journal is long by then
+  const own = entries(await ok(['journalctl', 'SYSLOG_IDENTIFIER=vm-state', since, ...json]));
+  const logged = own.filter(
+    (e) =>
+      e.VMSTATE_COMMAND !== undefined && pids.has(e.SYSLOG_PID) && Number(e.__REALTIME_TIMESTAMP) >= from,
+  );
   return [...run.filter((e) => e.VMSTATE_COMMAND === undefined), ...logged];
 }
 
