@@ -20,14 +20,16 @@
 // - Debian's /usr stands for coreutils, findutils, grep, sed, systemd, zfs and util-linux, and
 //   /usr/local for Node (lab/README.md): the PATH has the same programs, from other places (zfs
 //   is in Debian's /usr/sbin, so found through the unit's PATH, the `sbin` half NixOS adds from
-//   `path`, where NixOS finds it through the wrapper's: the same program runs either way);
+//   `path`, where NixOS finds it through the wrapper's: the same program runs either way); the
+//   wrapper's first entry, /run/booted-system/sw/bin, is not in the lab: replicate's ssh, which
+//   no package here brings, comes from the booted system's packages on NixOS, from /usr/bin here;
 // - systemd.globalEnvironment (LOCALE_ARCHIVE, TZDIR from other NixOS modules) is not
 //   rendered: none of our units' settings, and vm-state reads neither (UTC times);
 // - X-Restart-Triggers and the like, which only nixos-rebuild reads, are not made: our module
 //   sets none;
 // - the lab's systemd is Debian 12's 252, NixOS 25.05's is 257: every setting used is older
-//   than 252 (systemd.exec(5)), and an unknown one would be a warning in the journal, which
-//   the test reads.
+//   than 252 (systemd.exec(5)), and one it did not know would be a warning of systemd-analyze
+//   verify, which the test runs, and missing from systemctl show, which the test compares.
 
 /** One unit's options, as units.nix exports them (NixOS's option names). */
 interface UnitDef {
