@@ -70,6 +70,9 @@ let
       cfg.settings.slotsDir
       "/run"
     ]
+    # Every change rewrites settings.metricsFile (metrics.nix sets it), through a temporary file
+    # beside it; "-": a directory that is not there leaves the file unwritten, not the unit failed.
+    ++ lib.optional (cfg.settings ? metricsFile) "-${dirOf cfg.settings.metricsFile}"
     ++ extraWritable;
   };
 

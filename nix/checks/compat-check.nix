@@ -33,6 +33,7 @@ let
     mkOption = "19.03";
     # With `extraDescription`.
     mkPackageOption = "22.05";
+    optional = "19.03";
     "platforms.linux" = "19.03";
     removeSuffix = "19.03";
     types = "19.03";
