@@ -76,14 +76,21 @@ function planTrash(c: Config, name: string, at: Date, by: string, renameBusyWith
     const state = requireDeletable(facts, name);
     const id = newEntryId(trashOf(facts), name, at);
     const clones = renameBusyWithClones
-      ? clonesToUnmount(facts, state, `move '${name}' into the trash`, `Delete it at once: vm-state delete --now ${name}`)
+      ? clonesToUnmount(
+          facts,
+          state,
+          `move '${name}' into the trash`,
+          `Delete it at once: vm-state delete --now ${name}`,
+        )
       : [];
     const { entry, steps } = intoTrashSteps(c, facts, state, id, { at, by }, clones);
     return {
       summary: `Move state '${name}' (${state.dataset}) and ${state.snapshots.length} snapshot(s) into the trash`,
       steps,
       warnings: clones.length
-        ? [`${clones.map((s) => s.name).join(', ')} (cloned from it) is unmounted for the rename, then mounted again`]
+        ? [
+            `${clones.map((s) => s.name).join(', ')} (cloned from it) is unmounted for the rename, then mounted again`,
+          ]
         : [],
       notes: [
         `State '${name}' moved into the trash as ${id} (${entry})`,

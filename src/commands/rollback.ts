@@ -46,7 +46,14 @@ function keepNewerSteps(
   steps.push(
     {
       kind: 'zfs',
-      argv: ['zfs', 'clone', '-o', `mountpoint=${state.mountpoint}`, `${entry}@${target.name}`, state.dataset],
+      argv: [
+        'zfs',
+        'clone',
+        '-o',
+        `mountpoint=${state.mountpoint}`,
+        `${entry}@${target.name}`,
+        state.dataset,
+      ],
       undo: ['zfs', 'destroy', state.dataset],
       tolerates: 'created-not-mounted',
     },
@@ -99,7 +106,8 @@ function planRollback(c: Config, slot: string, ref: string, opts: { keepNewer?: 
 
     const running = isRunning(s.unit);
     const unit = s.unit.unit;
-    const kept = newer.length > 0 && opts.keepNewer ? keepNewerSteps(c, facts, state, target, opts.keepNewer) : null;
+    const kept =
+      newer.length > 0 && opts.keepNewer ? keepNewerSteps(c, facts, state, target, opts.keepNewer) : null;
     // Rolled back while unmounted: nothing holds a file of the old contents, and no
     // cache serves them afterwards (zfs-fuse's does, on a mounted dataset).
     const steps: Step[] = [

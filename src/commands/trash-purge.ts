@@ -28,7 +28,9 @@ function clonesFirst(entries: TrashEntry[]): TrashEntry[] {
   const order: TrashEntry[] = [];
   while (left.size > 0) {
     const others = (e: TrashEntry) => [...left].filter((x) => x !== e).map((x) => x.dataset);
-    const free = [...left].filter((e) => !e.snapshots.some((s) => s.clones.some((d) => others(e).includes(d))));
+    const free = [...left].filter(
+      (e) => !e.snapshots.some((s) => s.clones.some((d) => others(e).includes(d))),
+    );
     for (const e of free.length ? free : [...left]) {
       left.delete(e);
       order.push(e);
@@ -90,7 +92,10 @@ export const trashPurge: MutationSpec = {
   args: [{ name: 'name', kind: 'word', optional: true }],
   options: [
     { flags: '--older-than <duration>', description: 'only those deleted longer ago than this: 12h, 7d, 2w' },
-    { flags: '--expired', description: "only those older than the config's trash.keep (the timer runs this)" },
+    {
+      flags: '--expired',
+      description: "only those older than the config's trash.keep (the timer runs this)",
+    },
   ],
   description: 'destroy deleted states for good (all, by name, or by age); asks you to type PURGE',
   readme: [

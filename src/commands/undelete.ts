@@ -6,13 +6,7 @@ import { datasetOf, mountpointOf } from '../core/layout.js';
 import { MAX_EXISTING, requireZfsFits, validateName } from '../core/names.js';
 import type { Decide, Step } from '../core/plan.js';
 import { mountStep } from '../core/steps.js';
-import {
-  clonesToUnmount,
-  setStep,
-  trashOf,
-  TRASHED_PROPERTY,
-  type TrashEntry,
-} from '../core/trash.js';
+import { clonesToUnmount, setStep, trashOf, TRASHED_PROPERTY, type TrashEntry } from '../core/trash.js';
 import { isOpenZfs } from '../io/zfs-flavour.js';
 import type { MutationSpec } from './spec.js';
 
@@ -70,13 +64,19 @@ function planUndelete(c: Config, ref: string, as: string | undefined, renameBusy
       setStep(dataset, 'mountpoint', mountpoint, 'none'),
       ...(replica
         ? []
-        : [setStep(dataset, 'readonly', 'off', 'on'), setStep(dataset, 'canmount', 'on', 'noauto'), mountStep(dataset)]),
+        : [
+            setStep(dataset, 'readonly', 'off', 'on'),
+            setStep(dataset, 'canmount', 'on', 'noauto'),
+            mountStep(dataset),
+          ]),
     ];
     return {
       summary: `Bring state '${name}' back from the trash (${entry.name}, ${entry.snapshots.length} snapshot(s))`,
       steps,
       warnings: clones.length
-        ? [`${clones.map((s) => s.name).join(', ')} (cloned from it) is unmounted for the rename, then mounted again`]
+        ? [
+            `${clones.map((s) => s.name).join(', ')} (cloned from it) is unmounted for the rename, then mounted again`,
+          ]
         : [],
       notes: [
         `State '${name}' is back (${dataset}${replica ? ', a read-only replica, unmounted' : `, mounted at ${mountpoint}`})`,
@@ -102,10 +102,5 @@ export const undelete: MutationSpec = {
   // Every state: the name must be free (mountpoints too), and clones of the entry may need unmounting.
   scope: () => 'all',
   plan: (c, input) =>
-    planUndelete(
-      c,
-      String(input.name),
-      input.as === undefined ? undefined : String(input.as),
-      !isOpenZfs(),
-    ),
+    planUndelete(c, String(input.name), input.as === undefined ? undefined : String(input.as), !isOpenZfs()),
 };

@@ -48,7 +48,9 @@ export function destroySteps(
   if (lastWithClones >= 0) {
     const pivot = ds.snapshots[lastWithClones]!;
     const inTrash = (d: string) => stateNameOf(facts.parent, d) === null;
-    const heir = [...live(pivot)].sort((a, b) => Number(inTrash(a)) - Number(inTrash(b)) || (a < b ? -1 : 1))[0]!;
+    const heir = [...live(pivot)].sort(
+      (a, b) => Number(inTrash(a)) - Number(inTrash(b)) || (a < b ? -1 : 1),
+    )[0]!;
     promoted = heir;
     const moved = ds.snapshots.slice(0, lastWithClones + 1);
     doomed = ds.snapshots.slice(lastWithClones + 1);

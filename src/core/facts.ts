@@ -111,8 +111,7 @@ export interface SlotFact {
  * also the trash's entries, with who deleted them (`all` reads the entries, not who).
  */
 export type StateScope =
-  | 'all'
-  | { names: string[]; clones?: boolean; related?: boolean; mountpoints?: boolean; trash?: boolean };
+  'all' | { names: string[]; clones?: boolean; related?: boolean; mountpoints?: boolean; trash?: boolean };
 
 export interface Facts {
   /** pool/parent, e.g. microvms/storage/states. */

@@ -138,14 +138,17 @@ export class StateStore {
       states,
       mountpoints,
       // The origins read above say which states were cloned from the entries' snapshots.
-      trash: scope.trash ? parseTrash(`${trash}${origins}`, trashDataset(this.config), this.config.statesDir) : undefined,
+      trash: scope.trash
+        ? parseTrash(`${trash}${origins}`, trashDataset(this.config), this.config.statesDir)
+        : undefined,
     };
   }
 
   /** The trash in a read of the whole parent: only its lines and the origins are parsed again. */
   private trashIn(stdout: string): TrashFact {
     const trash = trashDataset(this.config);
-    if (!stdout.includes(`\n${trash}\t`)) return parseTrash('', trash, this.config.statesDir);
+    if (!stdout.includes(`\n${trash}\t`) && !stdout.includes(`\n${trash}/`))
+      return parseTrash('', trash, this.config.statesDir);
     const lines = stdout
       .split('\n')
       .filter((l) => l.startsWith(`${trash}`) || (l.includes('\torigin\t') && !l.endsWith('\t-')));

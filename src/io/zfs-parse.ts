@@ -87,7 +87,12 @@ export function parseTrash(stdout: string, trash: string, statesDir: string): Tr
   });
   entries.sort((a, b) => (a.trashedAt?.getTime() ?? 0) - (b.trashedAt?.getTime() ?? 0));
   const type = valueOf(stdout, trash, 'type');
-  return { dataset: trash, exists: type !== undefined, used: num(valueOf(stdout, trash, 'used')) ?? 0, entries };
+  return {
+    dataset: trash,
+    exists: type !== undefined,
+    used: num(valueOf(stdout, trash, 'used')) ?? 0,
+    entries,
+  };
 }
 
 /** `zfs get … mountpoint` text: dataset by mountpoint (paths only, not `none` or `legacy`). */
