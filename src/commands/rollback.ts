@@ -114,7 +114,7 @@ function planRollback(c: Config, slot: string, ref: string, opts: { keepNewer?: 
       ...(running ? [stopStep(unit, slot, state.name)] : []),
       ...(kept
         ? kept.steps
-        : [{ kind: 'unmount', dataset: state.dataset } as Step, rollbackStep(target.fullName, false)]),
+        : [{ kind: 'unmount', dataset: state.dataset } as Step, rollbackStep(target.fullName)]),
       mountStep(state.dataset),
       ...(running ? [startStep(unit, slot, state.name)] : []),
     ];
