@@ -112,6 +112,7 @@ export class StateStore {
         parentMounted: false,
         parentAvailable: null,
         states: new Map<string, StateFact>(),
+        trash: scope.trash ? this.trashIn('') : undefined,
       };
     let states = parseZfsGet(text, parent, this.config.statesDir);
     if (scope.related) {
