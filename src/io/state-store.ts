@@ -152,7 +152,12 @@ export class StateStore {
       return parseTrash('', trash, this.config.statesDir);
     const lines = stdout
       .split('\n')
-      .filter((l) => l.startsWith(`${trash}`) || (l.includes('\torigin\t') && !l.endsWith('\t-')));
+      .filter(
+        (l) =>
+          l.startsWith(`${trash}\t`) ||
+          l.startsWith(`${trash}/`) ||
+          (l.includes('\torigin\t') && !l.endsWith('\t-')),
+      );
     return parseTrash(`${lines.join('\n')}\n`, trash, this.config.statesDir);
   }
 
