@@ -2,7 +2,7 @@ import type { Config } from '../schemas/config.js';
 import { VmStateError } from '../core/errors.js';
 import type { Facts } from '../core/facts.js';
 import { requireAbsent, requireParent } from '../core/guards.js';
-import { datasetOf, mountpointOf } from '../core/layout.js';
+import { cloneHelperName, datasetOf, mountpointOf } from '../core/layout.js';
 import { MAX_EXISTING, requireZfsFits, validateName } from '../core/names.js';
 import type { Decide, Step } from '../core/plan.js';
 import { mountStep } from '../core/steps.js';
@@ -20,6 +20,25 @@ export function findEntry(facts: Facts, ref: string): TrashEntry {
     });
   }
   return entry;
+}
+
+/**
+ * The helper snapshot `clone` made for a state is named after it (delete --now tidies it by
+ * that name): a state back under another name gets its helper renamed, as `rename` does.
+ */
+function helperRename(facts: Facts, entry: TrashEntry, name: string): Step[] {
+  const helper = `@${cloneHelperName(entry.original)}`;
+  if (name === entry.original || !entry.origin?.endsWith(helper)) return [];
+  const renamed = `${entry.origin.slice(0, -helper.length)}@${cloneHelperName(name)}`;
+  const source = [...facts.states.values()].find((s) => entry.origin!.startsWith(`${s.dataset}@`));
+  if (!source || source.snapshots.some((x) => x.fullName === renamed)) return [];
+  return [
+    {
+      kind: 'zfs',
+      argv: ['zfs', 'rename', entry.origin, renamed],
+      undo: ['zfs', 'rename', renamed, entry.origin],
+    },
+  ];
 }
 
 /**
@@ -70,6 +89,7 @@ function planUndelete(c: Config, ref: string, as: string | undefined, renameBusy
             mountStep(dataset),
           ]),
     ];
+    steps.push(...helperRename(facts, entry, name));
     return {
       summary: `Bring state '${name}' back from the trash (${entry.name}, ${entry.snapshots.length} snapshot(s))`,
       steps,

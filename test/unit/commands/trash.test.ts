@@ -188,6 +188,23 @@ const UNDELETE_ROWS: PlanRow[] = [
     ],
   },
   {
+    name: 'a clone back under another name: the helper snapshot on its source is renamed after it',
+    facts: facts({
+      states: [{ name: 'src', snapshots: ['clone-for-gone'] }],
+      trash: [{ id: ID, origin: 'src@clone-for-gone' }],
+    }),
+    input: { name: 'gone', as: 'kept' },
+    steps: [
+      `zfs rename ${T}/${ID} tank/states/kept`,
+      'zfs inherit vm-state:trashed tank/states/kept',
+      'zfs set mountpoint=/states/kept tank/states/kept',
+      'zfs set readonly=off tank/states/kept',
+      'zfs set canmount=on tank/states/kept',
+      'zfs mount tank/states/kept   (only if not mounted)',
+      'zfs rename tank/states/src@clone-for-gone tank/states/src@clone-for-kept',
+    ],
+  },
+  {
     name: 'a deleted replica comes back as it was kept: read-only, unmounted',
     facts: facts({ trash: [{ id: ID, replicaOf: 'hv1:gone' }] }),
     input: { name: 'gone' },
