@@ -42,6 +42,12 @@ describe('scoped facts', () => {
     ['list', [ALL]],
     ['snapshots', [ALL]],
     ['restore s1 fresh', [ALL]],
+    // The trash: its own read (with who deleted what) where a command needs it, else the whole pool.
+    [
+      'trash list',
+      [PARENT, get('origin', ['-d', '1'], P), get(`${PROPS},vm-state:trashed`, ['-r'], `${P}/.trash`)],
+    ],
+    ['trash purge', [ALL]],
   ])('%s (zfs-fuse)', async (command, expected) => {
     process.env.VM_STATE_ZFS_FLAVOUR = 'zfs-fuse';
     const w = world();
