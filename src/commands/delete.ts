@@ -1,4 +1,5 @@
 import type { Config } from '../schemas/config.js';
+import { humanBytes } from '../core/bytes.js';
 import { now } from '../core/clock.js';
 import { destroySteps } from '../core/destroy.js';
 import { VmStateError } from '../core/errors.js';
@@ -94,7 +95,8 @@ function planTrash(c: Config, name: string, at: Date, by: string, renameBusyWith
         : [],
       notes: [
         `State '${name}' moved into the trash as ${id} (${entry})`,
-        `Bring it back with: vm-state undelete ${name}; it is purged after ${c.trash.keep} (vm-state trash purge)`,
+        `Bring it back with: vm-state undelete ${name}; it is purged after ${c.trash.keep}, and its ` +
+          `${humanBytes(state.used)} stay in use until then (free them now: vm-state trash purge ${id})`,
       ],
     };
   };
