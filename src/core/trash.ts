@@ -2,7 +2,7 @@ import type { Config } from '../schemas/config.js';
 import { stamp } from './clock.js';
 import { VmStateError } from './errors.js';
 import type { Facts, SlotFact, StateFact } from './facts.js';
-import { datasetShown, isRunning, runningOn } from './facts.js';
+import { isRunning, runningOn } from './facts.js';
 import type { Invoker } from './journal.js';
 import { parentDataset } from './layout.js';
 import { requireZfsFits } from './names.js';
@@ -157,6 +157,3 @@ export function intoTrashSteps(
   steps.push(...unmountClones.map((s) => mountStep(s.dataset)));
   return { entry, steps };
 }
-
-/** `web` (its id, and where it went), for notes. */
-export const entryShown = (facts: Facts, entry: string) => datasetShown(facts.parent, entry);
