@@ -86,12 +86,16 @@ export function trashOf(facts: Facts): TrashFact {
 export function clonesToUnmount(facts: Facts, ds: StateFact, doing: string, instead: string): StateFact[] {
   const clones = ds.snapshots.flatMap((s) => s.clones);
   const mounted = [...facts.states.values()].filter((s) => clones.includes(s.dataset) && s.mounted);
-  const busy: SlotFact[] = mounted.flatMap((s) => runningOn(facts, s.name)).filter((s) => isRunning(s.unit));
+  const busy = mounted.flatMap((clone) =>
+    runningOn(facts, clone.name)
+      .filter((slot: SlotFact) => isRunning(slot.unit))
+      .map((slot) => `${slot.name} runs '${clone.name}'`),
+  );
   if (busy.length > 0) {
     throw new VmStateError(
       'conflict',
       `Cannot ${doing}: zfs-fuse renames no dataset while a clone of it is mounted, and ` +
-        `${busy.map((s) => `${s.name} runs '${s.state}'`).join(', ')}, cloned from it`,
+        `${busy.join(', ')}, cloned from it`,
       { hint: instead },
     );
   }
