@@ -135,6 +135,15 @@ in
       };
     };
 
+    trash.keep = mkOption {
+      type = duration;
+      default = "7d";
+      description = ''
+        How long `vm-state delete` keeps a deleted state in the trash; the auto-snapshot
+        service then purges it (`vm-state trash purge --expired`).
+      '';
+    };
+
     replication = mkOption {
       type = types.attrsOf job;
       default = { };
@@ -172,14 +181,19 @@ in
             inherit (cfg.autoSnapshot) interval policy states;
           };
           replication = cfg.replication;
+          trash = { inherit (cfg.trash) keep; };
         };
       }
       (lib.mkIf cfg.autoSnapshot.enable {
         systemd.services.vm-state-auto-snapshot = {
-          description = "vm-state: automatic snapshots and retention";
+          description = "vm-state: automatic snapshots and retention, and the trash's expired states";
           unitConfig = ordering;
+          # In turn: a failed snapshot run leaves the purge to the next one.
           serviceConfig = sandbox [ ] // {
-            ExecStart = "${exe} auto-snapshot";
+            ExecStart = [
+              "${exe} auto-snapshot"
+              "${exe} trash purge --expired --yes"
+            ];
           };
         };
         systemd.timers.vm-state-auto-snapshot = timer cfg.autoSnapshot.onCalendar;

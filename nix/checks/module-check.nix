@@ -156,6 +156,7 @@ in
       states = { };
     };
     replication = { };
+    trash.keep = "7d";
   } (builtins.fromJSON on.environment.etc."vm-state/config.json".source.json))
   (equal "no timers unless asked" [ ] (builtins.attrNames on.systemd.timers))
   (equal "autoSnapshot: policies, per-state policies and jobs reach config.json" [
@@ -180,7 +181,10 @@ in
     };
   } (lib.mapAttrs (_: t: t.timerConfig) ops.systemd.timers))
   (equal "the services run vm-state, after the pool is mounted, sandboxed" [
-    "${pkg}/bin/vm-state auto-snapshot"
+    [
+      "${pkg}/bin/vm-state auto-snapshot"
+      "${pkg}/bin/vm-state trash purge --expired --yes"
+    ]
     "${pkg}/bin/vm-state replicate"
     [ "/var/lib/microvms/states" ]
     "strict"

@@ -26,7 +26,7 @@ export async function runCommand(
       if (spec.divert?.when(input))
         return spec.divert.run(getCtx, input, (text) => void (deps.streams ?? process).stdout.write(text));
       const c = getCtx();
-      const decide = spec.plan(c.config, input); // validates the input before anything is read
+      const decide = spec.plan(c.config, input, { invoker: c.invoker }); // validates the input before anything is read
       const { runMutation } = await import('./run-plan.js');
       return runMutation(c, spec.name, decide, {
         confirm: spec.confirm,

@@ -24,6 +24,9 @@ import { show } from './show.js';
 import { snapshot } from './snapshot.js';
 import { snapshotDelete } from './snapshot-delete.js';
 import { snapshots } from './snapshots.js';
+import { trashList } from './trash-list.js';
+import { trashPurge } from './trash-purge.js';
+import { undelete } from './undelete.js';
 import type { CommandSpec, ReadmeRow } from './spec.js';
 
 /**
@@ -38,6 +41,9 @@ export const COMMANDS: readonly CommandSpec[] = [
   assign,
   clone,
   deleteState,
+  undelete,
+  trashList,
+  trashPurge,
   migrate,
   restore,
   snapshots,
@@ -66,6 +72,7 @@ export const COMMANDS: readonly CommandSpec[] = [
 /** Nouns whose subcommands are in the table, with what `--help` says of them. */
 export const GROUPS: Readonly<Record<string, string>> = {
   remote: 'other hypervisors that states are sent to (add, list, remove, check)',
+  trash: 'deleted states, kept for trash.keep (list, purge)',
 };
 
 /** commander's own help, the README's last row. */

@@ -3,6 +3,7 @@ import type { Output } from '../cli/output.js';
 import type { Facts, ImageInfo, StateScope } from '../core/facts.js';
 import type { Assignments } from '../schemas/assignments.js';
 import type { Decide } from '../core/plan.js';
+import type { Invoker } from '../core/journal.js';
 import type { Config } from '../schemas/config.js';
 import type { OUTPUT_SCHEMAS } from '../schemas/output.js';
 
@@ -63,11 +64,16 @@ interface Common {
   scope?: ScopeOf;
 }
 
+/** What a planner may know of the run beyond its input: who runs it (recorded by the trash). */
+export interface RunInfo {
+  invoker?: Invoker;
+}
+
 /** Reads facts, plans, and runs the plan under the lock (or prints it with --dry-run). */
 export interface MutationSpec extends Common {
   kind: 'mutation';
   /** Validates the input at once (before anything is read), then decides from the facts. */
-  plan: (c: Config, input: Input) => Decide;
+  plan: (c: Config, input: Input, run?: RunInfo) => Decide;
   /** A word to type on standard input before it runs (unless --yes). */
   confirm?: string;
   /** Another form of the command that runs its own way (`migrate <state> <remote>:<slot>`). */

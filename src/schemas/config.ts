@@ -82,6 +82,14 @@ export const AutoSnapshotSchema = z
   })
   .strict();
 
+/** Deleted states (vm-state delete, trash purge --expired, which the auto-snapshot timer runs). */
+export const TrashSchema = z
+  .object({
+    /** How long a deleted state stays in the trash before `trash purge --expired` destroys it. */
+    keep: interval.default('7d'),
+  })
+  .strict();
+
 /** A replication job (vm-state replicate): send these states to that remote. */
 export const ReplicationJobSchema = z
   .object({
@@ -120,6 +128,7 @@ export const ConfigSchema = z
       .default({ default: PolicySchema.parse({ hourly: 24, daily: 7, weekly: 4, monthly: 12 }) }),
     autoSnapshot: AutoSnapshotSchema.default(AutoSnapshotSchema.parse({})),
     replication: z.record(remoteName, ReplicationJobSchema).default({}),
+    trash: TrashSchema.default(TrashSchema.parse({})),
     /** Rewritten after every mutating command when set (vm-state metrics --output; the Nix module sets it). */
     metricsFile: absolutePath.optional(),
   })
@@ -149,7 +158,7 @@ export const ConfigSchema = z
 export type Config = z.infer<typeof ConfigSchema>;
 
 /** Environment variable for each key: VM_STATE_STATES_DIR for statesDir, etc. */
-type Structured = 'remotes' | 'policies' | 'autoSnapshot' | 'replication';
+type Structured = 'remotes' | 'policies' | 'autoSnapshot' | 'replication' | 'trash';
 export const ENV_FOR: Record<Exclude<keyof Config, Structured>, string> = {
   pool: 'VM_STATE_POOL',
   dataset: 'VM_STATE_DATASET',

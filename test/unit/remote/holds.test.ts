@@ -61,7 +61,7 @@ describe('deleting a state that was sent', () => {
   it('releases the holds vm-state may have put on its snapshots, then destroys', async () => {
     const { deleteState } = await import('../../../src/commands/delete.js');
     const c = { ...config, remotes: { peer: { destination: 'peer', sshOptions: {} } } };
-    const plan = deleteState.plan(c, { state: 'web' })(POOL);
+    const plan = deleteState.plan(c, { state: 'web', now: true })(POOL);
     expect(plan.steps.map(describeStep)).toEqual([
       `zfs unmount ${PARENT}/web   (only if mounted)`,
       `zfs destroy ${PARENT}/web@a`,
