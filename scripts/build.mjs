@@ -1,4 +1,4 @@
-// Bundles src/ into the single file dist/vm-state.cjs that bin/vm-state runs
+// Bundles src/ into the file dist/vm-state.cjs that bin/vm-state runs
 // (with Node's compile cache) and the Nix package installs; no dependency is
 // needed at run time. The command actions are imported lazily, so `--help`
 // never initialises zod (README, "Start-up"). Deterministic: CI rebuilds it and
@@ -82,7 +82,30 @@ async function prebundle(pkg, names, plugins) {
     },
   };
 }
-const libraries = [await prebundle('zod', ['z'], [englishOnlyZod]), lazyChildProcess];
+// The MCP SDK (with a zod of its own, and ajv) is needed by `vm-state mcp` alone: it is a file of
+// its own, dist/mcp-sdk.cjs, which the bundle requires only when that command starts the server.
+const mcpSdkApart = {
+  name: 'mcp-sdk-apart',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/sdk\.js$/ }, (args) =>
+      args.importer.endsWith('/src/mcp/server.ts') ? { path: './mcp-sdk.cjs', external: true } : undefined,
+    );
+  },
+};
+const libraries = [await prebundle('zod', ['z'], [englishOnlyZod]), lazyChildProcess, mcpSdkApart];
+
+await build({
+  entryPoints: ['src/mcp/sdk.ts'],
+  outfile: 'dist/mcp-sdk.cjs',
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node22',
+  minify: true,
+  legalComments: 'eof',
+  logLevel: 'warning',
+  plugins: [englishOnlyZod],
+});
 
 await build({
   entryPoints: ['src/entry.ts'],

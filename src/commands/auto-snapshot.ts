@@ -132,6 +132,8 @@ const blank = (s: StateFact): SnapshotFact => ({
 export const autoSnapshot: MutationSpec = {
   kind: 'mutation',
   name: 'auto-snapshot',
+  // It prunes; a second run in the same period takes no snapshot.
+  agent: { destructive: true, idempotent: true },
   args: [{ name: 'state...', kind: 'state', optional: true }],
   options: [
     { flags: '--policy <name>', description: "prune by this policy (default: the config's, per state)" },

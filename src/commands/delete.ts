@@ -137,6 +137,7 @@ export const deleteState: MutationSpec = {
     },
   ],
   confirm: 'DELETE',
+  agent: { destructive: true },
   scope: (input) => ({ names: [String(input.state)], clones: true, related: true }),
   plan: (c, input) => planDelete(c, String(input.state)),
 };

@@ -9,6 +9,7 @@ import { doctor } from './doctor.js';
 import { list } from './list.js';
 import { metrics } from './metrics.js';
 import { log } from './log.js';
+import { mcp } from './mcp.js';
 import { migrate } from './migrate.js';
 import { preflight } from './preflight.js';
 import { prune } from './prune.js';
@@ -58,6 +59,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   send,
   replicate,
   serve,
+  mcp,
   completion,
   schema,
   complete,

@@ -110,6 +110,7 @@ export function planPrune(_c: Config, req: PruneRequest, now: Date = new Date())
 export const prune: MutationSpec = {
   kind: 'mutation',
   name: 'prune',
+  agent: { destructive: true, idempotent: true },
   args: [{ name: 'state', kind: 'state', optional: true }],
   options: [
     { flags: '--keep <n>', description: 'keep the newest N snapshots of each state' },

@@ -104,6 +104,7 @@ export const rollback: MutationSpec = {
     },
   ],
   confirm: 'ROLLBACK',
+  agent: { destructive: true },
   scope: (input, assignments) => ({ names: [stateOfSlot(assignments, String(input.slot))], clones: true }),
   plan: (c, input) =>
     planRollback(c, String(input.slot), String(input.snapshot), {

@@ -49,6 +49,28 @@ export type Input = Record<string, string | boolean | string[] | undefined>;
 /** Which states a command reads, from its input and the assignments; every state when a command has none. */
 export type ScopeOf = (input: Input, assignments: Assignments) => StateScope;
 
+/**
+ * What an agent is told of a command offered as an MCP tool (src/mcp/tools.ts), beside what
+ * its kind already says: views change nothing and print their `output`, mutations print a
+ * result. An action is a tool only when it says what it prints here.
+ */
+export interface AgentSpec {
+  /** The --json document an action prints (views and mutations have theirs). */
+  output?: keyof typeof OUTPUT_SCHEMAS;
+  /** An action that changes nothing. */
+  readOnly?: boolean;
+  /** It can destroy what cannot be had back (a snapshot, a state, a diverged target). */
+  destructive?: boolean;
+  /** Run again with the same input, it changes nothing more. */
+  idempotent?: boolean;
+  /** It reaches another host. */
+  openWorld?: boolean;
+  /** Options the tool does not offer: forms that print another document (`send --all`). */
+  omit?: readonly string[];
+  /** Arguments optional on the command line only for a form the tool does not offer. */
+  required?: readonly string[];
+}
+
 interface Common {
   /** `create`, or `snapshot delete` for a subcommand. */
   name: string;
@@ -61,6 +83,7 @@ interface Common {
   /** Runs when no command is given (list). */
   isDefault?: boolean;
   scope?: ScopeOf;
+  agent?: AgentSpec;
 }
 
 /** Reads facts, plans, and runs the plan under the lock (or prints it with --dry-run). */
