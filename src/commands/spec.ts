@@ -89,8 +89,11 @@ interface Common {
 /** Reads facts, plans, and runs the plan under the lock (or prints it with --dry-run). */
 export interface MutationSpec extends Common {
   kind: 'mutation';
-  /** Validates the input at once (before anything is read), then decides from the facts. */
-  plan: (c: Config, input: Input) => Decide;
+  /**
+   * Validates the input at once (before anything is read), then decides from the facts. `at` is the
+   * time the decision is made at (auto names, a policy's age): pinned when a reviewed plan runs.
+   */
+  plan: (c: Config, input: Input, at: Date) => Decide;
   /** A word to type on standard input before it runs (unless --yes). */
   confirm?: string;
   /** Another form of the command that runs its own way (`migrate <state> <remote>:<slot>`). */

@@ -175,6 +175,13 @@ export const ResultOut = z.object({
     .array(z.string())
     .optional()
     .describe('why: each snapshot a policy keeps or drops, and for what'),
+  token: z
+    .string()
+    .optional()
+    .describe(
+      'with --dry-run, the plan token: --expect-plan TOKEN runs exactly this plan or refuses (exit 5); ' +
+        'absent for plans that depend on another host (send, migrate to a remote) and doctor --repair',
+    ),
   send: SendOut.optional(),
   migrate: z
     .object({

@@ -105,6 +105,7 @@ export function facts(spec: FactsSpec = {}, c: Config = config): Facts {
         referenced: null,
         origin: null,
         created: null,
+        guid: null,
         snapshots: [],
         replicaOf: null,
         syncedAt: null,
@@ -137,6 +138,7 @@ export function facts(spec: FactsSpec = {}, c: Config = config): Facts {
       referenced: 1024,
       origin: s.origin ? fullName(s.origin) : null,
       created: at(),
+      guid: guidOf(dataset),
       snapshots,
       replicaOf: s.replicaOf ?? null,
       syncedAt: null,
@@ -233,9 +235,12 @@ export interface PlanRow {
   error?: Refusal;
 }
 
+/** The time the planners decide at, unless a test says another. */
+export const DECIDED_AT = new Date('2026-06-01T12:00:00Z');
+
 /** The planner's decision for `input` on `f`. */
 export const decide = (spec: MutationSpec, input: Input, f: Facts, c: Config = config): Plan =>
-  spec.plan(c, input)(f);
+  spec.plan(c, input, DECIDED_AT)(f);
 
 /** The steps as `--dry-run` prints them. */
 export const described = (plan: Plan) => plan.steps.map(describeStep);
@@ -258,7 +263,7 @@ export function expectPlan(row: PlanRow, plan: (input: Input) => (f: Facts) => P
 export const planner =
   (spec: MutationSpec, c: Config = config) =>
   (input: Input) =>
-    spec.plan(c, input);
+    spec.plan(c, input, DECIDED_AT);
 
 /** A view's document for `input` on `f`; no state has an image unless `images` says so. */
 export function view(
