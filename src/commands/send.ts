@@ -3,14 +3,7 @@ import type { ActionSpec } from './spec.js';
 export const send: ActionSpec = {
   kind: 'action',
   name: 'send',
-  // --force sets a diverged target aside (and --all prints another document: not a tool's form).
-  agent: {
-    output: 'result',
-    destructive: true,
-    openWorld: true,
-    omit: ['--all'],
-    required: ['state', 'destination'],
-  },
+
   args: [
     { name: 'state', kind: 'state', optional: true },
     { name: 'destination', kind: 'word', optional: true },

@@ -52,23 +52,18 @@ export type ScopeOf = (input: Input, assignments: Assignments) => StateScope;
 /**
  * What an agent is told of a command offered as an MCP tool (src/mcp/tools.ts), beside what
  * its kind already says: views change nothing and print their `output`, mutations print a
- * result. An action is a tool only when it says what it prints here.
+ * result. An action is a tool only when it says what it prints here, and then a read-only one
+ * (a change runs by a plan token, and only the table's mutations give one).
  */
 export interface AgentSpec {
   /** The --json document an action prints (views and mutations have theirs). */
   output?: keyof typeof OUTPUT_SCHEMAS;
-  /** An action that changes nothing. */
-  readOnly?: boolean;
   /** It can destroy what cannot be had back (a snapshot, a state, a diverged target). */
   destructive?: boolean;
   /** Run again with the same input, it changes nothing more. */
   idempotent?: boolean;
   /** It reaches another host. */
   openWorld?: boolean;
-  /** Options the tool does not offer: forms that print another document (`send --all`). */
-  omit?: readonly string[];
-  /** Arguments optional on the command line only for a form the tool does not offer. */
-  required?: readonly string[];
 }
 
 interface Common {

@@ -31,6 +31,9 @@ export interface McpDeps {
   stderr?: { write(s: string): unknown };
 }
 
+/** A tools/call as the SDK has checked it. */
+type CallParams = { params: { name: string; arguments?: Record<string, unknown> } };
+
 const INSTRUCTIONS =
   'vm-state manages VM states (ZFS datasets) and the microVM slots that run them on one hypervisor. ' +
   'Read-only tools answer at once. A tool that changes something takes two calls: without planToken ' +
@@ -87,8 +90,11 @@ export async function serveMcp(opts: McpOptions, deps: McpDeps): Promise<void> {
     { capabilities: { tools: { listChanged: false } }, instructions: INSTRUCTIONS },
   );
   server.setRequestHandler(sdk.ListToolsRequestSchema, () => ({ tools: list }));
-  server.setRequestHandler(sdk.CallToolRequestSchema, async (request, extra): Promise<CallResult> => {
-    const name = request.params.name;
+  // The SDK checks a tools/call itself and answers a malformed one with Invalid params (-32602);
+  // given its own schema here, it would fail earlier, as an internal error (-32603).
+  const callRequest = z.object({ method: z.literal('tools/call') }).loose();
+  server.setRequestHandler(callRequest, async (request, extra): Promise<CallResult> => {
+    const { name, arguments: given } = (request as unknown as CallParams).params;
     const tool = offered.find((t) => t.name === name);
     if (!tool) {
       const known = all.find((t) => t.name === name);
@@ -96,7 +102,7 @@ export async function serveMcp(opts: McpOptions, deps: McpDeps): Promise<void> {
       return { content: [{ type: 'text', text: whyNot(known) }], isError: true };
     }
     try {
-      return await callTool(tool, request.params.arguments, ctx, extra.signal);
+      return await callTool(tool, given, ctx, extra.signal);
     } catch (e) {
       // A bug of ours fails this call, never the server.
       return { content: [{ type: 'text', text: `vm-state mcp: ${(e as Error).message}` }], isError: true };

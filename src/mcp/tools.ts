@@ -56,7 +56,10 @@ const PLAN_TOKEN = z
 
 export const toolName = (command: string) => command.replace(/[ -]/g, '_');
 
-/** Commands whose run is not a tool's: they do nothing an agent asks for, or only what a shell does. */
+/**
+ * Views and mutations are tools; an action only when its spec says what it prints, and then a
+ * read-only one: a change runs by a plan token, which only the table's mutations give.
+ */
 const isTool = (spec: CommandSpec) =>
   !spec.hidden && (spec.kind !== 'action' || spec.agent?.output !== undefined);
 
@@ -66,11 +69,11 @@ export function toolsFromTable(commands: readonly CommandSpec[], config: Config)
 
 function toolOf(spec: CommandSpec, config: Config): Tool {
   const agent = spec.agent ?? {};
-  const readOnly = spec.kind === 'view' || (spec.kind === 'action' && agent.readOnly === true);
-  const options = (spec.options ?? []).filter((o) => !agent.omit?.includes(longFlag(o))).map(optionOf);
+  const readOnly = spec.kind !== 'mutation';
+  const options = (spec.options ?? []).map(optionOf);
   const args = spec.args.map((a) => ({
     key: inputKey(a),
-    schema: argSchema(a, config, a.optional === true && !agent.required?.includes(inputKey(a))),
+    schema: argSchema(a, config, a.optional === true),
   }));
   const shape: Record<string, z.ZodType> = {};
   for (const a of args) shape[a.key] = a.schema;
@@ -113,7 +116,8 @@ function optionOf(o: OptionSpec) {
   const flag = longFlag(o);
   const key = flag.slice(2).replace(/-([a-z])/g, (_, ch: string) => ch.toUpperCase());
   const value = /<[^>]+>/.exec(o.flags)?.[0];
-  const one = z.string().min(1).describe(`${value}: ${o.description}`);
+  // A number where one is meant (`keep: 3`) is taken as the command line would take "3".
+  const one = z.union([z.string().min(1), z.number()]).describe(`${value}: ${o.description}`);
   const schema = !value
     ? z.boolean().optional().describe(o.description)
     : o.repeatable
