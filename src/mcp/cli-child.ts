@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
 
 /**
  * One vm-state command line run as a child process, the way a tool call runs: the server's
@@ -45,7 +46,8 @@ export function runCli(cli: Cli, argv: readonly string[], signal?: AbortSignal):
     });
     child.on('close', (code, sig) =>
       resolve({
-        code: code ?? 128 + (sig === 'SIGKILL' ? 9 : 15),
+        // Killed: 128 + the signal's number, as a shell says it.
+        code: code ?? 128 + (constants.signals[sig!] ?? 15),
         stdout: Buffer.concat(out).toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),
       }),
