@@ -1,6 +1,6 @@
-// Bundles src/ into the file dist/vm-state.cjs that bin/vm-state runs
-// (with Node's compile cache) and the Nix package installs; no dependency is
-// needed at run time. The command actions are imported lazily, so `--help`
+// Bundles src/ into the file dist/vm-state.cjs that bin/vm-state runs (with Node's
+// compile cache), and dist/mcp.cjs, the server that only `vm-state mcp` loads; the Nix
+// package installs both, and no dependency is needed at run time. The command actions are imported lazily, so `--help`
 // never initialises zod (README, "Start-up"). Deterministic: CI rebuilds it and
 // compares byte for byte.
 //
@@ -82,27 +82,28 @@ async function prebundle(pkg, names, plugins) {
     },
   };
 }
-// The MCP SDK (with a zod of its own, and ajv) is needed by `vm-state mcp` alone: it is a file of
-// its own, dist/mcp-sdk.cjs, which the bundle requires only when that command starts the server.
-const mcpSdkApart = {
-  name: 'mcp-sdk-apart',
+// `vm-state mcp`'s server, with the MCP SDK (and its zod and ajv), is needed by that command alone:
+// it is a file of its own, dist/mcp.cjs, which the bundle requires only when the command starts.
+const mcpApart = {
+  name: 'mcp-apart',
   setup(b) {
-    b.onResolve({ filter: /^\.\/sdk\.js$/ }, (args) =>
-      args.importer.endsWith('/src/mcp/server.ts') ? { path: './mcp-sdk.cjs', external: true } : undefined,
+    b.onResolve({ filter: /^\.\/server\.js$/ }, (args) =>
+      args.importer.endsWith('/src/mcp/start.ts') ? { path: './mcp.cjs', external: true } : undefined,
     );
   },
 };
-const libraries = [await prebundle('zod', ['z'], [englishOnlyZod]), lazyChildProcess, mcpSdkApart];
+const libraries = [await prebundle('zod', ['z'], [englishOnlyZod]), lazyChildProcess, mcpApart];
 
 await build({
-  entryPoints: ['src/mcp/sdk.ts'],
-  outfile: 'dist/mcp-sdk.cjs',
+  entryPoints: ['src/mcp/server.ts'],
+  outfile: 'dist/mcp.cjs',
   bundle: true,
   platform: 'node',
   format: 'cjs',
   target: 'node22',
   minify: true,
   legalComments: 'eof',
+  define: { __VM_STATE_VERSION__: JSON.stringify(version) },
   logLevel: 'warning',
   plugins: [englishOnlyZod],
 });

@@ -12,9 +12,8 @@ export interface CliRun {
   stderr: string;
 }
 
-/** How to start vm-state: this process's own Node and script (the launcher, with its compile cache). */
+/** How to start vm-state: a program and its first arguments (Node and the launcher). */
 export type Cli = readonly string[];
-export const thisCli = (): Cli => [process.execPath, process.argv[1]!];
 
 /** stdout larger than this is no document of ours: the child is stopped. */
 const MAX_OUTPUT = 64 * 1024 * 1024;

@@ -1,6 +1,8 @@
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { CommandSpec } from '../commands/spec.js';
-import { VmStateError } from '../core/errors.js';
 import type { Config } from '../schemas/config.js';
 import { VERSION } from '../version.js';
 import type { Cli } from './cli-child.js';
@@ -12,7 +14,8 @@ import { toolName, toolsFromTable, type Tool } from './tools.js';
  * `vm-state mcp`: the tools of the command table served over MCP on standard input and output
  * (nothing else is written there; a word to the operator goes to stderr). Which tools are
  * offered is decided once, at start: the writing ones only with --allow-writes, and only
- * those --tools names when it is given.
+ * those --tools names when it is given. scripts/build.mjs bundles this module and all it
+ * imports (the SDK, with a zod of its own) into dist/mcp.cjs, which only `vm-state mcp` loads.
  */
 export interface McpOptions {
   allowWrites: boolean;
@@ -29,6 +32,8 @@ export interface McpDeps {
   stdin?: NodeJS.ReadableStream;
   stdout?: NodeJS.WritableStream;
   stderr?: { write(s: string): unknown };
+  /** The CLI's usage error (exit 2): its class is the other bundle's. */
+  usageError: (message: string, hint: string) => Error;
 }
 
 /** A tools/call as the SDK has checked it. */
@@ -43,14 +48,14 @@ const INSTRUCTIONS =
   'changed so that the plan would differ (ask for a new plan then).';
 
 /** Which tools this server offers, and why another one is not offered. */
-export function chooseTools(all: readonly Tool[], opts: McpOptions) {
+export function chooseTools(all: readonly Tool[], opts: McpOptions, deps: Pick<McpDeps, 'usageError'>) {
   const wanted = opts.tools?.map((n) => toolName(n.trim())).filter(Boolean);
   const unknown = wanted?.filter((n) => !all.some((t) => t.name === n)) ?? [];
-  if (unknown.length > 0) {
-    throw new VmStateError('usage', `--tools: no tool ${unknown.join(', ')}`, {
-      hint: `Tools: ${all.map((t) => t.name).join(', ')}`,
-    });
-  }
+  if (unknown.length > 0)
+    throw deps.usageError(
+      `--tools: no tool ${unknown.join(', ')}`,
+      `Tools: ${all.map((t) => t.name).join(', ')}`,
+    );
   const offered = all.filter((t) => (!wanted || wanted.includes(t.name)) && (opts.allowWrites || !t.writes));
   const whyNot = (t: Tool): string =>
     t.writes && !opts.allowWrites
@@ -78,18 +83,17 @@ function listed(t: Tool) {
 
 export async function serveMcp(opts: McpOptions, deps: McpDeps): Promise<void> {
   const all = toolsFromTable(deps.commands, deps.config);
-  const { offered, whyNot } = chooseTools(all, opts);
+  const { offered, whyNot } = chooseTools(all, opts, deps);
   const list = offered.map(listed);
   const tokens = new PlanTokens(opts.planTtlSeconds * 1000);
   const ctx = { cli: deps.cli, globals: deps.globals, tokens };
   const stderr = deps.stderr ?? process.stderr;
 
-  const sdk = await import('./sdk.js');
-  const server = new sdk.Server(
+  const server = new Server(
     { name: 'vm-state', version: VERSION },
     { capabilities: { tools: { listChanged: false } }, instructions: INSTRUCTIONS },
   );
-  server.setRequestHandler(sdk.ListToolsRequestSchema, () => ({ tools: list }));
+  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: list }));
   // The SDK checks a tools/call itself and answers a malformed one with Invalid params (-32602);
   // given its own schema here, it would fail earlier, as an internal error (-32603).
   const callRequest = z.object({ method: z.literal('tools/call') }).loose();
@@ -98,7 +102,7 @@ export async function serveMcp(opts: McpOptions, deps: McpDeps): Promise<void> {
     const tool = offered.find((t) => t.name === name);
     if (!tool) {
       const known = all.find((t) => t.name === name);
-      if (!known) throw new sdk.McpError(sdk.ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+      if (!known) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
       return { content: [{ type: 'text', text: whyNot(known) }], isError: true };
     }
     try {
@@ -109,7 +113,7 @@ export async function serveMcp(opts: McpOptions, deps: McpDeps): Promise<void> {
     }
   });
 
-  const transport = new sdk.StdioServerTransport(
+  const transport = new StdioServerTransport(
     (deps.stdin ?? process.stdin) as never,
     (deps.stdout ?? process.stdout) as never,
   );
@@ -118,8 +122,8 @@ export async function serveMcp(opts: McpOptions, deps: McpDeps): Promise<void> {
     const parse = e instanceof SyntaxError;
     if (!parse && !('issues' in e)) return void stderr.write(`vm-state mcp: ${e.message}\n`);
     const error = parse
-      ? { code: sdk.ErrorCode.ParseError, message: `Parse error: ${e.message}` }
-      : { code: sdk.ErrorCode.InvalidRequest, message: 'Invalid request: not a JSON-RPC 2.0 message' };
+      ? { code: ErrorCode.ParseError, message: `Parse error: ${e.message}` }
+      : { code: ErrorCode.InvalidRequest, message: 'Invalid request: not a JSON-RPC 2.0 message' };
     void transport.send({ jsonrpc: '2.0', id: null, error } as never).catch(() => {});
   };
   const closed = new Promise<void>((resolve) => (server.onclose = resolve));

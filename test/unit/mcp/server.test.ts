@@ -64,6 +64,7 @@ async function start(opts: Partial<McpOptions> = {}) {
       stdin,
       stdout,
       stderr: { write: (s: string) => said.push(s) },
+      usageError: (message) => new Error(message),
     },
   );
   servers.push({ stdin, ended: ended.catch(() => {}) });
