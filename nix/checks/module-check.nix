@@ -230,6 +230,10 @@ in
       states = { };
     };
     replication = { };
+    mcp = {
+      allowWrites = false;
+      planTtlSeconds = 600;
+    };
   } (builtins.fromJSON on.environment.etc."vm-state/config.json".source.json))
   (equal "no timers unless asked" [ ] (builtins.attrNames on.systemd.timers))
   (equal "autoSnapshot: policies, per-state policies and jobs reach config.json" [
