@@ -215,6 +215,41 @@ describe('vm-state mcp', () => {
     expect(OUTPUT_SCHEMAS.list.parse(r.structuredContent).states.map((s) => s.name)).toContain('mcp-a');
   });
 
+  it('a key held to the server: its forced command decides the flags, whatever the client asks', async () => {
+    const key = '/root/.ssh/mcp_test';
+    await ok(['rm', '-f', key, `${key}.pub`]);
+    await ok(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', key]);
+    const pub = (await ok(['cat', `${key}.pub`])).trim();
+    // lab/reset (afterAll) puts the lab's own authorized_keys back.
+    await ok(['sh', '-c', 'cat >> "$0"', '/root/.ssh/authorized_keys'], {
+      input: `command="vm-state mcp --tools list,show",restrict ${pub}\n`,
+    });
+    const transport = new StdioClientTransport({
+      command: LAB_EXEC,
+      args: [
+        'ssh',
+        '-T',
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'IdentitiesOnly=yes',
+        '-i',
+        key,
+        LAB,
+        'vm-state',
+        'mcp',
+        '--allow-writes',
+      ],
+      env: process.env as Record<string, string>, // LAB_NAME: the lab lab/exec enters
+      stderr: 'pipe',
+    });
+    const c = new Client({ name: 'vm-state-e2e', version: '1.0.0' });
+    await c.connect(transport);
+    clients.push(c);
+    expect((await c.listTools()).tools.map((t) => t.name)).toEqual(['list', 'show']);
+    expect(text(await call(c, 'delete', { state: 'mcp-a' }))).toMatch(/--allow-writes/);
+  });
+
   it('garbage on its input: JSON-RPC errors, and the server answers the next request', async () => {
     const child = spawn(LAB_EXEC, ['vm-state', 'mcp'], { stdio: ['pipe', 'pipe', 'pipe'] });
     const lines: Record<string, unknown>[] = [];
