@@ -124,6 +124,13 @@ for (const [k, xs] of Object.entries(samples)) {
   const m = median(xs);
   console.log(`| ${k} | ${m.toFixed(1)} ms (${(m / cliMs).toFixed(2)}×) |`);
 }
+// Per round the variants ran back to back: their difference is less at the mercy of the machine's load.
+const cliSamples = samples['vm-state --json list (spawned, output read)'];
+const paired = (k) => median(samples[k].map((x, i) => x - cliSamples[i])).toFixed(1);
+console.log(
+  `| paired difference per round, MCP list − CLI (direct / over ssh) | ` +
+    `${paired('MCP list (warm server)')} / ${paired('MCP list (warm server over ssh -T)')} ms |`,
+);
 console.log(
   `| processes started per call: CLI (vm-state, zfs, systemctl) / MCP list | ${cliProcs} / ${mcpProcs} |`,
 );

@@ -58,7 +58,7 @@ export type ScopeOf = (input: Input, assignments: Assignments) => StateScope;
 export interface AgentSpec {
   /** The --json document an action prints (views and mutations have theirs). */
   output?: keyof typeof OUTPUT_SCHEMAS;
-  /** It can destroy what cannot be had back (a snapshot, a state, a diverged target). */
+  /** It can destroy what cannot be had back (a snapshot, a state, an original directory). */
   destructive?: boolean;
   /** Run again with the same input, it changes nothing more. */
   idempotent?: boolean;
