@@ -2,7 +2,7 @@ import { VmStateError } from '../core/errors.js';
 import type { Facts, StateScope } from '../core/facts.js';
 import { changeText, diffParts, factParts, type FactParts } from '../core/fingerprint.js';
 import type { Plan } from '../core/plan.js';
-import { planToken, type Reviewed } from '../core/plan-token.js';
+import { planToken, type Reviewed, type ReviewedPlan } from '../core/plan-token.js';
 import { hostIdentity } from '../io/host-identity.js';
 import { VERSION } from '../version.js';
 
@@ -24,9 +24,6 @@ export interface Review {
   /** The states the facts were read with (a plan file records them). */
   scope: () => StateScope;
 }
-
-/** A plan as reviewed, with its token. */
-export type ReviewedPlan = Reviewed & { token: string; scope: StateScope };
 
 /**
  * Decides the plan and its token. With a token expected, a plan that is not the one reviewed is

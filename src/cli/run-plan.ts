@@ -79,15 +79,21 @@ export async function runMutation(
     const { plan, reviewed } = opts.review
       ? (await review!).decideReviewed(command, opts.review, facts, decide)
       : { plan: decide(facts), reviewed: undefined };
+    // Written before anything is printed: a document or a dry run that says so is never about a file not there.
+    if (ctx.planOut && reviewed)
+      (await import('../io/plan-file.js')).writePlanFile(ctx.planOut, reviewed, plan);
     if (schemas)
       out.document((await schemas).ResultOut, {
         ...resultDocument(command, plan, true, reviewed?.token),
+        ...(ctx.planOut ? { planFile: ctx.planOut } : {}),
         ...opts.document?.(null),
       });
     else {
       plan.warnings.forEach((w) => out.warn(w));
       renderDryRun(out, plan, reviewed?.token);
     }
+    if (ctx.planOut && reviewed)
+      out.info(`Plan written to ${ctx.planOut}: vm-state apply ${ctx.planOut} runs exactly it, or nothing`);
     return;
   }
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { VmStateError } from './errors.js';
+import type { StateScope } from './facts.js';
 import type { FactParts } from './fingerprint.js';
 import type { Step } from './plan.js';
 
@@ -31,6 +32,9 @@ export interface Reviewed {
   decidedAt: Date;
   steps: readonly Step[];
 }
+
+/** A plan as reviewed: with its token, and the states it read. */
+export type ReviewedPlan = Reviewed & { token: string; scope: StateScope };
 
 /** A value as JSON with every object's keys in order and no undefined: equal data, equal text. */
 export function canonicalJson(value: unknown): string {
@@ -64,6 +68,25 @@ export function planToken(r: Reviewed): string {
     )
     .digest('hex');
   return `${TOKEN_VERSION}.${r.decidedAt.getTime()}.${digest}`;
+}
+
+/** How far a plan's time may be ahead of this host's clock: another host's drift, never a day. */
+const SKEW_MS = 60_000;
+
+/**
+ * A reviewed plan's time, refused when it is ahead of now: a plan decided "later" would see
+ * more snapshots as old (prune --older-than) than any review did.
+ */
+export function requireDecidedBefore(decidedAt: Date, now: Date): Date {
+  if (decidedAt.getTime() > now.getTime() + SKEW_MS)
+    throw new VmStateError(
+      'usage',
+      `The plan says it was decided at ${decidedAt.toISOString()}, which is ahead of now`,
+      {
+        hint: 'No dry run gave it: make the plan again',
+      },
+    );
+  return decidedAt;
 }
 
 /** The time a token's plan was decided at; a string that is no token is a usage error (exit 2). */

@@ -121,6 +121,15 @@ describe('--expect-plan', () => {
     expect(mutations(w)).toEqual([]);
   });
 
+  it('a token of a time ahead of now: exit 2 (no dry run gave it)', async () => {
+    const w = makeWorld({ states: [{ name: 'dev' }] });
+    const token = `vsp1.${Date.parse('2099-01-01T00:00:00Z')}.${'a'.repeat(64)}`;
+    const r = await runCli(['--expect-plan', token, '--yes', 'delete', 'dev'], w);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('ahead of now');
+    expect(w.runner.calls).toEqual([]);
+  });
+
   it('replayed after its plan ran: the facts changed, so it is stale', async () => {
     const states: StateSpec[] = [{ name: 'dev' }];
     const w = makeWorld({ states, assignments: { slot1: 'dev' } });
