@@ -71,7 +71,7 @@ function staleError(command: string, review: Review, now: FactParts, refusal?: s
       'conflict',
       `plan is stale: ${changes.length} fact(s) changed since it was reviewed`,
       {
-        hint: [...changes.map(changeText), ...(refusal ? [refusal] : []), again].join('\n        '),
+        hint: [...changes.map(changeText), ...(refusal ? [refusal] : []), again].join('\n'),
         details: { changes },
       },
     );
@@ -80,7 +80,7 @@ function staleError(command: string, review: Review, now: FactParts, refusal?: s
       'conflict',
       'plan is stale: the facts or the plan changed since it was reviewed',
       {
-        hint: [...(refusal ? [refusal] : []), again].join('\n        '),
+        hint: [...(refusal ? [refusal] : []), again].join('\n'),
       },
     );
   const why = refusal ?? 'on the same facts the planner now makes other steps than the plan holds';

@@ -28,7 +28,7 @@ function stateValue(s: StateFact): string {
 }
 
 const snapshotValue = (x: SnapshotFact) =>
-  `guid=${x.guid} created=${iso(x.created)} holds=${x.holds} clones=${[...x.clones].sort().join(',') || '-'}`;
+  `guid=${x.guid} created=${iso(x.created)} holds=${x.holds} clones=${x.clones.length ? [...x.clones].sort().join(',') : '-'}`;
 
 function slotValue(s: SlotFact): string {
   const u = s.unit;

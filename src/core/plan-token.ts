@@ -53,21 +53,21 @@ export const stepsDigested = (steps: readonly Step[]) =>
   steps.map((s) => (s.kind === 'zfs' ? { ...s, frees: undefined } : s));
 
 export function planToken(r: Reviewed): string {
-  const digest = createHash('sha256')
-    .update(
-      canonicalJson({
-        token: TOKEN_VERSION,
-        version: r.version,
-        host: r.host,
-        command: r.command,
-        input: r.input,
-        facts: r.facts,
-        decidedAt: r.decidedAt.getTime(),
-        steps: stepsDigested(r.steps),
-      }),
-    )
-    .digest('hex');
-  return `${TOKEN_VERSION}.${r.decidedAt.getTime()}.${digest}`;
+  const hash = createHash('sha256').update(
+    canonicalJson({
+      token: TOKEN_VERSION,
+      version: r.version,
+      host: r.host,
+      command: r.command,
+      input: r.input,
+      decidedAt: r.decidedAt.getTime(),
+      steps: stepsDigested(r.steps),
+    }),
+  );
+  // The facts, one part a line in key order: a pool's thousands of parts without a JSON replacer's cost.
+  for (const key of Object.keys(r.facts).sort())
+    hash.update(`\n${JSON.stringify(key)}=${JSON.stringify(r.facts[key])}`);
+  return `${TOKEN_VERSION}.${r.decidedAt.getTime()}.${hash.digest('hex')}`;
 }
 
 /** How far a plan's time may be ahead of this host's clock: another host's drift, never a day. */

@@ -84,7 +84,11 @@ describe('plan files', () => {
     const spoiled: [string, string, string][] = [
       ['not JSON', '{"format": "vm-state-plan", "steps": [', 'not JSON'],
       ['a field missing', JSON.stringify({ ...good, facts: undefined }), 'field "facts"'],
-      ['another host', JSON.stringify({ ...good, host: { name: 'hv-elsewhere', id: null } }), 'planned on host'],
+      [
+        'another host',
+        JSON.stringify({ ...good, host: { name: 'hv-elsewhere', id: null } }),
+        'planned on host',
+      ],
       ['another version', JSON.stringify({ ...good, version: '0.0.0-old' }), 'planned by vm-state 0.0.0-old'],
       [
         'a step edited',
