@@ -65,7 +65,8 @@ export async function runMutationSpec(
   input: Input,
   reviewed: Pick<Review, 'decidedAt' | 'expected' | 'expectedFacts'>,
 ): Promise<void> {
-  const decide = spec.plan(ctx.config, input, reviewed.decidedAt); // validates the input before anything is read
+  // Validates the input before anything is read.
+  const decide = spec.plan(ctx.config, input, { at: reviewed.decidedAt, invoker: ctx.invoker });
   const { runMutation } = await import('./run-plan.js');
   // The states as read (a plan file records them): the scope depends on the assignments, read with the facts.
   let scope: StateScope = 'all';

@@ -9,14 +9,10 @@ import { z } from 'zod';
 export const PLAN_FORMAT = 'vm-state-plan';
 export const PLAN_FORMAT_VERSION = 1;
 
+// A record of what was read (apply reads with the command's own scope): the flags a scope has.
 const Scope = z.union([
   z.literal('all'),
-  z.strictObject({
-    names: z.array(z.string()),
-    clones: z.boolean().optional(),
-    related: z.boolean().optional(),
-    mountpoints: z.boolean().optional(),
-  }),
+  z.looseObject({ names: z.array(z.string()) }),
 ]);
 
 export const PlanFile = z.strictObject({
