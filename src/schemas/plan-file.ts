@@ -10,10 +10,7 @@ export const PLAN_FORMAT = 'vm-state-plan';
 export const PLAN_FORMAT_VERSION = 1;
 
 // A record of what was read (apply reads with the command's own scope): the flags a scope has.
-const Scope = z.union([
-  z.literal('all'),
-  z.looseObject({ names: z.array(z.string()) }),
-]);
+const Scope = z.union([z.literal('all'), z.looseObject({ names: z.array(z.string()) })]);
 
 export const PlanFile = z.strictObject({
   format: z.literal(PLAN_FORMAT),
