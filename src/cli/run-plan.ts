@@ -230,6 +230,7 @@ async function journal(
         error: error === undefined ? undefined : errorOf(error),
         pid: process.pid,
         version: VERSION,
+        plan: opts.review?.expected,
       }),
     );
   } catch {

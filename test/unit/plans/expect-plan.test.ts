@@ -49,6 +49,7 @@ describe('--expect-plan', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(mutations(w)).toContain(`zfs destroy ${P}/dev`);
     expect(journalResult(r)).toEqual(['done']);
+    expect(r.journal[0]).toContainEqual(['VMSTATE_PLAN', token]);
   });
 
   it('decides at the reviewed time: the auto snapshot has the name the dry run showed', async () => {
