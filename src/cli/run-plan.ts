@@ -72,7 +72,9 @@ export async function runMutation(
   const schemas = out.json ? import('../schemas/output.js') : undefined;
   const system = new System(ctx.runner, ctx.config);
   const readFacts = () => (opts.facts ? opts.facts(system) : system.facts(opts.scope));
-  const review = opts.review && import('./review.js');
+  // Its digest (and node:crypto) only where a token is printed or checked: a plain run pays nothing.
+  const reviewing = opts.review && (ctx.dryRun || opts.review.expected !== undefined);
+  const review = reviewing ? import('./review.js') : undefined;
 
   if (ctx.dryRun) {
     const facts = await readFacts();
