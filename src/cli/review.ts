@@ -2,7 +2,7 @@ import { VmStateError } from '../core/errors.js';
 import type { Facts, StateScope } from '../core/facts.js';
 import { changeText, diffParts, factParts, type FactParts } from '../core/fingerprint.js';
 import type { Plan } from '../core/plan.js';
-import { planToken, type Reviewed } from '../core/plan-token.js';
+import { planToken, type Reviewed, type ReviewedPlan } from '../core/plan-token.js';
 import { hostIdentity } from '../io/host-identity.js';
 import { VERSION } from '../version.js';
 
@@ -24,9 +24,6 @@ export interface Review {
   /** The states the facts were read with (a plan file records them). */
   scope: () => StateScope;
 }
-
-/** A plan as reviewed, with its token. */
-export type ReviewedPlan = Reviewed & { token: string; scope: StateScope };
 
 /**
  * Decides the plan and its token. With a token expected, a plan that is not the one reviewed is
@@ -74,7 +71,7 @@ function staleError(command: string, review: Review, now: FactParts, refusal?: s
       'conflict',
       `plan is stale: ${changes.length} fact(s) changed since it was reviewed`,
       {
-        hint: [...changes.map(changeText), ...(refusal ? [refusal] : []), again].join('\n        '),
+        hint: [...changes.map(changeText), ...(refusal ? [refusal] : []), again].join('\n'),
         details: { changes },
       },
     );
@@ -83,7 +80,7 @@ function staleError(command: string, review: Review, now: FactParts, refusal?: s
       'conflict',
       'plan is stale: the facts or the plan changed since it was reviewed',
       {
-        hint: [...(refusal ? [refusal] : []), again].join('\n        '),
+        hint: [...(refusal ? [refusal] : []), again].join('\n'),
       },
     );
   const why = refusal ?? 'on the same facts the planner now makes other steps than the plan holds';

@@ -34,7 +34,8 @@ export async function runCommand(
       const c = getCtx();
       const expected = c.expectPlan;
       // A reviewed plan is decided again at the time it was decided; a token that is none: exit 2.
-      const decidedAt = expected ? (await import('../core/plan-token.js')).tokenTime(expected) : now();
+      const token = expected === undefined ? undefined : await import('../core/plan-token.js');
+      const decidedAt = token ? token.requireDecidedBefore(token.tokenTime(expected!), now()) : now();
       return runMutationSpec(c, spec, input, { decidedAt, expected });
     }
     case 'view': {
@@ -54,20 +55,22 @@ export async function runCommand(
 
 /**
  * Runs a mutation of the table: validates the input, then reads, decides and runs (or prints) the plan.
- * `reviewed` pins the time, the token it must have and, from a plan file, the states read.
+ * `reviewed` pins the time and the token the plan must have (with a plan file's facts, to say what changed).
+ * The states read are always the command's own scope: a plan file's is a record, never trusted to
+ * read less than the planner's guards need.
  */
 export async function runMutationSpec(
   ctx: Context,
   spec: MutationSpec,
   input: Input,
-  reviewed: Pick<Review, 'decidedAt' | 'expected' | 'expectedFacts'> & { scope?: StateScope },
+  reviewed: Pick<Review, 'decidedAt' | 'expected' | 'expectedFacts'>,
 ): Promise<void> {
-  const decide = spec.plan(ctx.config, input, reviewed.decidedAt); // validates the input before anything is read
+  // Validates the input before anything is read.
+  const decide = spec.plan(ctx.config, input, { at: reviewed.decidedAt, invoker: ctx.invoker });
   const { runMutation } = await import('./run-plan.js');
-  // The states as read: the scope depends on the assignments, read with the facts.
-  let scope: StateScope = reviewed.scope ?? 'all';
-  const given = reviewed.scope;
-  const read = given ? () => given : scopeOf(spec, input);
+  // The states as read (a plan file records them): the scope depends on the assignments, read with the facts.
+  let scope: StateScope = 'all';
+  const read = scopeOf(spec, input);
   return runMutation(ctx, spec.name, decide, {
     confirm: spec.confirm,
     scope: read && ((a) => (scope = read(a))),
@@ -82,12 +85,13 @@ function refuseReview(spec: CommandSpec, cmd: Command): void {
   const g = cmd.optsWithGlobals<{ expectPlan?: string; planOut?: string }>();
   const flag = g.expectPlan !== undefined ? '--expect-plan' : g.planOut !== undefined ? '--plan-out' : null;
   if (flag === null) return;
-  throw new VmStateError('usage', `vm-state ${spec.name} takes no ${flag}`, {
-    hint:
-      spec.kind === 'mutation' || spec.name === 'send' || spec.name === 'doctor'
+  const why =
+    spec.name === 'apply'
+      ? 'A plan file carries its own token, and is applied as it is'
+      : spec.kind === 'mutation' || ['send', 'replicate', 'doctor'].includes(spec.name)
         ? "Its plan depends on another host's facts or a repair's findings: review it with --dry-run"
-        : `${flag} is for the commands that change states and slots by a plan: create, snapshot, delete, …`,
-  });
+        : `${flag} is for the commands that change states and slots by a plan: create, snapshot, delete, …`;
+  throw new VmStateError('usage', `vm-state ${spec.name} takes no ${flag}`, { hint: why });
 }
 
 /** The spec's scope for this input, as System.facts takes it. */

@@ -72,22 +72,30 @@ export async function runMutation(
   const schemas = out.json ? import('../schemas/output.js') : undefined;
   const system = new System(ctx.runner, ctx.config);
   const readFacts = () => (opts.facts ? opts.facts(system) : system.facts(opts.scope));
-  const review = opts.review && import('./review.js');
+  // Its digest (and node:crypto) only where a token is printed or checked: a plain run pays nothing.
+  const reviewing = opts.review && (ctx.dryRun || opts.review.expected !== undefined);
+  const review = reviewing ? import('./review.js') : undefined;
 
   if (ctx.dryRun) {
     const facts = await readFacts();
     const { plan, reviewed } = opts.review
       ? (await review!).decideReviewed(command, opts.review, facts, decide)
       : { plan: decide(facts), reviewed: undefined };
+    // Written before anything is printed: a document or a dry run that says so is never about a file not there.
+    if (ctx.planOut && reviewed)
+      (await import('../io/plan-file.js')).writePlanFile(ctx.planOut, reviewed, plan);
     if (schemas)
       out.document((await schemas).ResultOut, {
         ...resultDocument(command, plan, true, reviewed?.token),
+        ...(ctx.planOut ? { planFile: ctx.planOut } : {}),
         ...opts.document?.(null),
       });
     else {
       plan.warnings.forEach((w) => out.warn(w));
       renderDryRun(out, plan, reviewed?.token);
     }
+    if (ctx.planOut && reviewed)
+      out.info(`Plan written to ${ctx.planOut}: vm-state apply ${ctx.planOut} runs exactly it, or nothing`);
     return;
   }
 
@@ -224,6 +232,7 @@ async function journal(
         error: error === undefined ? undefined : errorOf(error),
         pid: process.pid,
         version: VERSION,
+        plan: opts.review?.expected,
       }),
     );
   } catch {

@@ -153,7 +153,7 @@ export const autoSnapshot: MutationSpec = {
     const named = (input.state as string[] | undefined) ?? [];
     return named.length ? { names: named, clones: true } : 'all';
   },
-  plan: (c, input, at) => {
+  plan: (c, input, { at }) => {
     const states = ((input.state as string[] | undefined) ?? []).map((n) => validateName('state', n));
     const policy = input.policy === undefined ? undefined : String(input.policy);
     return planAutoSnapshot(c, { states, policy, stop: Boolean(input.stop), at, batch: isOpenZfs() });

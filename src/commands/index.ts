@@ -1,4 +1,5 @@
 import { adopt } from './adopt.js';
+import { apply } from './apply.js';
 import { autoSnapshot } from './auto-snapshot.js';
 import { assign } from './assign.js';
 import { clone } from './clone.js';
@@ -51,6 +52,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   adopt,
   preflight,
   doctor,
+  apply,
   metrics,
   remoteAdd,
   remoteList,

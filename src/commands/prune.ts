@@ -137,7 +137,7 @@ export const prune: MutationSpec = {
     },
   ],
   scope: (input) => (input.state === undefined ? 'all' : { names: [String(input.state)], clones: true }),
-  plan: (c, input, at) => {
+  plan: (c, input, { at }) => {
     const state = input.state as string | undefined;
     if (input.policy !== undefined) {
       if (input.keep !== undefined || input.olderThan !== undefined)

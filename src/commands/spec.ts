@@ -3,6 +3,7 @@ import type { Output } from '../cli/output.js';
 import type { Facts, ImageInfo, StateScope } from '../core/facts.js';
 import type { Assignments } from '../schemas/assignments.js';
 import type { Decide } from '../core/plan.js';
+import type { Invoker } from '../core/journal.js';
 import type { Config } from '../schemas/config.js';
 import type { OUTPUT_SCHEMAS } from '../schemas/output.js';
 
@@ -81,14 +82,19 @@ interface Common {
   agent?: AgentSpec;
 }
 
+/** What a planner may know of the run beyond its input. */
+export interface RunInfo {
+  /** When it decides (auto names, a policy's age): a reviewed plan's own time when one runs. */
+  at: Date;
+  /** Who runs it. */
+  invoker?: Invoker;
+}
+
 /** Reads facts, plans, and runs the plan under the lock (or prints it with --dry-run). */
 export interface MutationSpec extends Common {
   kind: 'mutation';
-  /**
-   * Validates the input at once (before anything is read), then decides from the facts. `at` is the
-   * time the decision is made at (auto names, a policy's age): pinned when a reviewed plan runs.
-   */
-  plan: (c: Config, input: Input, at: Date) => Decide;
+  /** Validates the input at once (before anything is read), then decides from the facts. */
+  plan: (c: Config, input: Input, run: RunInfo) => Decide;
   /** A word to type on standard input before it runs (unless --yes). */
   confirm?: string;
   /** Another form of the command that runs its own way (`migrate <state> <remote>:<slot>`). */

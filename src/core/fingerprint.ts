@@ -1,4 +1,4 @@
-import type { Facts, SlotFact, SnapshotFact, StateFact } from './facts.js';
+import type { Facts, LinkFact, SlotFact, SnapshotFact, StateFact, UnitFact } from './facts.js';
 
 /**
  * The facts a plan was decided on, as parts: a key (`state dev`, `snapshot dev@a`,
@@ -13,7 +13,7 @@ const yes = (b: boolean) => (b ? 'yes' : 'no');
 const iso = (t: Date | null) => t?.toISOString() ?? '-';
 
 function stateValue(s: StateFact): string {
-  if (s.kind === 'directory') return `directory ${s.mountpoint}`;
+  if (s.kind !== 'dataset') return `${s.kind} ${s.mountpoint}`;
   const sent = s.sentTo.map((t) => `${t.remote}=${t.name}@${t.at}`).join(',') || '-';
   return [
     `guid=${s.guid ?? '-'}`,
@@ -28,7 +28,7 @@ function stateValue(s: StateFact): string {
 }
 
 const snapshotValue = (x: SnapshotFact) =>
-  `guid=${x.guid} created=${iso(x.created)} holds=${x.holds} clones=${[...x.clones].sort().join(',') || '-'}`;
+  `guid=${x.guid} created=${iso(x.created)} holds=${x.holds} clones=${x.clones.length ? [...x.clones].sort().join(',') : '-'}`;
 
 function slotValue(s: SlotFact): string {
   const u = s.unit;
@@ -94,3 +94,76 @@ export function changeText(c: PartChange): string {
   }
   return `${c.part}: ${c.was} → ${c.now}`;
 }
+
+const PART = 'a part';
+const MOVES = 'left out: it moves on while nothing happens';
+
+/**
+ * Every field of the facts, and whether the parts hold it. A field added to the facts does not
+ * compile here until it is said which: a planner deciding on a fact the parts lack would let a
+ * plan whose facts changed pass as unchanged (its steps are still compared, through the token).
+ */
+export const FINGERPRINT_COVERAGE: {
+  facts: Record<keyof Facts, string>;
+  state: Record<keyof StateFact, string>;
+  snapshot: Record<keyof SnapshotFact, string>;
+  slot: Record<keyof SlotFact, string>;
+  unit: Record<keyof UnitFact, string>;
+  link: Record<keyof LinkFact, string>;
+} = {
+  facts: {
+    parent: PART,
+    parentExists: PART,
+    parentMounted: PART,
+    parentAvailable: MOVES,
+    states: PART,
+    mountpoints: PART,
+    slots: PART,
+    assignments: PART,
+  },
+  state: {
+    name: PART,
+    kind: PART,
+    dataset: 'left out: the name and the configuration say it',
+    mountpoint: PART,
+    mounted: PART,
+    used: MOVES,
+    available: MOVES,
+    referenced: MOVES,
+    origin: PART,
+    created: PART,
+    guid: PART,
+    snapshots: PART,
+    replicaOf: PART,
+    syncedAt: PART,
+    sentTo: PART,
+  },
+  snapshot: {
+    name: PART,
+    state: 'left out: the state it is listed under says it',
+    fullName: 'left out: the state and the name say it',
+    created: PART,
+    used: MOVES,
+    referenced: 'left out: fixed once taken, and decides nothing',
+    clones: PART,
+    guid: PART,
+    holds: PART,
+  },
+  slot: { name: PART, state: PART, explicit: PART, unit: PART, link: PART, startedOn: PART },
+  unit: {
+    unit: 'left out: the slot and the configuration say it',
+    loadState: PART,
+    activeState: PART,
+    subState: PART,
+    mainPid: PART,
+    result: "left out: the last run's outcome, which no planner reads",
+    startedAtMicros: PART,
+  },
+  link: {
+    path: 'left out: the slot and the configuration say it',
+    kind: PART,
+    target: PART,
+    resolves: 'left out: what kind and target say, once the image exists',
+    targetKind: PART,
+  },
+};

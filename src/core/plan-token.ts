@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { VmStateError } from './errors.js';
+import type { StateScope } from './facts.js';
 import type { FactParts } from './fingerprint.js';
 import type { Step } from './plan.js';
 
@@ -32,6 +33,9 @@ export interface Reviewed {
   steps: readonly Step[];
 }
 
+/** A plan as reviewed: with its token, and the states it read. */
+export type ReviewedPlan = Reviewed & { token: string; scope: StateScope };
+
 /** A value as JSON with every object's keys in order and no undefined: equal data, equal text. */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {
@@ -49,21 +53,40 @@ export const stepsDigested = (steps: readonly Step[]) =>
   steps.map((s) => (s.kind === 'zfs' ? { ...s, frees: undefined } : s));
 
 export function planToken(r: Reviewed): string {
-  const digest = createHash('sha256')
-    .update(
-      canonicalJson({
-        token: TOKEN_VERSION,
-        version: r.version,
-        host: r.host,
-        command: r.command,
-        input: r.input,
-        facts: r.facts,
-        decidedAt: r.decidedAt.getTime(),
-        steps: stepsDigested(r.steps),
-      }),
-    )
-    .digest('hex');
-  return `${TOKEN_VERSION}.${r.decidedAt.getTime()}.${digest}`;
+  const hash = createHash('sha256').update(
+    canonicalJson({
+      token: TOKEN_VERSION,
+      version: r.version,
+      host: r.host,
+      command: r.command,
+      input: r.input,
+      decidedAt: r.decidedAt.getTime(),
+      steps: stepsDigested(r.steps),
+    }),
+  );
+  // The facts, one part a line in key order: a pool's thousands of parts without a JSON replacer's cost.
+  for (const key of Object.keys(r.facts).sort())
+    hash.update(`\n${JSON.stringify(key)}=${JSON.stringify(r.facts[key])}`);
+  return `${TOKEN_VERSION}.${r.decidedAt.getTime()}.${hash.digest('hex')}`;
+}
+
+/** How far a plan's time may be ahead of this host's clock: another host's drift, never a day. */
+const SKEW_MS = 60_000;
+
+/**
+ * A reviewed plan's time, refused when it is ahead of now: a plan decided "later" would see
+ * more snapshots as old (prune --older-than) than any review did.
+ */
+export function requireDecidedBefore(decidedAt: Date, now: Date): Date {
+  if (decidedAt.getTime() > now.getTime() + SKEW_MS)
+    throw new VmStateError(
+      'usage',
+      `The plan says it was decided at ${decidedAt.toISOString()}, which is ahead of now`,
+      {
+        hint: 'No dry run gave it: make the plan again',
+      },
+    );
+  return decidedAt;
 }
 
 /** The time a token's plan was decided at; a string that is no token is a usage error (exit 2). */

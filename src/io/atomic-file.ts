@@ -7,10 +7,10 @@ import { basename, dirname, join } from 'node:path';
  * directory, fsync it, rename it over the target, fsync the directory. (Libraries such as write-file-atomic
  * skip the directory fsync, which is what makes the rename durable.)
  */
-export function writeFileAtomic(path: string, content: string): void {
+export function writeFileAtomic(path: string, content: string, mode = 0o644): void {
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w', 0o644);
+  const fd = openSync(tmp, 'w', mode);
   try {
     writeSync(fd, content);
     fsyncSync(fd);

@@ -338,7 +338,7 @@ async function promoteReplica(
   const system = new System(runner, config);
   try {
     for (const argv of put) await runChecked(runner, argv);
-    const decide = migrate.plan(config, { state: r.name, slot }, now());
+    const decide = migrate.plan(config, { state: r.name, slot }, { at: now() });
     const plan = decide(await system.facts(() => ({ names: [r.name] })));
     await new Executor(system.store, system.slots, { warn: waitWarn }).run(plan);
   } catch (e) {

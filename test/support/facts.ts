@@ -240,7 +240,7 @@ export const DECIDED_AT = new Date('2026-06-01T12:00:00Z');
 
 /** The planner's decision for `input` on `f`. */
 export const decide = (spec: MutationSpec, input: Input, f: Facts, c: Config = config): Plan =>
-  spec.plan(c, input, DECIDED_AT)(f);
+  spec.plan(c, input, { at: DECIDED_AT })(f);
 
 /** The steps as `--dry-run` prints them. */
 export const described = (plan: Plan) => plan.steps.map(describeStep);
@@ -263,7 +263,7 @@ export function expectPlan(row: PlanRow, plan: (input: Input) => (f: Facts) => P
 export const planner =
   (spec: MutationSpec, c: Config = config) =>
   (input: Input) =>
-    spec.plan(c, input, DECIDED_AT);
+    spec.plan(c, input, { at: DECIDED_AT });
 
 /** A view's document for `input` on `f`; no state has an image unless `images` says so. */
 export function view(

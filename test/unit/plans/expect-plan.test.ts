@@ -49,6 +49,7 @@ describe('--expect-plan', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(mutations(w)).toContain(`zfs destroy ${P}/dev`);
     expect(journalResult(r)).toEqual(['done']);
+    expect(r.journal[0]).toContainEqual(['VMSTATE_PLAN', token]);
   });
 
   it('decides at the reviewed time: the auto snapshot has the name the dry run showed', async () => {
@@ -119,6 +120,15 @@ describe('--expect-plan', () => {
     expect(bad.stderr).toContain('Not a plan token');
     expect(w.runner.calls).toEqual(w.runner.calls.filter((c) => c[1] === 'get' || c[1] === 'show'));
     expect(mutations(w)).toEqual([]);
+  });
+
+  it('a token of a time ahead of now: exit 2 (no dry run gave it)', async () => {
+    const w = makeWorld({ states: [{ name: 'dev' }] });
+    const token = `vsp1.${Date.parse('2099-01-01T00:00:00Z')}.${'a'.repeat(64)}`;
+    const r = await runCli(['--expect-plan', token, '--yes', 'delete', 'dev'], w);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('ahead of now');
+    expect(w.runner.calls).toEqual([]);
   });
 
   it('replayed after its plan ran: the facts changed, so it is stale', async () => {

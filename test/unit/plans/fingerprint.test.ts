@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { changeText, diffParts, factParts } from '../../../src/core/fingerprint.js';
+import { changeText, diffParts, factParts, FINGERPRINT_COVERAGE } from '../../../src/core/fingerprint.js';
 import { canonicalJson, planToken, tokenTime, type Reviewed } from '../../../src/core/plan-token.js';
 import { VmStateError } from '../../../src/core/errors.js';
 import { facts } from '../../support/facts.js';
@@ -146,4 +146,55 @@ describe('the plan token', () => {
         expect((e as VmStateError).message).toContain('Not a plan token');
       }
     });
+});
+
+/** Another value of the same kind: what a field holds when the fact changed. */
+function changed(v: unknown): unknown {
+  if (typeof v === 'string') return `${v}x`;
+  if (typeof v === 'boolean') return !v;
+  if (typeof v === 'number') return v + 1;
+  if (v instanceof Date) return new Date(v.getTime() + 1000);
+  if (v === null) return 'x';
+  if (Array.isArray(v)) return v.length ? v.slice(1) : [{ remote: 'r', name: 'n', at: 't' }];
+  if (v === undefined) return 'file';
+  return v;
+}
+
+describe('every field of the facts: a part, or left out and why', () => {
+  const base = () =>
+    facts({
+      states: [
+        { name: 'dev', snapshots: ['a'] },
+        { name: 'kid', origin: 'dev@a' },
+      ],
+      assignments: { slot1: 'dev' },
+      links: { slot1: 'dev' },
+    });
+  const where: Record<string, (f: ReturnType<typeof facts>) => Record<string, unknown>> = {
+    state: (f) => f.states.get('dev') as never,
+    snapshot: (f) => f.states.get('dev')!.snapshots[0] as never,
+    slot: (f) => f.slots[0] as never,
+    unit: (f) => f.slots[0]!.unit as never,
+    link: (f) => f.slots[0]!.link as never,
+  };
+  for (const [kind, fields] of Object.entries(FINGERPRINT_COVERAGE)) {
+    for (const [field, says] of Object.entries(fields)) {
+      const part = says === 'a part';
+      it(`${kind}.${field}: ${says}`, () => {
+        expect(part || says.startsWith('left out: ')).toBe(true);
+        if (kind === 'facts') return; // each kind of its fields is checked below
+        const f = base();
+        const rec = where[kind]!(f);
+        if (
+          typeof rec[field] === 'object' &&
+          rec[field] !== null &&
+          !Array.isArray(rec[field]) &&
+          !(rec[field] instanceof Date)
+        )
+          return; // a record of its own (unit, link): its fields are rows of their own
+        rec[field] = changed(rec[field]);
+        expect(diffParts(factParts(base()), factParts(f)).length > 0, `${kind}.${field}`).toBe(part);
+      });
+    }
+  }
 });

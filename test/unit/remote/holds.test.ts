@@ -23,12 +23,14 @@ describe('holds', () => {
 
   it('snapshot delete refuses it (exit 5) and says when it can go', () => {
     const e = refusal(() =>
-      snapshotDelete.plan(config, { snapshot: 'web@vmstate-repl-1' }, DECIDED_AT)(POOL),
+      snapshotDelete.plan(config, { snapshot: 'web@vmstate-repl-1' }, { at: DECIDED_AT })(POOL),
     );
     expect(e.code).toBe('conflict');
     expect(e.message).toContain('is held: it is the last snapshot shared with a replica');
     expect(e.hint).toContain('next vm-state send');
-    expect(snapshotDelete.plan(config, { snapshot: 'web@a' }, DECIDED_AT)(POOL).steps).toHaveLength(1);
+    expect(snapshotDelete.plan(config, { snapshot: 'web@a' }, { at: DECIDED_AT })(POOL).steps).toHaveLength(
+      1,
+    );
   });
 });
 
@@ -42,8 +44,8 @@ describe('a replica here', () => {
     const { migrate } = await import('../../../src/commands/migrate.js');
     const { checkPreflight } = await import('../../../src/commands/preflight.js');
     for (const run of [
-      () => assign.plan(config, { slot: 'slot1', state: 'web' }, DECIDED_AT)(REPLICA),
-      () => migrate.plan(config, { state: 'web', slot: 'slot1' }, DECIDED_AT)(REPLICA),
+      () => assign.plan(config, { slot: 'slot1', state: 'web' }, { at: DECIDED_AT })(REPLICA),
+      () => migrate.plan(config, { state: 'web', slot: 'slot1' }, { at: DECIDED_AT })(REPLICA),
     ]) {
       const e = refusal(run);
       expect(e.code).toBe('conflict');
@@ -63,7 +65,7 @@ describe('deleting a state that was sent', () => {
   it('releases the holds vm-state may have put on its snapshots, then destroys', async () => {
     const { deleteState } = await import('../../../src/commands/delete.js');
     const c = { ...config, remotes: { peer: { destination: 'peer', sshOptions: {} } } };
-    const plan = deleteState.plan(c, { state: 'web' }, DECIDED_AT)(POOL);
+    const plan = deleteState.plan(c, { state: 'web' }, { at: DECIDED_AT })(POOL);
     expect(plan.steps.map(describeStep)).toEqual([
       `zfs unmount ${PARENT}/web   (only if mounted)`,
       `zfs destroy ${PARENT}/web@a`,
