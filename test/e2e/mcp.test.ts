@@ -67,7 +67,7 @@ describe('vm-state mcp', () => {
     );
     expect(names).toEqual(expect.arrayContaining(['create', 'snapshot', 'snapshot_delete', 'delete']));
     // What makes no sense as a tool is not one.
-    for (const no of ['completion', 'schema', 'serve', 'mcp', '__complete', 'send', 'doctor'])
+    for (const no of ['completion', 'schema', 'serve', 'mcp', '__complete', 'send', 'doctor', 'apply'])
       expect(names).not.toContain(no);
     for (const t of tools) {
       expect(t.inputSchema.type).toBe('object');

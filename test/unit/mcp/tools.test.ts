@@ -15,7 +15,17 @@ describe('tools from the command table', () => {
     for (const c of COMMANDS.filter((x) => x.kind !== 'action' && !x.hidden))
       expect(names).toContain(c.name.replace(/[ -]/g, '_'));
     expect(names).toEqual(expect.arrayContaining(['log', 'remote_list', 'remote_check', 'auto_snapshot']));
-    for (const no of ['completion', 'schema', 'serve', 'mcp', '__complete', 'send', 'doctor', 'remote_add'])
+    for (const no of [
+      'completion',
+      'schema',
+      'serve',
+      'mcp',
+      '__complete',
+      'send',
+      'doctor',
+      'remote_add',
+      'apply',
+    ])
       expect(names).not.toContain(no);
   });
 
