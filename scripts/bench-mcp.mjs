@@ -117,7 +117,8 @@ await Promise.all([direct, viaSsh, traced].map((s) => s.client.close()));
 
 const cliMs = median(samples['vm-state --json list (spawned, output read)']);
 console.log(
-  `\n| in the lab, Node ${process.version}, ${STATES} states × ${SNAPSHOTS} snapshots | median of ${ROUNDS} |`,
+  `\n| in the lab, Node ${process.version}, ${STATES} states × ${SNAPSHOTS} snapshots ` +
+    `| median of ${ROUNDS} |`,
 );
 console.log('|---|---|');
 for (const [k, xs] of Object.entries(samples)) {

@@ -19,8 +19,8 @@ export const mcp: ActionSpec = {
       usage: '`vm-state mcp [--allow-writes] [--tools list,show,...] [--plan-ttl S]`',
       text:
         "the commands as MCP tools on standard input and output, each with its arguments' and its " +
-        "document's schema; read-only unless `--allow-writes`, and then a change runs only with the token of " +
-        'the plan it returned first; see "For agents: MCP"',
+        "document's schema; read-only unless `--allow-writes`, and then a change runs only with the " +
+        'token of the plan it returned first; see "For agents: MCP"',
     },
   ],
   run: async (ctx, input) => (await import('../mcp/start.js')).startMcp(ctx(), input),

@@ -160,7 +160,8 @@ function planText(tool: Tool, doc: Record<string, unknown>): string {
   ];
   if (plan.planToken)
     lines.push(
-      `To run it: ${tool.name} with the same arguments and planToken "${plan.planToken}" (until ${plan.planExpiresAt})`,
+      `To run it: ${tool.name} with the same arguments and planToken "${plan.planToken}" ` +
+        `(until ${plan.planExpiresAt})`,
     );
   else lines.push('This command gives no plan token: it cannot be run from here.');
   return lines.join('\n');

@@ -65,7 +65,7 @@ export function chooseTools(all: readonly Tool[], opts: McpOptions, deps: Pick<M
   return { offered, whyNot };
 }
 
-/** The tool as tools/list gives it: JSON Schema (draft 7, what clients validate with) from its zod schemas. */
+/** The tool as tools/list gives it: its zod schemas as JSON Schema draft 7 (what clients validate with). */
 function listed(t: Tool) {
   const schema = (s: z.ZodType, io: 'input' | 'output') => {
     const { $schema: _, ...rest } = z.toJSONSchema(s, { io, target: 'draft-7' }) as Record<string, unknown>;

@@ -131,7 +131,7 @@ function optionOf(o: OptionSpec) {
   return { key, schema, argv };
 }
 
-/** An argument's schema, from its kind: the name rules the command checks again, as JSON Schema can say them. */
+/** An argument's schema by its kind: the name rules (the command checks them again) in JSON Schema. */
 function argSchema(arg: ArgSpec, config: Config, optional: boolean): z.ZodType {
   const name = (max: number, what: string) =>
     z

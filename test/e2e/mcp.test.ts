@@ -152,7 +152,7 @@ describe('vm-state mcp', () => {
     expect(again.message).toMatch(/used already/);
   });
 
-  it('a token is refused when another command changed the facts in between, and for other arguments', async () => {
+  it('a token is refused when its facts changed (another command ran), or for another call', async () => {
     await ok(['vm-state', 'create', 'mcp-c']);
     const plan = await call(writer, 'delete', { state: 'mcp-c' });
     const token = (plan.structuredContent as { planToken: string }).planToken;

@@ -101,7 +101,7 @@ describe('vm-state mcp, against a stand-in vm-state', () => {
     await client.close();
   });
 
-  it('a mutation: --dry-run gives the plan and token, the token runs it with --expect-plan --yes', async () => {
+  it('a mutation: --dry-run gives plan and token, the token runs it: --expect-plan --yes', async () => {
     const { client, argvs } = await start({ allowWrites: true });
     const plan = await call(client, 'delete', { state: 'dev' });
     const token = plan.structuredContent!.planToken as string;
