@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OUTPUT_SCHEMAS, ResultOut } from '../../src/schemas/output.js';
-import { P, datasetExists, ok, resetLab, vm } from './lab.js';
+import { P, datasetExists, ok, resetLab, slow, vm } from './lab.js';
 
 const LAB_EXEC = fileURLToPath(new URL('../../lab/exec', import.meta.url));
 /** The lab's own name is a Host of its ssh_config (lab/README.md, "Two labs"). */
@@ -38,8 +38,10 @@ const errorOf = (r: Result) => {
   const last = text(r).trim().split('\n').at(-1)!;
   return OUTPUT_SCHEMAS.error.parse(JSON.parse(last)).error;
 };
+/** The SDK's 60 s per request is not enough for a change on OpenZFS under TCG (a run costs seconds). */
+const TIMEOUT = slow ? 600_000 : 60_000;
 const call = (c: Client, name: string, args: Record<string, unknown> = {}) =>
-  c.callTool({ name, arguments: args }) as Promise<Result>;
+  c.callTool({ name, arguments: args }, undefined, { timeout: TIMEOUT }) as Promise<Result>;
 
 describe('vm-state mcp', () => {
   let reader: Client;
@@ -263,7 +265,7 @@ describe('vm-state mcp', () => {
     });
     const send = (s: string) => child.stdin.write(`${s}\n`);
     const answer = async (id: number) => {
-      for (let i = 0; i < 300 && !lines.some((l) => l.id === id); i++)
+      for (let i = 0; i < TIMEOUT / 50 && !lines.some((l) => l.id === id); i++)
         await new Promise((r) => setTimeout(r, 50));
       return lines.find((l) => l.id === id);
     };
