@@ -1,4 +1,4 @@
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { planToken } from '../../../src/core/plan-token.js';
@@ -63,6 +63,24 @@ describe('--plan-out', () => {
     expect(r.code, r.stderr).toBe(0);
     const doc = ResultOut.parse(JSON.parse(r.stdout));
     expect(doc).toMatchObject({ dryRun: true, planFile: file, token: read(file).token });
+  });
+
+  it('never writes through a link planted at its temporary name', async () => {
+    const w = makeWorld({ states: [{ name: 'dev' }] });
+    const victim = join(w.root, 'victim');
+    writeFileSync(victim, 'keep me');
+    const file = join(w.root, 'p.json');
+    symlinkSync(victim, join(w.root, `.p.json.${process.pid}.tmp`));
+    expect((await runCli(['--plan-out', file, 'delete', 'dev'], w)).code).toBe(0);
+    expect(readFileSync(victim, 'utf8')).toBe('keep me');
+    expect(read(file).command).toBe('delete');
+  });
+
+  it('a refused plan writes no file', async () => {
+    const w = makeWorld({ states: [{ name: 'dev' }], assignments: { slot1: 'dev' } });
+    const file = join(w.root, 'p.json');
+    expect((await runCli(['--plan-out', file, 'delete', 'dev'], w)).code).toBe(5);
+    expect(existsSync(file)).toBe(false);
   });
 
   it('a file it cannot write: exit 1, and no document says it was written', async () => {
