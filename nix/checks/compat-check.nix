@@ -40,6 +40,7 @@ let
     "types.attrsOf" = "19.03";
     "types.bool" = "19.03";
     "types.ints" = "19.03";
+    "types.listOf" = "19.03";
     "types.nonEmptyListOf" = "19.03";
     "types.nullOr" = "19.03";
     "types.port" = "19.03";

@@ -157,6 +157,10 @@ in
     };
     replication = { };
     trash.keep = "7d";
+    mcp = {
+      allowWrites = false;
+      planTtlSeconds = 600;
+    };
   } (builtins.fromJSON on.environment.etc."vm-state/config.json".source.json))
   (equal "no timers unless asked" [ ] (builtins.attrNames on.systemd.timers))
   (equal "autoSnapshot: policies, per-state policies and jobs reach config.json" [

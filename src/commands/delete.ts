@@ -1,6 +1,5 @@
 import type { Config } from '../schemas/config.js';
 import { humanBytes } from '../core/bytes.js';
-import { now } from '../core/clock.js';
 import { destroySteps } from '../core/destroy.js';
 import { VmStateError } from '../core/errors.js';
 import { runningOn, slotsLinkedInto, slotsUsing, type Facts, type StateFact } from '../core/facts.js';
@@ -121,9 +120,10 @@ export const deleteState: MutationSpec = {
     },
   ],
   confirm: 'DELETE',
+  agent: { destructive: true },
   scope: (input) => ({ names: [String(input.state)], clones: true, related: true, trash: !input.now }),
   plan: (c, input, run) =>
     input.now
       ? planDestroy(c, String(input.state))
-      : planTrash(c, String(input.state), now(), whoText(run?.invoker), !isOpenZfs()),
+      : planTrash(c, String(input.state), run.at, whoText(run.invoker), !isOpenZfs()),
 };

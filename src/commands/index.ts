@@ -1,4 +1,5 @@
 import { adopt } from './adopt.js';
+import { apply } from './apply.js';
 import { autoSnapshot } from './auto-snapshot.js';
 import { assign } from './assign.js';
 import { clone } from './clone.js';
@@ -9,6 +10,7 @@ import { doctor } from './doctor.js';
 import { list } from './list.js';
 import { metrics } from './metrics.js';
 import { log } from './log.js';
+import { mcp } from './mcp.js';
 import { migrate } from './migrate.js';
 import { preflight } from './preflight.js';
 import { prune } from './prune.js';
@@ -56,6 +58,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   adopt,
   preflight,
   doctor,
+  apply,
   metrics,
   remoteAdd,
   remoteList,
@@ -64,6 +67,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   send,
   replicate,
   serve,
+  mcp,
   completion,
   schema,
   complete,

@@ -1,5 +1,4 @@
 import type { Config } from '../schemas/config.js';
-import { now } from '../core/clock.js';
 import { VmStateError } from '../core/errors.js';
 import { isRunning, type Facts, type SnapshotFact, type StateFact } from '../core/facts.js';
 import { parseSnapshotRef, validateSlot } from '../core/names.js';
@@ -173,6 +172,7 @@ export const rollback: MutationSpec = {
     },
   ],
   confirm: 'ROLLBACK',
+  agent: { destructive: true },
   scope: (input, assignments) => ({
     names: [stateOfSlot(assignments, String(input.slot))],
     clones: true,
@@ -183,7 +183,7 @@ export const rollback: MutationSpec = {
   plan: (c, input, run) =>
     planRollback(c, String(input.slot), String(input.snapshot), {
       keepNewer: input.destroyNewer
-        ? { at: now(), by: whoText(run?.invoker), renameBusyWithClones: !isOpenZfs() }
+        ? { at: run.at, by: whoText(run.invoker), renameBusyWithClones: !isOpenZfs() }
         : undefined,
     }),
 };

@@ -1,6 +1,6 @@
 import type { Config } from '../schemas/config.js';
 import { bytesText } from '../core/bytes.js';
-import { now, parseDuration } from '../core/clock.js';
+import { parseDuration } from '../core/clock.js';
 import { destroySteps } from '../core/destroy.js';
 import { VmStateError } from '../core/errors.js';
 import type { Facts } from '../core/facts.js';
@@ -107,8 +107,9 @@ export const trashPurge: MutationSpec = {
     },
   ],
   confirm: 'PURGE',
+  agent: { destructive: true },
   scope: () => 'all',
-  plan: (c, input) => {
+  plan: (c, input, run) => {
     if (input.expired && input.olderThan !== undefined)
       throw new VmStateError('usage', '--expired is --older-than trash.keep: give one of them');
     const age = input.expired
@@ -121,7 +122,7 @@ export const trashPurge: MutationSpec = {
       name: input.name as string | undefined,
       olderThanMs: olderThan === undefined ? undefined : parseDuration(olderThan),
       age,
-      at: now(),
+      at: run.at,
     });
   },
 };

@@ -43,6 +43,8 @@ export interface StateFact {
   /** Full snapshot name this state was cloned from, or null. */
   origin: string | null;
   created: Date | null;
+  /** The dataset's own guid (null: a plain directory): a state destroyed and made again under its name has another. */
+  guid: string | null;
   /** Oldest first. */
   snapshots: SnapshotFact[];
   /** `host:state` when this is a replica vm-state received (read-only until promoted). */

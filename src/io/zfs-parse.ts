@@ -206,6 +206,7 @@ export function parseZfsGet(stdout: string, parent: string, statesDir: string): 
         referenced: num(rec.referenced),
         origin,
         created: num(rec.creation) === null ? null : new Date(num(rec.creation)! * 1000),
+        guid: rec.guid ?? null,
         snapshots: [],
         replicaOf: dash(rec['vm-state:replica-of']),
         syncedAt: dash(rec['vm-state:synced']),

@@ -100,6 +100,18 @@ export const ReplicationJobSchema = z
   })
   .strict();
 
+/** `vm-state mcp`, the server agents reach (its flags say the same, and win). */
+export const McpSchema = z
+  .object({
+    /** Offer the tools that change something (each still runs only with a plan token). */
+    allowWrites: z.boolean().default(false),
+    /** Only these tools (`snapshot_delete` or `snapshot delete`); none: every tool. */
+    tools: z.array(z.string()).optional(),
+    /** How long a plan token may be used. */
+    planTtlSeconds: z.number().int().min(1).max(86_400).default(600),
+  })
+  .strict();
+
 /** Everything that differs between hypervisors; defaults are the hypervisor's current layout. */
 export const ConfigSchema = z
   .object({
@@ -129,6 +141,7 @@ export const ConfigSchema = z
     autoSnapshot: AutoSnapshotSchema.default(AutoSnapshotSchema.parse({})),
     replication: z.record(remoteName, ReplicationJobSchema).default({}),
     trash: TrashSchema.default(TrashSchema.parse({})),
+    mcp: McpSchema.default(McpSchema.parse({})),
     /** Rewritten after every mutating command when set (vm-state metrics --output; the Nix module sets it). */
     metricsFile: absolutePath.optional(),
   })
@@ -158,7 +171,7 @@ export const ConfigSchema = z
 export type Config = z.infer<typeof ConfigSchema>;
 
 /** Environment variable for each key: VM_STATE_STATES_DIR for statesDir, etc. */
-type Structured = 'remotes' | 'policies' | 'autoSnapshot' | 'replication' | 'trash';
+type Structured = 'remotes' | 'policies' | 'autoSnapshot' | 'replication' | 'trash' | 'mcp';
 export const ENV_FOR: Record<Exclude<keyof Config, Structured>, string> = {
   pool: 'VM_STATE_POOL',
   dataset: 'VM_STATE_DATASET',

@@ -204,6 +204,14 @@ export const ResultOut = z.object({
     .array(z.string())
     .optional()
     .describe('why: each snapshot a policy keeps or drops, and for what'),
+  token: z
+    .string()
+    .optional()
+    .describe(
+      'with --dry-run, the plan token: --expect-plan TOKEN runs exactly this plan or refuses (exit 5); ' +
+        'absent for plans that depend on another host (send, migrate to a remote) and doctor --repair',
+    ),
+  planFile: z.string().optional().describe('with --plan-out, the file the plan was written to'),
   send: SendOut.optional(),
   migrate: z
     .object({

@@ -121,6 +121,7 @@ export function facts(spec: FactsSpec = {}, c: Config = config): Facts {
         referenced: null,
         origin: null,
         created: null,
+        guid: null,
         snapshots: [],
         replicaOf: null,
         syncedAt: null,
@@ -153,6 +154,7 @@ export function facts(spec: FactsSpec = {}, c: Config = config): Facts {
       referenced: 1024,
       origin: s.origin ? fullName(s.origin) : null,
       created: at(),
+      guid: guidOf(dataset),
       snapshots,
       replicaOf: s.replicaOf ?? null,
       syncedAt: null,
@@ -167,6 +169,7 @@ export function facts(spec: FactsSpec = {}, c: Config = config): Facts {
       kind: 'dataset',
       dataset,
       mountpoint: `${c.statesDir}/${t.id}`,
+      guid: guidOf(dataset),
       mounted: false,
       used: t.used ?? 4096,
       available: 9000,
@@ -292,9 +295,14 @@ export interface PlanRow {
   error?: Refusal;
 }
 
+/** The time the planners decide at, unless a test says another. */
+export const DECIDED_AT = new Date('2026-06-01T12:00:00Z');
+/** DECIDED_AT, or VM_STATE_NOW where a test sets it (as the command line takes it). */
+const decidedAt = () => (process.env.VM_STATE_NOW ? new Date(process.env.VM_STATE_NOW) : DECIDED_AT);
+
 /** The planner's decision for `input` on `f`. */
 export const decide = (spec: MutationSpec, input: Input, f: Facts, c: Config = config): Plan =>
-  spec.plan(c, input)(f);
+  spec.plan(c, input, { at: decidedAt() })(f);
 
 /** The steps as `--dry-run` prints them. */
 export const described = (plan: Plan) => plan.steps.map(describeStep);
@@ -317,7 +325,7 @@ export function expectPlan(row: PlanRow, plan: (input: Input) => (f: Facts) => P
 export const planner =
   (spec: MutationSpec, c: Config = config) =>
   (input: Input) =>
-    spec.plan(c, input);
+    spec.plan(c, input, { at: decidedAt() });
 
 /** A view's document for `input` on `f`; no state has an image unless `images` says so. */
 export function view(
