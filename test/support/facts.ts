@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import type { Input, MutationSpec, ViewIO, ViewSpec } from '../../src/commands/spec.js';
+import { now } from '../../src/core/clock.js';
 import { VmStateError, type ErrorCode } from '../../src/core/errors.js';
 import type { Facts, LinkFact, SlotFact, SnapshotFact, StateFact } from '../../src/core/facts.js';
 import { describeStep, type Plan } from '../../src/core/plan.js';
@@ -235,12 +236,12 @@ export interface PlanRow {
   error?: Refusal;
 }
 
-/** The time the planners decide at, unless a test says another. */
+/** A time to decide at, for a test that calls a planner itself and does not care when. */
 export const DECIDED_AT = new Date('2026-06-01T12:00:00Z');
 
-/** The planner's decision for `input` on `f`. */
+/** The planner's decision for `input` on `f`, made now (VM_STATE_NOW, when a test sets it). */
 export const decide = (spec: MutationSpec, input: Input, f: Facts, c: Config = config): Plan =>
-  spec.plan(c, input, { at: DECIDED_AT })(f);
+  spec.plan(c, input, { at: now() })(f);
 
 /** The steps as `--dry-run` prints them. */
 export const described = (plan: Plan) => plan.steps.map(describeStep);
@@ -263,7 +264,7 @@ export function expectPlan(row: PlanRow, plan: (input: Input) => (f: Facts) => P
 export const planner =
   (spec: MutationSpec, c: Config = config) =>
   (input: Input) =>
-    spec.plan(c, input, { at: DECIDED_AT });
+    spec.plan(c, input, { at: now() });
 
 /** A view's document for `input` on `f`; no state has an image unless `images` says so. */
 export function view(
