@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import type { Input, MutationSpec, ViewIO, ViewSpec } from '../../src/commands/spec.js';
+import { now } from '../../src/core/clock.js';
 import { VmStateError, type ErrorCode } from '../../src/core/errors.js';
 import type { Facts, LinkFact, SlotFact, SnapshotFact, StateFact } from '../../src/core/facts.js';
 import { parseEntryId, type TrashEntry } from '../../src/core/trash.js';
@@ -295,14 +296,12 @@ export interface PlanRow {
   error?: Refusal;
 }
 
-/** The time the planners decide at, unless a test says another. */
+/** A time to decide at, for a test that calls a planner itself and does not care when. */
 export const DECIDED_AT = new Date('2026-06-01T12:00:00Z');
-/** DECIDED_AT, or VM_STATE_NOW where a test sets it (as the command line takes it). */
-const decidedAt = () => (process.env.VM_STATE_NOW ? new Date(process.env.VM_STATE_NOW) : DECIDED_AT);
 
-/** The planner's decision for `input` on `f`. */
+/** The planner's decision for `input` on `f`, made now (VM_STATE_NOW, when a test sets it). */
 export const decide = (spec: MutationSpec, input: Input, f: Facts, c: Config = config): Plan =>
-  spec.plan(c, input, { at: decidedAt() })(f);
+  spec.plan(c, input, { at: now() })(f);
 
 /** The steps as `--dry-run` prints them. */
 export const described = (plan: Plan) => plan.steps.map(describeStep);
@@ -325,7 +324,7 @@ export function expectPlan(row: PlanRow, plan: (input: Input) => (f: Facts) => P
 export const planner =
   (spec: MutationSpec, c: Config = config) =>
   (input: Input) =>
-    spec.plan(c, input, { at: decidedAt() });
+    spec.plan(c, input, { at: now() });
 
 /** A view's document for `input` on `f`; no state has an image unless `images` says so. */
 export function view(
