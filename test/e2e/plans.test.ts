@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ResultOut } from '../../src/schemas/output.js';
-import { datasetExists, ok, P, resetLab, sh, vm, worldSnapshot } from './lab.js';
+import { costly, datasetExists, ok, P, resetLab, sh, vm, worldSnapshot } from './lab.js';
 
 /** Reviewed plans (#15) against the real zfs and systemd: plan files, apply, --expect-plan. */
 
@@ -41,15 +41,18 @@ describe('plan files', () => {
     expect(await datasetExists(`${P}/dev@reviewed`)).toBe(true);
   });
 
-  it("apply asks for the command's confirmation: DELETE on standard input", async () => {
-    await ok(['vm-state', 'create', 'gone']);
-    expect((await vm(['--plan-out', FILE, 'delete', 'gone'])).code).toBe(0);
-    expect((await vm(['apply', FILE])).code).toBe(2);
-    expect(await datasetExists(`${P}/gone`)).toBe(true);
-    const r = await vm(['apply', FILE], { input: 'DELETE\n' });
-    expect(r.code, r.stderr).toBe(0);
-    expect(await datasetExists(`${P}/gone`)).toBe(false);
-  });
+  costly('plan files and tokens; a stale plan from the pool is checked above')(
+    "apply asks for the command's confirmation: DELETE on standard input",
+    async () => {
+      await ok(['vm-state', 'create', 'gone']);
+      expect((await vm(['--plan-out', FILE, 'delete', 'gone'])).code).toBe(0);
+      expect((await vm(['apply', FILE])).code).toBe(2);
+      expect(await datasetExists(`${P}/gone`)).toBe(true);
+      const r = await vm(['apply', FILE], { input: 'DELETE\n' });
+      expect(r.code, r.stderr).toBe(0);
+      expect(await datasetExists(`${P}/gone`)).toBe(false);
+    },
+  );
 
   it('stale: a snapshot taken after the review; apply is exit 5, says what changed, changes nothing', async () => {
     await dev();
@@ -65,63 +68,76 @@ describe('plan files', () => {
     expect(await datasetExists(`${P}/dev`)).toBe(true);
   });
 
-  it('applied twice: the second meets what the first did, exit 5', async () => {
-    await dev();
-    expect((await vm(['--plan-out', FILE, 'snapshot', 'slot1', 'once'])).code).toBe(0);
-    expect((await vm(['apply', FILE])).code).toBe(0);
-    const before = await worldSnapshot();
-    const again = await vm(['apply', FILE]);
-    expect(again.code).toBe(5);
-    expect(again.stderr).toContain('snapshot dev@once: added');
-    expect(await worldSnapshot()).toBe(before);
-  });
+  costly('plan files and tokens; a stale plan from the pool is checked above')(
+    'applied twice: the second meets what the first did, exit 5',
+    async () => {
+      await dev();
+      expect((await vm(['--plan-out', FILE, 'snapshot', 'slot1', 'once'])).code).toBe(0);
+      expect((await vm(['apply', FILE])).code).toBe(0);
+      const before = await worldSnapshot();
+      const again = await vm(['apply', FILE]);
+      expect(again.code).toBe(5);
+      expect(again.stderr).toContain('snapshot dev@once: added');
+      expect(await worldSnapshot()).toBe(before);
+    },
+  );
 
-  it('malformed, another host, another version, edited: exit 2 each, nothing changed', async () => {
-    await dev();
-    expect((await vm(['--plan-out', FILE, 'snapshot', 'slot1', 'x'])).code).toBe(0);
-    const good = await planFile();
-    const before = await worldSnapshot();
-    const spoiled: [string, string, string][] = [
-      ['not JSON', '{"format": "vm-state-plan", "steps": [', 'not JSON'],
-      ['a field missing', JSON.stringify({ ...good, facts: undefined }), 'field "facts"'],
-      [
-        'another host',
-        JSON.stringify({ ...good, host: { name: 'hv-elsewhere', id: null } }),
-        'planned on host',
-      ],
-      ['another version', JSON.stringify({ ...good, version: '0.0.0-old' }), 'planned by vm-state 0.0.0-old'],
-      [
-        'a step edited',
-        JSON.stringify({ ...good, steps: [{ kind: 'zfs', argv: ['zfs', 'destroy', '-r', P] }] }),
-        'changed after vm-state wrote it',
-      ],
-    ];
-    for (const [what, text, message] of spoiled) {
-      await writePlanFile(text);
-      const r = await vm(['--yes', 'apply', FILE]);
-      expect(r.code, what).toBe(2);
-      expect(r.stderr, what).toContain(message);
-    }
-    expect((await vm(['apply', '/root/no-such-plan.json'])).code).toBe(3);
-    expect(await worldSnapshot()).toBe(before);
-  });
+  costly('plan files and tokens; a stale plan from the pool is checked above')(
+    'malformed, another host, another version, edited: exit 2 each, nothing changed',
+    async () => {
+      await dev();
+      expect((await vm(['--plan-out', FILE, 'snapshot', 'slot1', 'x'])).code).toBe(0);
+      const good = await planFile();
+      const before = await worldSnapshot();
+      const spoiled: [string, string, string][] = [
+        ['not JSON', '{"format": "vm-state-plan", "steps": [', 'not JSON'],
+        ['a field missing', JSON.stringify({ ...good, facts: undefined }), 'field "facts"'],
+        [
+          'another host',
+          JSON.stringify({ ...good, host: { name: 'hv-elsewhere', id: null } }),
+          'planned on host',
+        ],
+        [
+          'another version',
+          JSON.stringify({ ...good, version: '0.0.0-old' }),
+          'planned by vm-state 0.0.0-old',
+        ],
+        [
+          'a step edited',
+          JSON.stringify({ ...good, steps: [{ kind: 'zfs', argv: ['zfs', 'destroy', '-r', P] }] }),
+          'changed after vm-state wrote it',
+        ],
+      ];
+      for (const [what, text, message] of spoiled) {
+        await writePlanFile(text);
+        const r = await vm(['--yes', 'apply', FILE]);
+        expect(r.code, what).toBe(2);
+        expect(r.stderr, what).toContain(message);
+      }
+      expect((await vm(['apply', '/root/no-such-plan.json'])).code).toBe(3);
+      expect(await worldSnapshot()).toBe(before);
+    },
+  );
 });
 
 describe('--expect-plan', () => {
   beforeEach(resetLab);
 
-  it('the reviewed token runs; replayed after its plan ran, it is stale', async () => {
-    await dev();
-    const token = await tokenOf(['snapshot', 'slot1', 'agent']);
-    const r = await vm(['--expect-plan', token, 'snapshot', 'slot1', 'agent']);
-    expect(r.code, r.stderr).toBe(0);
-    expect(await datasetExists(`${P}/dev@agent`)).toBe(true);
-    const before = await worldSnapshot();
-    const replay = await vm(['--expect-plan', token, 'snapshot', 'slot1', 'agent']);
-    expect(replay.code).toBe(5);
-    expect(replay.stderr).toContain('plan is stale');
-    expect(await worldSnapshot()).toBe(before);
-  });
+  costly('plan files and tokens; a stale plan from the pool is checked above')(
+    'the reviewed token runs; replayed after its plan ran, it is stale',
+    async () => {
+      await dev();
+      const token = await tokenOf(['snapshot', 'slot1', 'agent']);
+      const r = await vm(['--expect-plan', token, 'snapshot', 'slot1', 'agent']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(await datasetExists(`${P}/dev@agent`)).toBe(true);
+      const before = await worldSnapshot();
+      const replay = await vm(['--expect-plan', token, 'snapshot', 'slot1', 'agent']);
+      expect(replay.code).toBe(5);
+      expect(replay.stderr).toContain('plan is stale');
+      expect(await worldSnapshot()).toBe(before);
+    },
+  );
 
   it('stale: another command in between; forged: exit 5; no token at all: exit 2; nothing changed', async () => {
     await dev();
@@ -142,12 +158,15 @@ describe('--expect-plan', () => {
     expect(await datasetExists(`${P}/renamed`)).toBe(true);
   });
 
-  it('a slot started since the review makes the plan stale', async () => {
-    await dev();
-    const token = await tokenOf(['snapshot', 'slot1', 'quiet']);
-    await ok(['systemctl', 'start', 'microvm@slot1.service']);
-    const r = await sh(['vm-state', '--expect-plan', token, 'snapshot', 'slot1', 'quiet']);
-    expect(r.code).toBe(5);
-    expect(await datasetExists(`${P}/dev@quiet`)).toBe(false);
-  });
+  costly('plan files and tokens; a stale plan from the pool is checked above')(
+    'a slot started since the review makes the plan stale',
+    async () => {
+      await dev();
+      const token = await tokenOf(['snapshot', 'slot1', 'quiet']);
+      await ok(['systemctl', 'start', 'microvm@slot1.service']);
+      const r = await sh(['vm-state', '--expect-plan', token, 'snapshot', 'slot1', 'quiet']);
+      expect(r.code).toBe(5);
+      expect(await datasetExists(`${P}/dev@quiet`)).toBe(false);
+    },
+  );
 });
