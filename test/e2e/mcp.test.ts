@@ -84,7 +84,7 @@ describe('vm-state mcp', () => {
       expect(by('create').annotations).toMatchObject({ readOnlyHint: false, destructiveHint: false });
       expect(by('prune').annotations).toMatchObject({ destructiveHint: true, idempotentHint: true });
       expect(by('delete').inputSchema.required).toEqual(['state']);
-      expect(Object.keys(by('delete').inputSchema.properties ?? {})).toEqual(['state', 'planToken']);
+      expect(Object.keys(by('delete').inputSchema.properties ?? {})).toEqual(['state', 'now', 'planToken']);
       expect(by('snapshot').inputSchema.properties).toHaveProperty(
         'stop',
         expect.objectContaining({ type: 'boolean' }),
@@ -94,7 +94,7 @@ describe('vm-state mcp', () => {
       const readOnly = (await reader.listTools()).tools;
       expect(readOnly.every((t) => t.annotations?.readOnlyHint === true)).toBe(true);
       expect(readOnly.map((t) => t.name).sort()).toEqual(
-        ['list', 'log', 'remote_check', 'remote_list', 'show', 'snapshots'].sort(),
+        ['list', 'log', 'remote_check', 'remote_list', 'show', 'snapshots', 'trash_list'].sort(),
       );
     },
   );
