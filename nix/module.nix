@@ -157,6 +157,28 @@ in
               `command="vm-state serve",restrict ssh-ed25519 AAAA...` in root's authorized_keys.
             '';
           };
+          mcp = {
+            allowWrites = mkOption {
+              type = types.bool;
+              default = false;
+              description = ''
+                Whether `vm-state mcp` (the MCP server agents reach as `ssh -T HOST vm-state mcp`)
+                offers the tools that change something; each still runs only with the token of
+                the plan it returned first. Its flag `--allow-writes` does the same.
+              '';
+            };
+            tools = mkOption {
+              type = types.nullOr (types.listOf types.str);
+              default = null;
+              example = [ "list" "show" "snapshots" "snapshot" ];
+              description = "The only tools `vm-state mcp` offers (null: every tool); `--tools` overrides it.";
+            };
+            planTtlSeconds = mkOption {
+              type = types.ints.between 1 86400;
+              default = 600;
+              description = "How long a plan token of `vm-state mcp` may be used.";
+            };
+          };
         };
       };
     };
@@ -191,6 +213,7 @@ in
         // {
           # Unset options are left out, not written as null (vm-state's schema takes no null).
           remotes = lib.mapAttrs (_: lib.filterAttrs (_: v: v != null)) cfg.settings.remotes;
+          mcp = lib.filterAttrs (_: v: v != null) cfg.settings.mcp;
         }
       );
 

@@ -70,6 +70,9 @@ let
       cfg.settings.slotsDir
       "/run"
     ]
+    # Every change rewrites settings.metricsFile (metrics.nix sets it), through a temporary file
+    # beside it; "-": a directory that is not there leaves the file unwritten, not the unit failed.
+    ++ lib.optional (cfg.settings ? metricsFile) "-${dirOf cfg.settings.metricsFile}"
     ++ extraWritable;
   };
 
@@ -132,6 +135,15 @@ in
       };
     };
 
+    trash.keep = mkOption {
+      type = duration;
+      default = "7d";
+      description = ''
+        How long `vm-state delete` keeps a deleted state in the trash; the auto-snapshot
+        service then purges it (`vm-state trash purge --expired`).
+      '';
+    };
+
     replication = mkOption {
       type = types.attrsOf job;
       default = { };
@@ -169,14 +181,19 @@ in
             inherit (cfg.autoSnapshot) interval policy states;
           };
           replication = cfg.replication;
+          trash = { inherit (cfg.trash) keep; };
         };
       }
       (lib.mkIf cfg.autoSnapshot.enable {
         systemd.services.vm-state-auto-snapshot = {
-          description = "vm-state: automatic snapshots and retention";
+          description = "vm-state: automatic snapshots and retention, and the trash's expired states";
           unitConfig = ordering;
+          # In turn: a failed snapshot run leaves the purge to the next one.
           serviceConfig = sandbox [ ] // {
-            ExecStart = "${exe} auto-snapshot";
+            ExecStart = [
+              "${exe} auto-snapshot"
+              "${exe} trash purge --expired --yes"
+            ];
           };
         };
         systemd.timers.vm-state-auto-snapshot = timer cfg.autoSnapshot.onCalendar;

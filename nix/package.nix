@@ -1,5 +1,6 @@
-# vm-state from the committed single-file bundle (dist/vm-state.cjs) and the
-# launcher that runs it with Node's own compile cache (bin/vm-state).
+# vm-state from the committed bundle (dist/vm-state.cjs, and dist/mcp.cjs, the MCP
+# server only `vm-state mcp` loads) and the launcher that runs it with Node's own
+# compile cache (bin/vm-state).
 # No buildNpmPackage: the lockfile has no `resolved` URLs on purpose, so npm
 # dependencies cannot be fetched by Nix; the bundle already contains them.
 {
@@ -40,6 +41,7 @@ stdenvNoCC.mkDerivation {
     root = ../.;
     fileset = lib.fileset.unions [
       ../dist/vm-state.cjs
+      ../dist/mcp.cjs
       ../bin/vm-state
       ../bin/package.json
     ];
@@ -57,6 +59,8 @@ stdenvNoCC.mkDerivation {
     # NODE_COMPILE_CACHE would make Node cache code before the launcher can check the
     # directory (README, "Start-up"): unset; VM_STATE_CACHE_DIR chooses the place.
     install -Dm644 dist/vm-state.cjs "$out/lib/vm-state/dist/vm-state.cjs"
+    # Beside it: the bundle requires ./mcp.cjs from its own directory.
+    install -Dm644 dist/mcp.cjs "$out/lib/vm-state/dist/mcp.cjs"
     install -Dm644 bin/vm-state "$out/lib/vm-state/bin/vm-state"
     install -Dm644 bin/package.json "$out/lib/vm-state/bin/package.json"
     makeWrapper ${lib.getExe nodejs} "$out/bin/vm-state" \
@@ -75,6 +79,8 @@ stdenvNoCC.mkDerivation {
     export VM_STATE_CACHE_DIR=
     "$out/bin/vm-state" --help >/dev/null
     "$out/bin/vm-state" --version | grep -F ${lib.escapeShellArg packageJson.version}
+    # The MCP server loads (its own file) and answers on stdio; without writes, nothing can change.
+    echo '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' | "$out/bin/vm-state" mcp | grep -F '"name":"list"'
 
     runHook postInstallCheck
   '';

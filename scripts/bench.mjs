@@ -65,6 +65,10 @@ if (process.argv.includes('--metrics')) {
   await import('./bench-metrics.mjs');
   process.exit(0);
 }
+if (process.argv.includes('--mcp')) {
+  await import('./bench-mcp.mjs');
+  process.exit(0);
+}
 if (process.argv.includes('--replication')) {
   await import('./bench-replication.mjs');
   process.exit(0);

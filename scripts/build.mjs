@@ -1,6 +1,6 @@
-// Bundles src/ into the single file dist/vm-state.cjs that bin/vm-state runs
-// (with Node's compile cache) and the Nix package installs; no dependency is
-// needed at run time. The command actions are imported lazily, so `--help`
+// Bundles src/ into the file dist/vm-state.cjs that bin/vm-state runs (with Node's
+// compile cache), and dist/mcp.cjs, the server that only `vm-state mcp` loads; the Nix
+// package installs both, and no dependency is needed at run time. The command actions are imported lazily, so `--help`
 // never initialises zod (README, "Start-up"). Deterministic: CI rebuilds it and
 // compares byte for byte.
 //
@@ -82,7 +82,31 @@ async function prebundle(pkg, names, plugins) {
     },
   };
 }
-const libraries = [await prebundle('zod', ['z'], [englishOnlyZod]), lazyChildProcess];
+// `vm-state mcp`'s server, with the MCP SDK (and its zod and ajv), is needed by that command alone:
+// it is a file of its own, dist/mcp.cjs, which the bundle requires only when the command starts.
+const mcpApart = {
+  name: 'mcp-apart',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/server\.js$/ }, (args) =>
+      args.importer.endsWith('/src/mcp/start.ts') ? { path: './mcp.cjs', external: true } : undefined,
+    );
+  },
+};
+const libraries = [await prebundle('zod', ['z'], [englishOnlyZod]), lazyChildProcess, mcpApart];
+
+await build({
+  entryPoints: ['src/mcp/server.ts'],
+  outfile: 'dist/mcp.cjs',
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node22',
+  minify: true,
+  legalComments: 'eof',
+  define: { __VM_STATE_VERSION__: JSON.stringify(version) },
+  logLevel: 'warning',
+  plugins: [englishOnlyZod],
+});
 
 await build({
   entryPoints: ['src/entry.ts'],

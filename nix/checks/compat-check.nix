@@ -33,12 +33,14 @@ let
     mkOption = "19.03";
     # With `extraDescription`.
     mkPackageOption = "22.05";
+    optional = "19.03";
     "platforms.linux" = "19.03";
     removeSuffix = "19.03";
     types = "19.03";
     "types.attrsOf" = "19.03";
     "types.bool" = "19.03";
     "types.ints" = "19.03";
+    "types.listOf" = "19.03";
     "types.nonEmptyListOf" = "19.03";
     "types.nullOr" = "19.03";
     "types.port" = "19.03";

@@ -1,87 +1,11 @@
 # nix/module.nix evaluated with nixpkgs' real lib.evalModules ($NIXPKGS_LIB)
-# next to stand-in declarations of the NixOS options it defines or reads.
+# next to stand-in declarations of the NixOS options it defines or reads
+# (nixos-stand-ins.nix).
 { root }:
 let
   inherit (import ./helpers.nix) check equal;
-  stubs = import ./stubs.nix;
-  inherit (stubs) lib;
-  inherit (lib) mkOption types;
-  root' = /. + root;
-
-  pkgs = {
-    vm-state = stubs.callPackage (root' + "/nix/package.nix") { };
-    formats.json =
-      { }:
-      {
-        type = types.attrsOf types.anything;
-        generate = name: value: {
-          inherit name;
-          json = builtins.toJSON value;
-        };
-      };
-  };
-
-  # Merges like nixpkgs' systemd unitOption: list definitions are concatenated.
-  unitOption = lib.mkOptionType {
-    name = "systemd option (stand-in)";
-    merge =
-      loc: defs:
-      if lib.any (d: builtins.isList d.value) defs then
-        lib.concatMap (d: lib.toList d.value) defs
-      else
-        lib.mergeEqualOption loc defs;
-  };
-  unitSection = mkOption {
-    type = types.attrsOf unitOption;
-    default = { };
-  };
-  raw = default: mkOption { type = types.raw; inherit default; };
-
-  standIns = {
-    options = {
-      assertions = raw [ ] // { type = types.listOf types.raw; };
-      environment.systemPackages = raw [ ] // { type = types.listOf types.raw; };
-      environment.etc = mkOption {
-        type = types.attrsOf (types.submodule { options.source = raw null; });
-        default = { };
-      };
-      boot.zfs.package = raw (stubs.drv "host-zfs" { });
-      systemd.package = raw (stubs.drv "host-systemd" { });
-      systemd.services = mkOption {
-        type = types.attrsOf (types.submodule {
-          options = {
-            description = raw "";
-            serviceConfig = unitSection;
-            unitConfig = unitSection;
-          };
-        });
-        default = { };
-      };
-      systemd.timers = mkOption {
-        type = types.attrsOf (types.submodule {
-          options = {
-            wantedBy = raw [ ];
-            timerConfig = unitSection;
-          };
-        });
-        default = { };
-      };
-      systemd.tmpfiles.settings = mkOption {
-        type = types.attrsOf (types.attrsOf (types.attrsOf (types.attrsOf types.str)));
-        default = { };
-      };
-      # As nixpkgs declares them: lists concatenated, the exporter off by default.
-      services.prometheus.exporters.node = {
-        enable = mkOption {
-          type = types.bool;
-          default = false;
-        };
-        enabledCollectors = raw [ ] // { type = types.listOf types.str; };
-        disabledCollectors = raw [ ] // { type = types.listOf types.str; };
-        extraFlags = raw [ ] // { type = types.listOf types.str; };
-      };
-    };
-  };
+  inherit (import ./stubs.nix) lib;
+  standIns = import ./nixos-stand-ins.nix { inherit root; };
 
   # Shaped like microvm.nix's template unit, which ours must add to.
   microvmTemplate.systemd.services."microvm@" = {
@@ -95,15 +19,10 @@ let
 
   eval =
     settings:
-    (lib.evalModules {
-      modules = [
-        standIns
-        microvmTemplate
-        (root' + "/nix/module.nix")
-        { _module.args.pkgs = pkgs; }
-        settings
-      ];
-    }).config;
+    standIns.eval [
+      microvmTemplate
+      settings
+    ];
 
   on = eval { programs.vm-state.enable = true; };
   unit = on.systemd.services."microvm@";
@@ -139,7 +58,7 @@ let
       startGuard.enable = false;
     };
   };
-  ops = eval {
+  opsSettings = {
     programs.vm-state = {
       enable = true;
       settings.remotes.hv2.destination = "root@hv2";
@@ -159,6 +78,12 @@ let
         interval = "15m";
       };
     };
+  };
+  ops = eval opsSettings;
+  # The timers' runs change things, so they rewrite the metrics file too (settings.metricsFile).
+  opsMetrics = eval {
+    imports = [ opsSettings ];
+    programs.vm-state.metrics.enable = true;
   };
   opsJson = builtins.fromJSON ops.environment.etc."vm-state/config.json".source.json;
   badRefs = eval {
@@ -181,7 +106,8 @@ let
     };
   };
   metricsUnit = metrics.systemd.services.vm-state-metrics;
-  promFile = "/var/lib/prometheus-node-exporter-text-files/vm-state.prom";
+  promDir = "/var/lib/prometheus-node-exporter-text-files";
+  promFile = "${promDir}/vm-state.prom";
   metricsNoNode = eval {
     programs.vm-state = {
       enable = true;
@@ -230,6 +156,11 @@ in
       states = { };
     };
     replication = { };
+    trash.keep = "7d";
+    mcp = {
+      allowWrites = false;
+      planTtlSeconds = 600;
+    };
   } (builtins.fromJSON on.environment.etc."vm-state/config.json".source.json))
   (equal "no timers unless asked" [ ] (builtins.attrNames on.systemd.timers))
   (equal "autoSnapshot: policies, per-state policies and jobs reach config.json" [
@@ -254,7 +185,10 @@ in
     };
   } (lib.mapAttrs (_: t: t.timerConfig) ops.systemd.timers))
   (equal "the services run vm-state, after the pool is mounted, sandboxed" [
-    "${pkg}/bin/vm-state auto-snapshot"
+    [
+      "${pkg}/bin/vm-state auto-snapshot"
+      "${pkg}/bin/vm-state trash purge --expired --yes"
+    ]
     "${pkg}/bin/vm-state replicate"
     [ "/var/lib/microvms/states" ]
     "strict"
@@ -265,6 +199,15 @@ in
     ops.systemd.services.vm-state-auto-snapshot.unitConfig.RequiresMountsFor
     ops.systemd.services.vm-state-replicate.serviceConfig.ProtectSystem
     (lib.elem "zfs-mount.service" ops.systemd.services.vm-state-replicate.unitConfig.After)
+  ])
+  (equal "the timers' services may write the metrics file's directory, when there is one" [
+    [ "/var/lib/microvms/states" "/var/lib/microvms" "/run" ]
+    [ "/var/lib/microvms/states" "/var/lib/microvms" "/run" "-${promDir}" ]
+    [ "/var/lib/microvms/states" "/var/lib/microvms" "/run" "-${promDir}" "/var/lib/vm-state" ]
+  ] [
+    ops.systemd.services.vm-state-auto-snapshot.serviceConfig.ReadWritePaths
+    opsMetrics.systemd.services.vm-state-auto-snapshot.serviceConfig.ReadWritePaths
+    opsMetrics.systemd.services.vm-state-replicate.serviceConfig.ReadWritePaths
   ])
   (equal "a job's unknown remote and a state's unknown policy fail the assertions" [
     "programs.vm-state.replication.x.remote names no remote \"nowhere\" of settings.remotes."

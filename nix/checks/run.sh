@@ -56,6 +56,13 @@ else
   export NIXPKGS_LIB
   echo "using nixpkgs lib $(<"$NIXPKGS_LIB/.version") at $NIXPKGS_LIB"
   for c in "${checks[@]}"; do run_check "$c"; done
+  # Not a check but the units' export that test/e2e/timers.test.ts runs in the lab: it evaluates.
+  if out=$(nixi --eval --strict --json "$here/units.nix" --argstr root "$root" 2>"$errors"); then
+    names='import json,sys; d=json.load(sys.stdin); print("services", *d["services"], "timers", *d["timers"])'
+    ok "units.nix exports $(python3 -c "$names" <<<"$out")"
+  else
+    fail "units.nix: $(grep -v '^ *… while\|^ *at \|^\[' "$errors" | sed 's/^error: //')"
+  fi
 fi
 
 echo "nix: $passed passed, $failed failed, $skipped skipped"

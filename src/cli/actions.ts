@@ -33,6 +33,8 @@ interface GlobalOpts extends ConfigOverrides {
   color?: boolean;
   config?: string;
   wait?: string;
+  expectPlan?: string;
+  planOut?: string;
 }
 
 export function context(cmd: Command, deps: ProgramDeps): Context {
@@ -51,7 +53,9 @@ export function context(cmd: Command, deps: ProgramDeps): Context {
     configFile: configFileOf(g, env),
     runner: deps.runner ?? new ProcessRunner(),
     out,
-    dryRun: Boolean(g.dryRun),
+    dryRun: Boolean(g.dryRun) || g.planOut !== undefined,
+    expectPlan: g.expectPlan,
+    planOut: g.planOut,
     yes: Boolean(g.yes),
     waitSeconds: wait,
     euid: deps.euid ?? process.geteuid?.() ?? 0,

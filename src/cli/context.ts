@@ -12,6 +12,10 @@ export interface Context {
   runner: Runner;
   out: Output;
   dryRun: boolean;
+  /** --expect-plan: run only the plan of this token (a mutation of the command table). */
+  expectPlan?: string;
+  /** --plan-out: write the plan to this file (implies dryRun). */
+  planOut?: string;
   yes: boolean;
   waitSeconds: number;
   euid: number;

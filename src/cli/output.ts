@@ -118,6 +118,7 @@ export class Output {
       return;
     }
     this.io.stderr.write(`${this.c.red('[ERROR]')} ${err.message}\n`);
-    if (err.hint) this.io.stderr.write(`        ${err.hint}\n`);
+    // A hint of several lines (what a stale plan changed) keeps them under the message.
+    for (const line of err.hint?.split('\n') ?? []) this.io.stderr.write(`        ${line}\n`);
   }
 }

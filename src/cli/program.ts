@@ -48,6 +48,8 @@ export function buildProgram(deps: ProgramDeps = {}): Command {
     .option('--no-color', 'no colour (also: NO_COLOR=1)')
     .option('--wait <seconds>', 'wait this long for another run to release the lock (default 10)')
     .option('--config <file>', 'config file (default /etc/vm-state/config.json; env VM_STATE_CONFIG)')
+    .option('--expect-plan <token>', "run only the plan of this token (a dry run's), else exit 5")
+    .option('--plan-out <file>', 'write the plan to FILE for vm-state apply (implies --dry-run)')
     .addOption(new Option('--pool <name>', 'ZFS pool (env VM_STATE_POOL)').hideHelp())
     .addOption(new Option('--dataset <path>', 'parent dataset in the pool (env VM_STATE_DATASET)').hideHelp())
     .addOption(

@@ -22,6 +22,7 @@ import { VERSION } from '../version.js';
 import { confirmTyped } from './confirm.js';
 import type { Context } from './context.js';
 import { renderDryRun, resultDocument } from './render.js';
+import type { Review } from './review.js';
 
 export interface MutationOptions {
   /** Ask for this word on standard input (unless --yes) before running. */
@@ -48,6 +49,8 @@ export interface MutationOptions {
    * (run-command), or said by a command with its own run (send, migrate to a remote).
    */
   subject?: Subject | SubjectInput;
+  /** The plan can be reviewed: its token is printed with --dry-run, and checked when one is expected. */
+  review?: Review;
 }
 
 const quiet = (opts: MutationOptions) =>
@@ -69,18 +72,30 @@ export async function runMutation(
   const schemas = out.json ? import('../schemas/output.js') : undefined;
   const system = new System(ctx.runner, ctx.config);
   const readFacts = () => (opts.facts ? opts.facts(system) : system.facts(opts.scope));
+  // Its digest (and node:crypto) only where a token is printed or checked: a plain run pays nothing.
+  const reviewing = opts.review && (ctx.dryRun || opts.review.expected !== undefined);
+  const review = reviewing ? import('./review.js') : undefined;
 
   if (ctx.dryRun) {
-    const plan = decide(await readFacts());
+    const facts = await readFacts();
+    const { plan, reviewed } = opts.review
+      ? (await review!).decideReviewed(command, opts.review, facts, decide)
+      : { plan: decide(facts), reviewed: undefined };
+    // Written before anything is printed: a document or a dry run that says so is never about a file not there.
+    if (ctx.planOut && reviewed)
+      (await import('../io/plan-file.js')).writePlanFile(ctx.planOut, reviewed, plan);
     if (schemas)
       out.document((await schemas).ResultOut, {
-        ...resultDocument(command, plan, true),
+        ...resultDocument(command, plan, true, reviewed?.token),
+        ...(ctx.planOut ? { planFile: ctx.planOut } : {}),
         ...opts.document?.(null),
       });
     else {
       plan.warnings.forEach((w) => out.warn(w));
-      renderDryRun(out, plan);
+      renderDryRun(out, plan, reviewed?.token);
     }
+    if (ctx.planOut && reviewed)
+      out.info(`Plan written to ${ctx.planOut}: vm-state apply ${ctx.planOut} runs exactly it, or nothing`);
     return;
   }
 
@@ -101,7 +116,10 @@ export async function runMutation(
       let plan: Plan | undefined;
       try {
         facts = await readFacts();
-        plan = decide(facts);
+        // Only the plan reviewed runs: decided again here, under the lock, it must be that one.
+        if (opts.review?.expected !== undefined)
+          plan = (await review!).decideReviewed(command, opts.review, facts, decide).plan;
+        else plan = decide(facts);
         plan.warnings.forEach((w) => out.warn(w));
         if (opts.confirm)
           await confirmTyped(opts.confirm, { yes: ctx.yes, json: out.json, stdin: ctx.stdin });
@@ -214,6 +232,7 @@ async function journal(
         error: error === undefined ? undefined : errorOf(error),
         pid: process.pid,
         version: VERSION,
+        plan: opts.review?.expected,
       }),
     );
   } catch {

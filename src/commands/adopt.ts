@@ -103,6 +103,8 @@ function planAdopt(c: Config, name: string, opts: { cleanup?: boolean } = {}): D
 export const adopt: MutationSpec = {
   kind: 'mutation',
   name: 'adopt',
+  // --cleanup deletes the original directory.
+  agent: { destructive: true },
   args: [{ name: 'name', kind: 'state' }],
   options: [{ flags: '--cleanup', description: 'delete the original directory kept by an earlier adopt' }],
   description:

@@ -35,6 +35,7 @@ export function assignment(c: Config, facts: Facts, slot: string, state: string)
 export const assign: MutationSpec = {
   kind: 'mutation',
   name: 'assign',
+  agent: { idempotent: true },
   args: [
     { name: 'slot', kind: 'slot' },
     { name: 'state', kind: 'state' },

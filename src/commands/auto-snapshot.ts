@@ -1,5 +1,5 @@
 import type { Config, Policy } from '../schemas/config.js';
-import { now, parseDuration, stamp } from '../core/clock.js';
+import { parseDuration, stamp } from '../core/clock.js';
 import { VmStateError } from '../core/errors.js';
 import { runningOn, statesByName, type Facts, type SnapshotFact, type StateFact } from '../core/facts.js';
 import { requireDataset } from '../core/guards.js';
@@ -132,6 +132,8 @@ const blank = (s: StateFact): SnapshotFact => ({
 export const autoSnapshot: MutationSpec = {
   kind: 'mutation',
   name: 'auto-snapshot',
+  // It prunes; a second run in the same period takes no snapshot.
+  agent: { destructive: true, idempotent: true },
   args: [{ name: 'state...', kind: 'state', optional: true }],
   options: [
     { flags: '--policy <name>', description: "prune by this policy (default: the config's, per state)" },
@@ -151,9 +153,9 @@ export const autoSnapshot: MutationSpec = {
     const named = (input.state as string[] | undefined) ?? [];
     return named.length ? { names: named, clones: true } : 'all';
   },
-  plan: (c, input) => {
+  plan: (c, input, { at }) => {
     const states = ((input.state as string[] | undefined) ?? []).map((n) => validateName('state', n));
     const policy = input.policy === undefined ? undefined : String(input.policy);
-    return planAutoSnapshot(c, { states, policy, stop: Boolean(input.stop), at: now(), batch: isOpenZfs() });
+    return planAutoSnapshot(c, { states, policy, stop: Boolean(input.stop), at, batch: isOpenZfs() });
   },
 };

@@ -1,4 +1,5 @@
 import { adopt } from './adopt.js';
+import { apply } from './apply.js';
 import { autoSnapshot } from './auto-snapshot.js';
 import { assign } from './assign.js';
 import { clone } from './clone.js';
@@ -9,6 +10,7 @@ import { doctor } from './doctor.js';
 import { list } from './list.js';
 import { metrics } from './metrics.js';
 import { log } from './log.js';
+import { mcp } from './mcp.js';
 import { migrate } from './migrate.js';
 import { preflight } from './preflight.js';
 import { prune } from './prune.js';
@@ -24,6 +26,9 @@ import { show } from './show.js';
 import { snapshot } from './snapshot.js';
 import { snapshotDelete } from './snapshot-delete.js';
 import { snapshots } from './snapshots.js';
+import { trashList } from './trash-list.js';
+import { trashPurge } from './trash-purge.js';
+import { undelete } from './undelete.js';
 import type { CommandSpec, ReadmeRow } from './spec.js';
 
 /**
@@ -38,6 +43,9 @@ export const COMMANDS: readonly CommandSpec[] = [
   assign,
   clone,
   deleteState,
+  undelete,
+  trashList,
+  trashPurge,
   migrate,
   restore,
   snapshots,
@@ -50,6 +58,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   adopt,
   preflight,
   doctor,
+  apply,
   metrics,
   remoteAdd,
   remoteList,
@@ -58,6 +67,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   send,
   replicate,
   serve,
+  mcp,
   completion,
   schema,
   complete,
@@ -66,6 +76,7 @@ export const COMMANDS: readonly CommandSpec[] = [
 /** Nouns whose subcommands are in the table, with what `--help` says of them. */
 export const GROUPS: Readonly<Record<string, string>> = {
   remote: 'other hypervisors that states are sent to (add, list, remove, check)',
+  trash: 'deleted states, kept for trash.keep (list, purge)',
 };
 
 /** commander's own help, the README's last row. */

@@ -44,6 +44,7 @@ export function listDocument(facts: Facts): z.input<typeof ListOut> {
         clones: x.clones,
       })),
     ),
+    trash: { entries: facts.trash?.entries.length ?? 0, used: facts.trash?.used ?? 0 },
   };
 }
 
@@ -150,6 +151,12 @@ function renderList(out: Output, doc: z.input<typeof ListOut>): void {
       ),
     );
     out.text(`  ${doc.snapshots.length} snapshot(s)`);
+  }
+  if (doc.trash.entries > 0) {
+    out.text('');
+    out.info(
+      `Trash: ${doc.trash.entries} deleted state(s), ${humanBytes(doc.trash.used)} (vm-state trash list)`,
+    );
   }
 }
 

@@ -129,6 +129,7 @@ async function runLog(ctx: Context, input: Input): Promise<void> {
 export const log: ActionSpec = {
   kind: 'action',
   name: 'log',
+  agent: { output: 'log' },
   args: [],
   options: [
     { flags: '--state <state>', description: 'only changes that touched this state' },

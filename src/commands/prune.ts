@@ -57,7 +57,7 @@ export function choosePrune(
   return { doomed, spared };
 }
 
-export function planPrune(_c: Config, req: PruneRequest, now: Date = new Date()): Decide {
+export function planPrune(_c: Config, req: PruneRequest, now: Date): Decide {
   if (req.state !== undefined) validateName('state', req.state, MAX_EXISTING);
   if (req.keep === undefined && req.olderThan === undefined) {
     throw new VmStateError('usage', 'Say what to keep: --keep N and/or --older-than DURATION', {
@@ -110,6 +110,7 @@ export function planPrune(_c: Config, req: PruneRequest, now: Date = new Date())
 export const prune: MutationSpec = {
   kind: 'mutation',
   name: 'prune',
+  agent: { destructive: true, idempotent: true },
   args: [{ name: 'state', kind: 'state', optional: true }],
   options: [
     { flags: '--keep <n>', description: 'keep the newest N snapshots of each state' },
@@ -136,18 +137,22 @@ export const prune: MutationSpec = {
     },
   ],
   scope: (input) => (input.state === undefined ? 'all' : { names: [String(input.state)], clones: true }),
-  plan: (c, input) => {
+  plan: (c, input, { at }) => {
     const state = input.state as string | undefined;
     if (input.policy !== undefined) {
       if (input.keep !== undefined || input.olderThan !== undefined)
         throw new VmStateError('usage', '--policy decides alone: not with --keep or --older-than');
       return planPolicyPrune(c, state, String(input.policy));
     }
-    return planPrune(c, {
-      state,
-      keep: input.keep as string | undefined,
-      olderThan: input.olderThan as string | undefined,
-    });
+    return planPrune(
+      c,
+      {
+        state,
+        keep: input.keep as string | undefined,
+        olderThan: input.olderThan as string | undefined,
+      },
+      at,
+    );
   },
 };
 

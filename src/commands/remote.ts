@@ -29,6 +29,7 @@ export const remoteAdd: ActionSpec = {
 export const remoteList: ActionSpec = {
   kind: 'action',
   name: 'remote list',
+  agent: { output: 'remotes' },
   args: [],
   description: 'the remotes in the config',
   readme: [{ usage: '`vm-state remote list`', text: 'each remote and how ssh reaches it' }],
@@ -47,6 +48,7 @@ export const remoteRemove: ActionSpec = {
 export const remoteCheck: ActionSpec = {
   kind: 'action',
   name: 'remote check',
+  agent: { output: 'remote-check', openWorld: true },
   args: [{ name: 'name', kind: 'word' }],
   description: "reach a remote: its vm-state's version, pool, states, free space and slots",
   readme: [

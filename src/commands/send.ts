@@ -3,6 +3,7 @@ import type { ActionSpec } from './spec.js';
 export const send: ActionSpec = {
   kind: 'action',
   name: 'send',
+
   args: [
     { name: 'state', kind: 'state', optional: true },
     { name: 'destination', kind: 'word', optional: true },

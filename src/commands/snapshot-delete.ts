@@ -32,6 +32,7 @@ function planSnapshotDelete(_c: Config, ref: string): Decide {
 export const snapshotDelete: MutationSpec = {
   kind: 'mutation',
   name: 'snapshot delete',
+  agent: { destructive: true },
   args: [{ name: 'snapshot', kind: 'snapshot-ref' }],
   description: 'delete a snapshot, <state>@<snap> (refused while states were cloned from it)',
   readme: [

@@ -3,6 +3,7 @@ import type { Output } from '../cli/output.js';
 import type { Facts, ImageInfo, StateScope } from '../core/facts.js';
 import type { Assignments } from '../schemas/assignments.js';
 import type { Decide } from '../core/plan.js';
+import type { Invoker } from '../core/journal.js';
 import type { Config } from '../schemas/config.js';
 import type { OUTPUT_SCHEMAS } from '../schemas/output.js';
 
@@ -49,6 +50,23 @@ export type Input = Record<string, string | boolean | string[] | undefined>;
 /** Which states a command reads, from its input and the assignments; every state when a command has none. */
 export type ScopeOf = (input: Input, assignments: Assignments) => StateScope;
 
+/**
+ * What an agent is told of a command offered as an MCP tool (src/mcp/tools.ts), beside what
+ * its kind already says: views change nothing and print their `output`, mutations print a
+ * result. An action is a tool only when it says what it prints here, and then a read-only one
+ * (a change runs by a plan token, and only the table's mutations give one).
+ */
+export interface AgentSpec {
+  /** The --json document an action prints (views and mutations have theirs). */
+  output?: keyof typeof OUTPUT_SCHEMAS;
+  /** It can destroy what cannot be had back (a snapshot, a state, an original directory). */
+  destructive?: boolean;
+  /** Run again with the same input, it changes nothing more. */
+  idempotent?: boolean;
+  /** It reaches another host. */
+  openWorld?: boolean;
+}
+
 interface Common {
   /** `create`, or `snapshot delete` for a subcommand. */
   name: string;
@@ -61,13 +79,22 @@ interface Common {
   /** Runs when no command is given (list). */
   isDefault?: boolean;
   scope?: ScopeOf;
+  agent?: AgentSpec;
+}
+
+/** What a planner may know of the run beyond its input. */
+export interface RunInfo {
+  /** When it decides (auto names, a policy's age): a reviewed plan's own time when one runs. */
+  at: Date;
+  /** Who runs it (the trash records it). */
+  invoker?: Invoker;
 }
 
 /** Reads facts, plans, and runs the plan under the lock (or prints it with --dry-run). */
 export interface MutationSpec extends Common {
   kind: 'mutation';
   /** Validates the input at once (before anything is read), then decides from the facts. */
-  plan: (c: Config, input: Input) => Decide;
+  plan: (c: Config, input: Input, run: RunInfo) => Decide;
   /** A word to type on standard input before it runs (unless --yes). */
   confirm?: string;
   /** Another form of the command that runs its own way (`migrate <state> <remote>:<slot>`). */

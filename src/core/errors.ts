@@ -68,10 +68,12 @@ export class VmStateError extends Error {
 export const EXIT_CODE_HELP = `EXIT CODES:
   0  success
   1  an operation failed (zfs/systemctl error; see the message)
-  2  usage: unknown command, bad argument or name, missing confirmation, bad config
+  2  usage: unknown command, bad argument or name, missing confirmation, bad config,
+     a plan file or plan token that is none, edited, or of another host or version
   3  not found: state, snapshot, slot unit or file does not exist
   4  already exists: the state or snapshot name is taken
-  5  conflict: assigned, running, shared by a running slot, or has dependents
+  5  conflict: assigned, running, shared by a running slot, or has dependents;
+     a reviewed plan is stale (apply, --expect-plan)
   6  busy: dataset busy, or another vm-state run holds the lock
   7  permission: must be run as root
   8  remote: cannot reach the remote, or its vm-state is missing or speaks another protocol`;

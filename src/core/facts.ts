@@ -1,6 +1,7 @@
 /** Typed facts read from the system before anything is decided. */
 import { dirname, resolve } from 'node:path';
 import { compareNames } from './names.js';
+import type { TrashFact } from './trash.js';
 
 export interface SnapshotFact {
   /** Short name, after the '@'. */
@@ -42,6 +43,8 @@ export interface StateFact {
   /** Full snapshot name this state was cloned from, or null. */
   origin: string | null;
   created: Date | null;
+  /** The dataset's own guid (null: a plain directory): a state destroyed and made again under its name has another. */
+  guid: string | null;
   /** Oldest first. */
   snapshots: SnapshotFact[];
   /** `host:state` when this is a replica vm-state received (read-only until promoted). */
@@ -106,10 +109,11 @@ export interface SlotFact {
  * command's cost follows its work, not the pool; `clones`: also which datasets
  * were cloned from their snapshots; `related`: also the states they were
  * cloned from and the states cloned from them; `mountpoints`: also every
- * state's mountpoint, for a command that makes a new name (see requireAbsent).
+ * state's mountpoint, for a command that makes a new name (see requireAbsent); `trash`:
+ * also the trash's entries, with who deleted them (`all` reads the entries, not who).
  */
 export type StateScope =
-  'all' | { names: string[]; clones?: boolean; related?: boolean; mountpoints?: boolean };
+  'all' | { names: string[]; clones?: boolean; related?: boolean; mountpoints?: boolean; trash?: boolean };
 
 export interface Facts {
   /** pool/parent, e.g. microvms/storage/states. */
@@ -122,6 +126,8 @@ export interface Facts {
   states: Map<string, StateFact>;
   /** Every state's dataset by its mountpoint, when a scoped read listed them (`mountpoints`). */
   mountpoints?: Map<string, string>;
+  /** The deleted states (see core/trash.ts), when the read covered them. */
+  trash?: TrashFact;
   slots: SlotFact[];
   assignments: Record<string, string>;
 }

@@ -83,6 +83,8 @@ export interface ChangeEvent {
   error?: { message: string; code: string; exitCode: number; failedStep?: string };
   pid: number;
   version: string;
+  /** The token of the reviewed plan it ran or refused (apply, --expect-plan). */
+  plan?: string;
 }
 
 /** A field name and one value; a name may repeat. */
@@ -221,6 +223,7 @@ export function journalFields(e: ChangeEvent): JournalField[] {
   e.subject.remotes.forEach((v) => add('VMSTATE_REMOTE', v));
   // JSON, one line: the order of the steps matters, and a repeated field would lose it.
   f.push(['VMSTATE_STEPS', JSON.stringify(e.steps)]);
+  add('VMSTATE_PLAN', e.plan);
   if (e.error) {
     add('VMSTATE_ERROR', e.error.message);
     add('VMSTATE_ERROR_CODE', e.error.code);

@@ -119,6 +119,14 @@ export function metricFamilies(facts: Facts, jobs: readonly JobStatus[], now: Da
       facts.parentAvailable,
     );
 
+  if (facts.trash) {
+    family('trash_entries', 'Deleted states in the trash (vm-state trash list).')(
+      pool,
+      facts.trash.entries.length,
+    );
+    family('trash_bytes', 'Bytes the trash holds (zfs used of its dataset).')(pool, facts.trash.used);
+  }
+
   const success = family(
     'replication_last_success_timestamp_seconds',
     "When the job's last successful run began (Unix time; 0: never).",

@@ -32,6 +32,7 @@ export function directoryStates(
       referenced: null,
       origin: null,
       created: null,
+      guid: null,
       snapshots: [],
       replicaOf: null,
       syncedAt: null,

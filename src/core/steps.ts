@@ -24,10 +24,10 @@ export const snapshotStep = (full: string, opts: { keep?: boolean } = {}): Step 
     ? { kind: 'zfs', argv: ['zfs', 'snapshot', full], keep: true }
     : { kind: 'zfs', argv: ['zfs', 'snapshot', full], undo: ['zfs', 'destroy', full] };
 
-/** `zfs rollback` (with -r, destroying newer snapshots): a commit point. */
-export const rollbackStep = (target: string, destroyNewer: boolean): Step => ({
+/** `zfs rollback` to the newest snapshot (never -r: rollback keeps newer ones in the trash): a commit point. */
+export const rollbackStep = (target: string): Step => ({
   kind: 'zfs',
-  argv: ['zfs', 'rollback', ...(destroyNewer ? ['-r'] : []), target],
+  argv: ['zfs', 'rollback', target],
   retryBusy: true,
   tolerates: 'drop-caches-notice',
   commit: true,

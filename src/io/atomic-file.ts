@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -7,10 +7,13 @@ import { basename, dirname, join } from 'node:path';
  * directory, fsync it, rename it over the target, fsync the directory. (Libraries such as write-file-atomic
  * skip the directory fsync, which is what makes the rename durable.)
  */
-export function writeFileAtomic(path: string, content: string): void {
+export function writeFileAtomic(path: string, content: string, mode = 0o644): void {
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w', 0o644);
+  // Created anew (O_EXCL), never opened through a link someone put at that name in a shared
+  // directory (a plan file in /tmp): one of ours a crash left is removed first.
+  rmSync(tmp, { force: true });
+  const fd = openSync(tmp, 'wx', mode);
   try {
     writeSync(fd, content);
     fsyncSync(fd);

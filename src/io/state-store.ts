@@ -10,7 +10,9 @@ import {
   availableOf,
   missingDatasets,
   parseMountpoints,
+  parseTrash,
   parseZfsGet,
+  zfsGetTrashArgv,
   zfsGetMountpointsArgv,
   zfsGetArgv,
   zfsGetOriginsArgv,
@@ -18,6 +20,7 @@ import {
   zfsGetStatesArgv,
 } from './zfs-parse.js';
 import { isOpenZfs } from './zfs-flavour.js';
+import { trashDataset, type TrashFact } from '../core/trash.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const BUSY_RETRIES = 8;
@@ -29,6 +32,7 @@ export interface StatesRead {
   parentAvailable: number | null;
   states: Map<string, StateFact>;
   mountpoints?: Map<string, string>;
+  trash?: TrashFact;
 }
 
 /** States and snapshots on ZFS: one read of everything, and the zfs commands of a plan. */
@@ -71,11 +75,18 @@ export class StateStore {
         parentMounted: r.stdout.includes(`${parent}\tmounted\tyes\n`),
         parentAvailable: availableOf(r.stdout, parent),
         states,
+        trash: this.trashIn(r.stdout),
       };
     }
     // A missing pool, or the ZFS module not loaded, is an error, not an empty list.
     if (/dataset does not exist/.test(r.stderr))
-      return { parentExists: false, parentMounted: false, parentAvailable: null, states: new Map() };
+      return {
+        parentExists: false,
+        parentMounted: false,
+        parentAvailable: null,
+        states: new Map(),
+        trash: this.trashIn(''),
+      };
     throw new CommandError(argv, r);
   }
 
@@ -87,10 +98,11 @@ export class StateStore {
     // derived from every state's origin, as readAll does.
     const askClones = scope.clones === true && openZfs;
     const wantsOrigins = scope.clones === true && !openZfs;
-    const [head, origins, places, ...first] = await Promise.all([
+    const [head, origins, places, trash, ...first] = await Promise.all([
       this.get(zfsGetParentArgv(parent)),
       wantsOrigins ? this.get(zfsGetOriginsArgv(parent)) : Promise.resolve(''),
       scope.mountpoints ? this.get(zfsGetMountpointsArgv(parent)) : Promise.resolve(''),
+      scope.trash ? this.get(zfsGetTrashArgv(trashDataset(this.config), askClones)) : Promise.resolve(''),
       this.getStates(scope.names, askClones),
     ]);
     let text = `${head}${origins}${first.join('')}`;
@@ -100,6 +112,7 @@ export class StateStore {
         parentMounted: false,
         parentAvailable: null,
         states: new Map<string, StateFact>(),
+        trash: scope.trash ? this.trashIn('') : undefined,
       };
     let states = parseZfsGet(text, parent, this.config.statesDir);
     if (scope.related) {
@@ -125,7 +138,27 @@ export class StateStore {
       parentAvailable: availableOf(head, parent),
       states,
       mountpoints,
+      // The origins read above say which states were cloned from the entries' snapshots.
+      trash: scope.trash
+        ? parseTrash(`${trash}${origins}`, trashDataset(this.config), this.config.statesDir)
+        : undefined,
     };
+  }
+
+  /** The trash in a read of the whole parent: only its lines and the origins are parsed again. */
+  private trashIn(stdout: string): TrashFact {
+    const trash = trashDataset(this.config);
+    if (!stdout.includes(`\n${trash}\t`) && !stdout.includes(`\n${trash}/`))
+      return parseTrash('', trash, this.config.statesDir);
+    const lines = stdout
+      .split('\n')
+      .filter(
+        (l) =>
+          l.startsWith(`${trash}\t`) ||
+          l.startsWith(`${trash}/`) ||
+          (l.includes('\torigin\t') && !l.endsWith('\t-')),
+      );
+    return parseTrash(`${lines.join('\n')}\n`, trash, this.config.statesDir);
   }
 
   /** `zfs get` of datasets that may not exist: their text, '' for the missing ones. */

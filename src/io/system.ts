@@ -38,6 +38,7 @@ export class System {
       parentAvailable: zfs.parentAvailable,
       states: zfs.states,
       mountpoints: zfs.mountpoints,
+      trash: zfs.trash,
       slots: slots.slots,
       assignments: slots.assignments,
     };

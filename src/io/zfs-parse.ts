@@ -1,4 +1,5 @@
 import type { SentTo, SnapshotFact, StateFact } from '../core/facts.js';
+import { parseEntryId, TRASHED_PROPERTY, type TrashEntry, type TrashFact } from '../core/trash.js';
 
 /** What every read asks for: works on OpenZFS 2.x and zfs-fuse alike, and includes snapshots. */
 export const ZFS_PROPERTIES = [
@@ -48,12 +49,50 @@ export const zfsGetParentArgv = (parent: string) => getArgv(ZFS_PROPERTIES, ['-d
 export const zfsGetMountpointsArgv = (parent: string) => getArgv(['mountpoint'], ['-d', '1'], [parent]);
 
 /** A dataset's `available` in `zfs get` text that has it (null: not there); found without splitting the text. */
-export function availableOf(stdout: string, dataset: string): number | null {
-  const key = `${dataset}\tavailable\t`;
+export const availableOf = (stdout: string, dataset: string) => num(valueOf(stdout, dataset, 'available'));
+
+/** One property's value in `zfs get` text (undefined: not there), found without splitting the text. */
+function valueOf(stdout: string, dataset: string, prop: string): string | undefined {
+  const key = `${dataset}\t${prop}\t`;
   const at = stdout.startsWith(key) ? 0 : stdout.indexOf(`\n${key}`) + 1;
-  if (at === 0 && !stdout.startsWith(key)) return null;
+  if (at === 0 && !stdout.startsWith(key)) return undefined;
   const end = stdout.indexOf('\n', at);
-  return num(stdout.slice(at + key.length, end < 0 ? undefined : end));
+  return stdout.slice(at + key.length, end < 0 ? undefined : end);
+}
+
+/** The trash and its entries with their snapshots, and who deleted each (`vm-state:trashed`). */
+export const zfsGetTrashArgv = (trash: string, clones: boolean) =>
+  getArgv([...ZFS_PROPERTIES, TRASHED_PROPERTY, ...(clones ? ['clones'] : [])], ['-r'], [trash]);
+
+/**
+ * The trash in `zfs get` text of it (or of the whole parent): its entries, oldest first, each a
+ * state-like fact (snapshots and their clones, as parseZfsGet derives them) with what it recorded.
+ */
+export function parseTrash(stdout: string, trash: string, statesDir: string): TrashFact {
+  const entries = [...parseZfsGet(stdout, trash, statesDir).values()].map((s): TrashEntry => {
+    let said: { name?: unknown; at?: unknown; by?: unknown } = {};
+    try {
+      said = JSON.parse(valueOf(stdout, s.dataset, TRASHED_PROPERTY) ?? '{}') as typeof said;
+    } catch {
+      // Not one vm-state wrote: the id says the rest.
+    }
+    const fromId = parseEntryId(s.name);
+    const at = typeof said.at === 'string' ? new Date(said.at) : (fromId?.at ?? null);
+    return {
+      ...s,
+      original: typeof said.name === 'string' ? said.name : (fromId?.original ?? s.name),
+      trashedAt: at && !Number.isNaN(at.getTime()) ? at : null,
+      trashedBy: typeof said.by === 'string' ? said.by : null,
+    };
+  });
+  entries.sort((a, b) => (a.trashedAt?.getTime() ?? 0) - (b.trashedAt?.getTime() ?? 0));
+  const type = valueOf(stdout, trash, 'type');
+  return {
+    dataset: trash,
+    exists: type !== undefined,
+    used: num(valueOf(stdout, trash, 'used')) ?? 0,
+    entries,
+  };
 }
 
 /** `zfs get … mountpoint` text: dataset by mountpoint (paths only, not `none` or `legacy`). */
@@ -139,7 +178,7 @@ export function parseZfsGet(stdout: string, parent: string, statesDir: string): 
     const at = rest.indexOf('@');
     if (at >= 0) {
       const state = rest.slice(0, at);
-      if (state.includes('/')) continue;
+      if (state.includes('/') || state.startsWith('.')) continue;
       snapshots.push({
         name: rest.slice(at + 1),
         state,
@@ -151,7 +190,8 @@ export function parseZfsGet(stdout: string, parent: string, statesDir: string): 
         guid: rec.guid ?? '0',
         holds: num(rec.userrefs) ?? 0,
       });
-    } else if (!rest.includes('/') && rec.type === 'filesystem') {
+    } else if (!rest.includes('/') && !rest.startsWith('.') && rec.type === 'filesystem') {
+      // A name starting with `.` is no state's (the trash, see core/trash.ts).
       // `none` and `legacy` are not paths: such a state lives where vm-state would mount it.
       const mp = dash(rec.mountpoint);
       const mountpoint = mp === 'none' || mp === 'legacy' ? null : mp;
@@ -166,6 +206,7 @@ export function parseZfsGet(stdout: string, parent: string, statesDir: string): 
         referenced: num(rec.referenced),
         origin,
         created: num(rec.creation) === null ? null : new Date(num(rec.creation)! * 1000),
+        guid: rec.guid ?? null,
         snapshots: [],
         replicaOf: dash(rec['vm-state:replica-of']),
         syncedAt: dash(rec['vm-state:synced']),

@@ -1,7 +1,7 @@
 import { VmStateError } from '../core/errors.js';
 import { datasetOf, parentDataset } from '../core/layout.js';
 import { validateName, validateSlot } from '../core/names.js';
-import { stamp } from '../core/clock.js';
+import { now, stamp } from '../core/clock.js';
 import { migrate } from '../commands/migrate.js';
 import { Executor } from '../io/executor.js';
 import { readAssignments } from '../io/assignments-file.js';
@@ -338,7 +338,7 @@ async function promoteReplica(
   const system = new System(runner, config);
   try {
     for (const argv of put) await runChecked(runner, argv);
-    const decide = migrate.plan(config, { state: r.name, slot });
+    const decide = migrate.plan(config, { state: r.name, slot }, { at: now() });
     const plan = decide(await system.facts(() => ({ names: [r.name] })));
     await new Executor(system.store, system.slots, { warn: waitWarn }).run(plan);
   } catch (e) {

@@ -82,6 +82,14 @@ export const AutoSnapshotSchema = z
   })
   .strict();
 
+/** Deleted states (vm-state delete, trash purge --expired, which the auto-snapshot timer runs). */
+export const TrashSchema = z
+  .object({
+    /** How long a deleted state stays in the trash before `trash purge --expired` destroys it. */
+    keep: interval.default('7d'),
+  })
+  .strict();
+
 /** A replication job (vm-state replicate): send these states to that remote. */
 export const ReplicationJobSchema = z
   .object({
@@ -89,6 +97,18 @@ export const ReplicationJobSchema = z
     /** State names; `["*"]`: every state of this host's own. */
     states: z.array(z.string()).min(1),
     interval: interval.default('1h'),
+  })
+  .strict();
+
+/** `vm-state mcp`, the server agents reach (its flags say the same, and win). */
+export const McpSchema = z
+  .object({
+    /** Offer the tools that change something (each still runs only with a plan token). */
+    allowWrites: z.boolean().default(false),
+    /** Only these tools (`snapshot_delete` or `snapshot delete`); none: every tool. */
+    tools: z.array(z.string()).optional(),
+    /** How long a plan token may be used. */
+    planTtlSeconds: z.number().int().min(1).max(86_400).default(600),
   })
   .strict();
 
@@ -120,6 +140,8 @@ export const ConfigSchema = z
       .default({ default: PolicySchema.parse({ hourly: 24, daily: 7, weekly: 4, monthly: 12 }) }),
     autoSnapshot: AutoSnapshotSchema.default(AutoSnapshotSchema.parse({})),
     replication: z.record(remoteName, ReplicationJobSchema).default({}),
+    trash: TrashSchema.default(TrashSchema.parse({})),
+    mcp: McpSchema.default(McpSchema.parse({})),
     /** Rewritten after every mutating command when set (vm-state metrics --output; the Nix module sets it). */
     metricsFile: absolutePath.optional(),
   })
@@ -149,7 +171,7 @@ export const ConfigSchema = z
 export type Config = z.infer<typeof ConfigSchema>;
 
 /** Environment variable for each key: VM_STATE_STATES_DIR for statesDir, etc. */
-type Structured = 'remotes' | 'policies' | 'autoSnapshot' | 'replication';
+type Structured = 'remotes' | 'policies' | 'autoSnapshot' | 'replication' | 'trash' | 'mcp';
 export const ENV_FOR: Record<Exclude<keyof Config, Structured>, string> = {
   pool: 'VM_STATE_POOL',
   dataset: 'VM_STATE_DATASET',

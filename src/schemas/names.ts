@@ -18,6 +18,12 @@ const COMPONENT = /^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/;
 export const MAX_NAME = 100;
 export const MAX_EXISTING = 255;
 
+/** The same rules as patterns, for JSON Schema (the MCP tools' input): no '..' anywhere. */
+const PART = COMPONENT.source.slice(1, -1);
+export const NAME_PATTERN = `^(?!.*\\.\\.)${PART}$`;
+/** `<snap>` or `<state>@<snap>`. */
+export const SNAPSHOT_REF_PATTERN = `^(?!.*\\.\\.)(?:${PART}@)?${PART}$`;
+
 export function nameProblem(name: string, max = MAX_NAME): string | undefined {
   if (name.length === 0) return 'is empty';
   if (name.length > max) return `is ${name.length} characters long (at most ${max})`;

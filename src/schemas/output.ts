@@ -78,6 +78,35 @@ export const ListOut = z.object({
   slots: z.array(SlotOut),
   states: z.array(StateOut),
   snapshots: z.array(SnapshotOut),
+  /** Deleted states (vm-state trash list has them in full). */
+  trash: z.object({ entries: z.number().int().nonnegative(), used: Bytes }),
+});
+
+/** vm-state trash list: the deleted states, oldest first. */
+export const TrashOut = z.object({
+  dataset: z.string(),
+  /** How long an entry is kept (trash.keep). */
+  keep: z.string(),
+  used: Bytes,
+  entries: z.array(
+    z.object({
+      /** Its name in the trash: what undelete and trash purge take. */
+      id: z.string(),
+      /** The state's name when it was deleted. */
+      name: z.string(),
+      dataset: z.string(),
+      trashedAt: Iso.nullable(),
+      trashedBy: z.string().nullable(),
+      /** When trash purge --expired destroys it. */
+      expires: Iso.nullable(),
+      used: Bytes.nullable(),
+      referenced: Bytes.nullable(),
+      origin: z.string().nullable(),
+      snapshots: z.array(z.string()),
+      /** Datasets cloned from its snapshots: they keep working, purge promotes one of them. */
+      clones: z.array(z.string()),
+    }),
+  ),
 });
 
 export const StepOut = z.object({ kind: z.string(), command: z.string() }).loose();
@@ -175,6 +204,14 @@ export const ResultOut = z.object({
     .array(z.string())
     .optional()
     .describe('why: each snapshot a policy keeps or drops, and for what'),
+  token: z
+    .string()
+    .optional()
+    .describe(
+      'with --dry-run, the plan token: --expect-plan TOKEN runs exactly this plan or refuses (exit 5); ' +
+        'absent for plans that depend on another host (send, migrate to a remote) and doctor --repair',
+    ),
+  planFile: z.string().optional().describe('with --plan-out, the file the plan was written to'),
   send: SendOut.optional(),
   migrate: z
     .object({
@@ -346,6 +383,7 @@ export const OUTPUT_SCHEMAS = {
   help: HelpOut,
   doctor: DoctorOut,
   list: ListOut,
+  trash: TrashOut,
   result: ResultOut,
   error: ErrorOut,
   snapshots: SnapshotsOut,

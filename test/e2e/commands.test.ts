@@ -34,14 +34,14 @@ describe('every command against the real zfs and systemd', () => {
     expect(again.code).toBe(4);
   });
 
-  it('delete with dependents: promote, then destroy; the clone keeps data and snapshots', async () => {
+  it('delete --now with dependents: promote, then destroy; the clone keeps data and snapshots', async () => {
     await ok(['vm-state', 'create', 'base']);
     await ok(['sh', '-c', `echo precious > ${STATES}/base/data.img`]);
     await ok(['vm-state', 'assign', 'slot1', 'base']);
     await ok(['vm-state', 'snapshot', 'slot1', 'early']);
     await ok(['vm-state', 'clone', 'base', 'copy']);
     await ok(['vm-state', 'assign', 'slot1', 'copy']);
-    const r = await vm(['delete', 'base', '--yes']);
+    const r = await vm(['delete', '--now', 'base', '--yes']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/moved to .*copy/);
     expect(await datasetExists(`${P}/base`)).toBe(false);
@@ -50,16 +50,16 @@ describe('every command against the real zfs and systemd', () => {
     expect((await ok(['cat', `${STATES}/copy/data.img`])).trim()).toBe('precious');
     // and the copy can itself be deleted afterwards: no dead end
     await ok(['vm-state', 'assign', 'slot1', 'other']);
-    const d = await vm(['delete', 'copy', '--yes']);
+    const d = await vm(['delete', '--now', 'copy', '--yes']);
     expect(d.code, d.stderr).toBe(0);
     expect(await datasetExists(`${P}/copy`)).toBe(false);
   });
 
-  it('deleting a clone removes its helper snapshot and leaves the source intact', async () => {
+  it('delete --now of a clone removes its helper snapshot and leaves the source intact', async () => {
     await ok(['vm-state', 'create', 'src']);
     await ok(['vm-state', 'clone', 'src', 'tmp']);
     await ok(['zfs', 'list', '-t', 'snapshot', `${P}/src@clone-for-tmp`]);
-    expect((await vm(['delete', 'tmp', '--yes'])).code).toBe(0);
+    expect((await vm(['delete', '--now', 'tmp', '--yes'])).code).toBe(0);
     expect((await sh(['zfs', 'list', '-t', 'snapshot', `${P}/src@clone-for-tmp`])).code).not.toBe(0);
     expect(await datasetExists(`${P}/src`)).toBe(true);
   });

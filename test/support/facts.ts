@@ -1,7 +1,9 @@
 import { expect } from 'vitest';
 import type { Input, MutationSpec, ViewIO, ViewSpec } from '../../src/commands/spec.js';
+import { now } from '../../src/core/clock.js';
 import { VmStateError, type ErrorCode } from '../../src/core/errors.js';
 import type { Facts, LinkFact, SlotFact, SnapshotFact, StateFact } from '../../src/core/facts.js';
+import { parseEntryId, type TrashEntry } from '../../src/core/trash.js';
 import { describeStep, type Plan } from '../../src/core/plan.js';
 import { ConfigSchema, type Config } from '../../src/schemas/config.js';
 
@@ -48,8 +50,22 @@ export interface StateSpec {
  */
 export type LinkSpec = string | Partial<LinkFact>;
 
+/** A deleted state in the trash: its id (`web.20261201T131500Z`), what it holds. */
+export interface TrashSpec {
+  id: string;
+  snapshots?: SnapSpec[];
+  /** As a state's: `base@s1`, `.trash/<id>@s1`, or a full name. */
+  origin?: string;
+  by?: string;
+  used?: number;
+  /** `host:state`: a replica was deleted. */
+  replicaOf?: string;
+}
+
 export interface FactsSpec {
   states?: StateSpec[];
+  /** The trash's entries; the trash exists when this is given. */
+  trash?: TrashSpec[];
   /** Slots whose unit is active. */
   running?: string[];
   /** The assignments file; a slot without an entry runs the state of its own name. */
@@ -71,7 +87,8 @@ const T0 = Date.parse('2026-01-01T00:00:00Z');
 export const guidOf = (name: string) =>
   String([...name].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) % 1_000_000_007, 7));
 
-const fullName = (name: string) => (name.includes('/') ? name : `${PARENT}/${name}`);
+const fullName = (name: string) =>
+  name.startsWith('.trash/') || !name.includes('/') ? `${PARENT}/${name}` : name;
 
 function linkOf(c: Config, slot: string, spec: LinkSpec | undefined): LinkFact {
   const path = `${c.slotsDir}/${slot}/data.img`;
@@ -105,6 +122,7 @@ export function facts(spec: FactsSpec = {}, c: Config = config): Facts {
         referenced: null,
         origin: null,
         created: null,
+        guid: null,
         snapshots: [],
         replicaOf: null,
         syncedAt: null,
@@ -137,15 +155,54 @@ export function facts(spec: FactsSpec = {}, c: Config = config): Facts {
       referenced: 1024,
       origin: s.origin ? fullName(s.origin) : null,
       created: at(),
+      guid: guidOf(dataset),
       snapshots,
       replicaOf: s.replicaOf ?? null,
       syncedAt: null,
       sentTo: [],
     });
   }
-  for (const s of states.values()) {
+  const entries = (spec.trash ?? []).map((t): TrashEntry => {
+    const dataset = `${PARENT}/.trash/${t.id}`;
+    const made = parseEntryId(t.id);
+    return {
+      name: t.id,
+      kind: 'dataset',
+      dataset,
+      mountpoint: `${c.statesDir}/${t.id}`,
+      guid: guidOf(dataset),
+      mounted: false,
+      used: t.used ?? 4096,
+      available: 9000,
+      referenced: 1024,
+      origin: t.origin ? fullName(t.origin) : null,
+      created: at(),
+      snapshots: (t.snapshots ?? []).map((x): SnapshotFact => {
+        const snap = typeof x === 'string' ? { name: x } : x;
+        return {
+          name: snap.name,
+          state: t.id,
+          fullName: `${dataset}@${snap.name}`,
+          created: at(snap.created),
+          used: snap.used ?? 0,
+          referenced: 1024,
+          clones: [],
+          guid: snap.guid ?? guidOf(`${dataset}@${snap.name}`),
+          holds: snap.holds ?? 0,
+        };
+      }),
+      replicaOf: t.replicaOf ?? null,
+      syncedAt: null,
+      sentTo: [],
+      original: made?.original ?? t.id,
+      trashedAt: made?.at ?? null,
+      trashedBy: t.by ?? null,
+    };
+  });
+  const every = [...states.values(), ...entries];
+  for (const s of every) {
     if (!s.origin) continue;
-    const snap = [...states.values()].flatMap((x) => x.snapshots).find((x) => x.fullName === s.origin);
+    const snap = every.flatMap((x) => x.snapshots).find((x) => x.fullName === s.origin);
     snap?.clones.push(s.dataset);
   }
   const assignments = spec.assignments ?? {};
@@ -175,6 +232,12 @@ export function facts(spec: FactsSpec = {}, c: Config = config): Facts {
     parentMounted: spec.parentMounted ?? true,
     parentAvailable: (spec.parentExists ?? true) ? 9000 : null,
     states,
+    trash: {
+      dataset: `${PARENT}/.trash`,
+      exists: spec.trash !== undefined,
+      used: entries.reduce((n, e) => n + (e.used ?? 0), 0),
+      entries,
+    },
     slots,
     assignments,
   };
@@ -233,9 +296,12 @@ export interface PlanRow {
   error?: Refusal;
 }
 
-/** The planner's decision for `input` on `f`. */
+/** A time to decide at, for a test that calls a planner itself and does not care when. */
+export const DECIDED_AT = new Date('2026-06-01T12:00:00Z');
+
+/** The planner's decision for `input` on `f`, made now (VM_STATE_NOW, when a test sets it). */
 export const decide = (spec: MutationSpec, input: Input, f: Facts, c: Config = config): Plan =>
-  spec.plan(c, input)(f);
+  spec.plan(c, input, { at: now() })(f);
 
 /** The steps as `--dry-run` prints them. */
 export const described = (plan: Plan) => plan.steps.map(describeStep);
@@ -258,7 +324,7 @@ export function expectPlan(row: PlanRow, plan: (input: Input) => (f: Facts) => P
 export const planner =
   (spec: MutationSpec, c: Config = config) =>
   (input: Input) =>
-    spec.plan(c, input);
+    spec.plan(c, input, { at: now() });
 
 /** A view's document for `input` on `f`; no state has an image unless `images` says so. */
 export function view(

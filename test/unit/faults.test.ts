@@ -122,7 +122,7 @@ describe.each(CASES)('fault injection: $name', ({ argv, world }) => {
   });
 });
 
-describe('fault injection: delete', () => {
+describe('fault injection: delete --now', () => {
   it('a failure part-way reports exactly what remains, and never touches the dependent clone', async () => {
     const world = () =>
       makeWorld({
@@ -132,12 +132,12 @@ describe('fault injection: delete', () => {
         ],
       });
     const clean = world();
-    expect((await runCli(['delete', 'base', '--yes'], clean)).code).toBe(0);
+    expect((await runCli(['delete', '--now', 'base', '--yes'], clean)).code).toBe(0);
     const total = clean.runner.mutatingCalls.length;
     for (let n = 0; n < total; n++) {
       const w = world();
       w.runner.failAt(n);
-      const r = await runCli(['--json', 'delete', 'base', '--yes'], w);
+      const r = await runCli(['--json', 'delete', '--now', 'base', '--yes'], w);
       expect(r.code).not.toBe(0);
       const err = JSON.parse(r.stderr).error;
       expect(err.details.failedStep.startsWith(clean.runner.mutatingCalls[n]!.join(' '))).toBe(true);

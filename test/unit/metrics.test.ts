@@ -206,6 +206,8 @@ describe('the metrics renderer', () => {
       'vm_state_slot_info',
       'vm_state_pool_mounted',
       'vm_state_pool_available_bytes',
+      'vm_state_trash_entries',
+      'vm_state_trash_bytes',
       'vm_state_metrics_generated_timestamp_seconds',
     ]);
   });

@@ -42,6 +42,12 @@ describe('scoped facts', () => {
     ['list', [ALL]],
     ['snapshots', [ALL]],
     ['restore s1 fresh', [ALL]],
+    // The trash: its own read (with who deleted what) where a command needs it, else the whole pool.
+    [
+      'trash list',
+      [PARENT, get('origin', ['-d', '1'], P), get(`${PROPS},vm-state:trashed`, ['-r'], `${P}/.trash`)],
+    ],
+    ['trash purge', [ALL]],
   ])('%s (zfs-fuse)', async (command, expected) => {
     process.env.VM_STATE_ZFS_FLAVOUR = 'zfs-fuse';
     const w = world();
@@ -64,7 +70,7 @@ describe('scoped facts', () => {
       'openzfs',
       [get(`${PROPS},clones`, ['-d', '1'], `${P}/base`), get(`${PROPS},clones`, ['-d', '1'], `${P}/copy`)],
     ],
-  ])('delete on %s reads the dependents, then the clone it promotes', async (flavour, expected) => {
+  ])('delete --now on %s reads the dependents, then the clone it promotes', async (flavour, expected) => {
     process.env.VM_STATE_ZFS_FLAVOUR = flavour;
     const w = makeWorld({
       states: [
@@ -72,7 +78,7 @@ describe('scoped facts', () => {
         { name: 'copy', origin: `${P}/base@s1` },
       ],
     });
-    const r = await runCli(['--dry-run', 'delete', 'base'], w);
+    const r = await runCli(['--dry-run', 'delete', '--now', 'base'], w);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`zfs promote ${P}/copy`);
     expect(reads(w)).toEqual([PARENT, ...expected]);

@@ -13,7 +13,7 @@ const ROWS: PlanRow[] = [
   {
     name: 'unmount first, then each snapshot, then the state; the empty mountpoint goes too',
     facts: facts({ states: [{ name: 'gone', snapshots: ['s1', 's2'] }] }),
-    input: { state: 'gone' },
+    input: { now: true, state: 'gone' },
     steps: [
       'zfs unmount tank/states/gone   (only if mounted)',
       'zfs destroy tank/states/gone@s1',
@@ -28,7 +28,7 @@ const ROWS: PlanRow[] = [
   {
     name: 'assigned to a slot: refused',
     facts: facts({ states: [{ name: 'dev' }], assignments: { slot2: 'dev' } }),
-    input: { state: 'dev' },
+    input: { now: true, state: 'dev' },
     error: {
       code: 'conflict',
       message: "State 'dev' is assigned to slot2",
@@ -38,7 +38,7 @@ const ROWS: PlanRow[] = [
   {
     name: 'used by the slot of its name (no entry): refused',
     facts: facts({ states: [{ name: 'slot4' }] }),
-    input: { state: 'slot4' },
+    input: { now: true, state: 'slot4' },
     error: { code: 'conflict', message: "State 'slot4' is assigned to slot4" },
   },
   {
@@ -49,7 +49,7 @@ const ROWS: PlanRow[] = [
       assignments: { slot2: 'dev' },
       startedOn: { slot2: 'old' },
     }),
-    input: { state: 'old' },
+    input: { now: true, state: 'old' },
     error: {
       code: 'conflict',
       message: "State 'old' is still in use by running slot slot2 (reassigned, not yet restarted)",
@@ -63,7 +63,7 @@ const ROWS: PlanRow[] = [
       assignments: { slot1: 'old' },
       links: { slot1: 'old' },
     }),
-    input: { state: 'new' },
+    input: { now: true, state: 'new' },
     error: {
       code: 'conflict',
       message: "The disk link of slot1 leads into state 'new' (/states/old)",
@@ -73,7 +73,7 @@ const ROWS: PlanRow[] = [
   {
     name: 'a relative link into it counts too',
     facts: facts({ states: [{ name: 'dev' }], links: { slot1: { target: '../../states/dev/data.img' } } }),
-    input: { state: 'dev' },
+    input: { now: true, state: 'dev' },
     error: { code: 'conflict', message: "The disk link of slot1 leads into state 'dev'" },
   },
   {
@@ -85,7 +85,7 @@ const ROWS: PlanRow[] = [
         { name: 'c2', origin: 'base@s2' },
       ],
     }),
-    input: { state: 'base' },
+    input: { now: true, state: 'base' },
     steps: [
       'zfs promote tank/states/c2',
       'zfs unmount tank/states/base   (only if mounted)',
@@ -109,7 +109,7 @@ const ROWS: PlanRow[] = [
         { name: 'amy', origin: 'base@s1' },
       ],
     }),
-    input: { state: 'base' },
+    input: { now: true, state: 'base' },
     steps: [
       'zfs promote tank/states/amy',
       'zfs unmount tank/states/base   (only if mounted)',
@@ -125,7 +125,7 @@ const ROWS: PlanRow[] = [
         { name: 'b', origin: 'a@daily', snapshots: ['daily'] },
       ],
     }),
-    input: { state: 'a' },
+    input: { now: true, state: 'a' },
     error: {
       code: 'conflict',
       message:
@@ -142,7 +142,7 @@ const ROWS: PlanRow[] = [
         { name: 'cp', origin: 'src@clone-for-cp' },
       ],
     }),
-    input: { state: 'cp' },
+    input: { now: true, state: 'cp' },
     steps: [
       'zfs unmount tank/states/cp   (only if mounted)',
       'zfs destroy tank/states/cp',
@@ -159,7 +159,7 @@ const ROWS: PlanRow[] = [
         { name: 'r', origin: 'src@s1' },
       ],
     }),
-    input: { state: 'r' },
+    input: { now: true, state: 'r' },
     steps: [
       'zfs unmount tank/states/r   (only if mounted)',
       'zfs destroy tank/states/r',
@@ -175,7 +175,7 @@ const ROWS: PlanRow[] = [
         { name: 'other', origin: 'src@clone-for-cp' },
       ],
     }),
-    input: { state: 'cp' },
+    input: { now: true, state: 'cp' },
     steps: [
       'zfs unmount tank/states/cp   (only if mounted)',
       'zfs destroy tank/states/cp',
@@ -185,24 +185,24 @@ const ROWS: PlanRow[] = [
   {
     name: 'a plain-directory state',
     facts: facts({ states: [{ name: 'old', directory: true }] }),
-    input: { state: 'old' },
+    input: { now: true, state: 'old' },
     error: { code: 'conflict', message: 'is a plain directory' },
   },
   {
     name: 'a missing state',
     facts: facts(),
-    input: { state: 'nope' },
+    input: { now: true, state: 'nope' },
     error: { code: 'not-found', message: "State 'nope' doesn't exist" },
   },
   {
     name: 'a bad name, before anything is read',
     facts: facts(),
-    input: { state: '..' },
+    input: { now: true, state: '..' },
     error: { code: 'invalid-name', message: 'Invalid state name', input: true },
   },
 ];
 
-describe('delete: the plan', () => {
+describe('delete --now: the plan', () => {
   for (const row of ROWS) it(row.name, () => expectPlan(row, planner(deleteState)));
 
   it('promote is undone by promoting back; each destroy is a commit point; the helper only tidies', () => {
@@ -212,7 +212,7 @@ describe('delete: the plan', () => {
         { name: 'kid', origin: 'base@s1' },
       ],
     });
-    const steps = decide(deleteState, { state: 'base' }, f).steps;
+    const steps = decide(deleteState, { now: true, state: 'base' }, f).steps;
     expect(steps[0]).toEqual({
       kind: 'zfs',
       argv: ['zfs', 'promote', 'tank/states/kid'],
@@ -228,22 +228,22 @@ describe('delete: the plan', () => {
         { name: 'cp', origin: 'src@clone-for-cp' },
       ],
     });
-    expect(decide(deleteState, { state: 'cp' }, helper).steps.at(-1)).toMatchObject({
+    expect(decide(deleteState, { now: true, state: 'cp' }, helper).steps.at(-1)).toMatchObject({
       commit: true,
       tidy: true,
     });
   });
 });
 
-describe('delete on the command line', () => {
+describe('delete --now on the command line', () => {
   it('needs DELETE on standard input, or --yes', async () => {
     const w = makeWorld({ states: [{ name: 'gone', snapshots: ['s1'] }] });
-    const none = await runCli(['delete', 'gone'], w);
+    const none = await runCli(['delete', '--now', 'gone'], w);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('--yes');
-    expect((await runCli(['delete', 'gone'], { ...w, stdin: 'nope\n' })).code).toBe(2);
+    expect((await runCli(['delete', '--now', 'gone'], { ...w, stdin: 'nope\n' })).code).toBe(2);
     expect(mutations(w)).toEqual([]);
-    const r = await runCli(['delete', 'gone'], { ...w, stdin: 'DELETE\n' });
+    const r = await runCli(['delete', '--now', 'gone'], { ...w, stdin: 'DELETE\n' });
     expect(r.code, r.stderr).toBe(0);
     expect(mutations(w)).toEqual([
       `zfs unmount ${P}/gone`,
@@ -260,7 +260,7 @@ describe('delete on the command line', () => {
       ],
     });
     signalAtFirst(w, 'destroy');
-    const r = await runCli(['delete', 'kid', '--yes'], w);
+    const r = await runCli(['delete', '--now', 'kid', '--yes'], w);
     expect(r.code).toBe(1);
     expect(mutations(w)).toEqual([`zfs unmount ${P}/kid`, `zfs destroy ${P}/kid@s1`]);
     expect(r.stderr).toContain(`Not run: zfs destroy ${P}/kid@s2; zfs destroy ${P}/kid; rmdir`);
@@ -270,10 +270,10 @@ describe('delete on the command line', () => {
 
   it('refuses a state assigned to a slot, explicitly or by its name (exit 5)', async () => {
     const w = makeWorld({ states: [{ name: 'dev' }, { name: 'slot4' }], assignments: { slot2: 'dev' } });
-    const a = await runCli(['delete', 'dev', '--yes'], w);
+    const a = await runCli(['delete', '--now', 'dev', '--yes'], w);
     expect(a.code).toBe(5);
     expect(a.stderr).toContain('assigned to slot2');
-    expect((await runCli(['delete', 'slot4', '--yes'], w)).code).toBe(5);
+    expect((await runCli(['delete', '--now', 'slot4', '--yes'], w)).code).toBe(5);
     expect(mutations(w)).toEqual([]);
   });
 
@@ -285,7 +285,7 @@ describe('delete on the command line', () => {
         { name: 'c2', origin: `${P}/base@s2` },
       ],
     });
-    const r = await runCli(['delete', 'base', '--yes'], w);
+    const r = await runCli(['delete', '--now', 'base', '--yes'], w);
     expect(r.code, r.stderr).toBe(0);
     expect(mutations(w)).toEqual([
       `zfs promote ${P}/c2`,
@@ -304,7 +304,7 @@ describe('delete on the command line', () => {
         { name: 'b', origin: `${P}/a@daily`, snapshots: ['daily'] },
       ],
     });
-    const r = await runCli(['delete', 'a', '--yes'], w);
+    const r = await runCli(['delete', '--now', 'a', '--yes'], w);
     expect(r.code).toBe(5);
     expect(r.stderr).toMatch(/daily would move to .*b, which has snapshot\(s\) of the same name/);
     expect(mutations(w)).toEqual([]);
@@ -317,7 +317,7 @@ describe('delete on the command line', () => {
         { name: 'cp', origin: `${P}/src@clone-for-cp` },
       ],
     });
-    const r = await runCli(['delete', 'cp', '--yes'], w);
+    const r = await runCli(['delete', '--now', 'cp', '--yes'], w);
     expect(r.code, r.stderr).toBe(0);
     expect(mutations(w)).toEqual([
       `zfs unmount ${P}/cp`,
@@ -332,7 +332,7 @@ describe('delete on the command line', () => {
       exitCode: 1,
       stderr: "cannot unmount '/x': pool or dataset is busy",
     });
-    const r = await runCli(['delete', 'x', '--yes'], w);
+    const r = await runCli(['delete', '--now', 'x', '--yes'], w);
     expect(r.code).toBe(6);
     expect(mutations(w).filter((c) => c.includes('destroy'))).toEqual([]);
   });
@@ -350,7 +350,7 @@ describe('delete on the command line', () => {
     });
     const { mkdirSync } = await import('node:fs');
     mkdirSync(join(w.config.statesDir, 'cp'), { recursive: true });
-    const r = await runCli(['delete', 'cp', '--yes'], w);
+    const r = await runCli(['delete', '--now', 'cp', '--yes'], w);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('Could not tidy up');
     // the empty mountpoint is gone and stays gone
@@ -366,7 +366,7 @@ describe('delete on the command line', () => {
         ? { exitCode: 1, stderr: "cannot destroy 'x': dataset is busy" }
         : undefined,
     );
-    const r = await runCli(['delete', 'x', '--yes'], w);
+    const r = await runCli(['delete', '--now', 'x', '--yes'], w);
     expect(r.code, r.stderr).toBe(0);
     expect(mutations(w).filter((c) => c.startsWith('zfs destroy'))).toHaveLength(3);
   });
@@ -374,7 +374,7 @@ describe('delete on the command line', () => {
   it('a busy that persists is exit 6 with a clear message', async () => {
     const w = makeWorld({ states: [{ name: 'x' }] });
     w.runner.on((a) => a[1] === 'destroy', { exitCode: 1, stderr: "cannot destroy 'x': dataset is busy" });
-    const r = await runCli(['delete', 'x', '--yes'], w);
+    const r = await runCli(['delete', '--now', 'x', '--yes'], w);
     expect(r.code).toBe(6);
     expect(r.stderr).toMatch(/still busy after \d+ tries/);
   });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { rollback } from '../../../src/commands/rollback.js';
 import { runCli } from '../../support/cli.js';
 import { expectPlan, facts, planner, type PlanRow } from '../../support/facts.js';
@@ -11,6 +11,31 @@ const UNMOUNT = 'zfs unmount tank/states/dev   (only if mounted)';
 const MOUNT = 'zfs mount tank/states/dev   (only if not mounted)';
 /** s1 is the first snapshot the builder makes: one minute past its start. */
 const DISCARDS = "This discards every change to state 'dev' since snapshot 's1' (2026-01-01T00:01:00.000Z)";
+
+const NOW = '2026-12-01T12:00:00.000Z';
+const ENTRY = 'tank/states/.trash/dev.20261201T120000Z';
+/** What keeps the newer snapshots: the state into the trash, its snapshot cloned back and promoted. */
+const KEEP_NEWER = (target: string) => [
+  'zfs create -o canmount=off tank/states/.trash',
+  UNMOUNT,
+  'rmdir /states/dev   (only if empty)',
+  `zfs set vm-state:trashed={"name":"dev","at":"${NOW}","by":"unknown"} tank/states/dev`,
+  'zfs set readonly=on tank/states/dev',
+  'zfs set canmount=noauto tank/states/dev',
+  'zfs set mountpoint=none tank/states/dev',
+  `zfs rename tank/states/dev ${ENTRY}`,
+  `zfs clone -o mountpoint=/states/dev ${ENTRY}@${target} tank/states/dev`,
+  'zfs promote tank/states/dev',
+];
+
+beforeEach(() => {
+  process.env.VM_STATE_NOW = NOW;
+  process.env.VM_STATE_ZFS_FLAVOUR = 'zfs-fuse';
+  return () => {
+    delete process.env.VM_STATE_NOW;
+    delete process.env.VM_STATE_ZFS_FLAVOUR;
+  };
+});
 
 const dev = (snapshots: string[], more: Parameters<typeof facts>[0] = {}) =>
   facts({ states: [{ name: 'dev', snapshots }], assignments: { slot1: 'dev' }, ...more });
@@ -59,17 +84,37 @@ const ROWS: PlanRow[] = [
     input: { slot: 'slot1', snapshot: 's1' },
     error: {
       code: 'conflict',
-      message: "Newer snapshots of 'dev' exist: s2, s3; rolling back to 's1' destroys them",
+      message: "Newer snapshots of 'dev' exist: s2, s3; rolling back to 's1' takes them away",
       hint: 'Add --destroy-newer',
       details: { newer: ['tank/states/dev@s2', 'tank/states/dev@s3'] },
     },
   },
   {
-    name: 'newer snapshots with --destroy-newer: zfs rollback -r, and said so',
+    name: 'newer snapshots with --destroy-newer: kept in the trash, the snapshot cloned back and promoted',
     facts: dev(['s1', 's2', 's3']),
     input: { slot: 'slot1', snapshot: 's1', destroyNewer: true },
-    steps: [UNMOUNT, 'zfs rollback -r tank/states/dev@s1', MOUNT],
-    warnings: [DISCARDS, 'and destroys the newer snapshot(s): s2, s3'],
+    steps: [...KEEP_NEWER('s1'), MOUNT],
+    warnings: [
+      DISCARDS,
+      'The newer snapshot(s) s2, s3 and the data as it is now go into the trash as dev.20261201T120000Z',
+    ],
+    notes: ["State 'dev' rolled back to 's1'", 'vm-state undelete dev.20261201T120000Z --as <new>'],
+  },
+  {
+    name: 'a running slot, a trash that exists, a state that was sent: stop, keep, set where it was sent, start',
+    facts: (() => {
+      const f = dev(['s1', 's2'], { running: ['slot1'], trash: [] });
+      f.states.get('dev')!.sentTo = [{ remote: 'peer', name: 'dev', at: '2026-11-30T00:00:00Z' }];
+      return f;
+    })(),
+    input: { slot: 'slot1', snapshot: 's1', destroyNewer: true },
+    steps: [
+      STOP,
+      ...KEEP_NEWER('s1').slice(1),
+      'zfs set vm-state:sent=peer=dev@2026-11-30T00:00:00Z tank/states/dev',
+      MOUNT,
+      START,
+    ],
   },
   {
     name: '--destroy-newer without newer snapshots is a plain rollback',
@@ -78,7 +123,7 @@ const ROWS: PlanRow[] = [
     steps: [UNMOUNT, 'zfs rollback tank/states/dev@s1', MOUNT],
   },
   {
-    name: 'a state cloned from a newer snapshot: refused even with --destroy-newer',
+    name: 'a state cloned from a newer snapshot keeps working: on zfs-fuse unmounted around the rename',
     facts: dev(['s1', 's2'], {
       states: [
         { name: 'dev', snapshots: ['s1', 's2'] },
@@ -86,10 +131,27 @@ const ROWS: PlanRow[] = [
       ],
     }),
     input: { slot: 'slot1', snapshot: 's1', destroyNewer: true },
-    error: {
-      code: 'conflict',
-      message: "Newer snapshot 'dev@s2' (destroyed by the rollback) has dependent clones: kid",
-    },
+    steps: [
+      ...KEEP_NEWER('s1').slice(0, 7),
+      'zfs unmount tank/states/kid   (only if mounted)',
+      `zfs rename tank/states/dev ${ENTRY}`,
+      'zfs mount tank/states/kid   (only if not mounted)',
+      ...KEEP_NEWER('s1').slice(8),
+      MOUNT,
+    ],
+  },
+  {
+    name: 'a running slot on a clone of a newer snapshot: zfs-fuse cannot rename, refused',
+    facts: dev(['s1', 's2'], {
+      states: [
+        { name: 'dev', snapshots: ['s1', 's2'] },
+        { name: 'kid', origin: 'dev@s2' },
+      ],
+      assignments: { slot1: 'dev', slot2: 'kid' },
+      running: ['slot2'],
+    }),
+    input: { slot: 'slot1', snapshot: 's1', destroyNewer: true },
+    error: { code: 'conflict', message: "slot2 runs 'kid', cloned from it", hint: 'vm-state restore dev@s1' },
   },
   {
     name: 'a state cloned from the snapshot rolled back to is no obstacle',
@@ -201,7 +263,7 @@ describe('rollback on the command line', () => {
     expect(w.running.has('microvm@slot1.service')).toBe(true);
   });
 
-  it('refuses newer snapshots (exit 5, listed) unless --destroy-newer, then zfs rollback -r', async () => {
+  it('refuses newer snapshots (exit 5, listed) unless --destroy-newer, then keeps them in the trash', async () => {
     const w = makeWorld({
       states: [{ name: 'dev', snapshots: ['s1', 's2', 's3'] }],
       assignments: { slot1: 'dev' },
@@ -213,25 +275,39 @@ describe('rollback on the command line', () => {
     expect(mutations(w)).toEqual([]);
     const d = await runCli(['rollback', 'slot1', 's1', '--yes', '--destroy-newer'], w);
     expect(d.code, d.stderr).toBe(0);
-    expect(mutations(w)).toEqual([
+    const entry = `${P}/.trash/dev.20261201T120000Z`;
+    expect(mutations(w).filter((c) => !c.includes(' set '))).toEqual([
+      `zfs create -o canmount=off ${P}/.trash`,
       `zfs unmount ${P}/dev`,
-      `zfs rollback -r ${P}/dev@s1`,
+      `zfs rename ${P}/dev ${entry}`,
+      `zfs clone -o mountpoint=${w.config.statesDir}/dev ${entry}@s1 ${P}/dev`,
+      `zfs promote ${P}/dev`,
       `zfs mount ${P}/dev`,
     ]);
+    expect(mutations(w).join('\n')).not.toContain('rollback');
   });
 
-  it('refuses, even with --destroy-newer, when a state was cloned from a newer snapshot', async () => {
+  it('a failure after the rename undoes it all: the state is back as it was', async () => {
     const w = makeWorld({
-      states: [
-        { name: 'dev', snapshots: ['s1', 's2'] },
-        { name: 'kid', origin: `${P}/dev@s2` },
-      ],
+      states: [{ name: 'dev', snapshots: ['s1', 's2'] }],
       assignments: { slot1: 'dev' },
     });
+    w.runner.on((a) => a[1] === 'promote', { exitCode: 1, stderr: 'injected' });
     const r = await runCli(['rollback', 'slot1', 's1', '--yes', '--destroy-newer'], w);
-    expect(r.code).toBe(5);
-    expect(r.stderr).toMatch(/dev@s2.*dependent clones: kid/);
-    expect(mutations(w)).toEqual([]);
+    expect(r.code).toBe(1);
+    const entry = `${P}/.trash/dev.20261201T120000Z`;
+    const after = mutations(w).slice(mutations(w).indexOf(`zfs promote ${P}/dev`) + 1);
+    expect(after).toEqual([
+      `zfs destroy ${P}/dev`,
+      `zfs unmount ${entry}`,
+      `zfs rename ${entry} ${P}/dev`,
+      `zfs set mountpoint=${w.config.statesDir}/dev ${P}/dev`,
+      `zfs set canmount=on ${P}/dev`,
+      `zfs set readonly=off ${P}/dev`,
+      `zfs inherit vm-state:trashed ${P}/dev`,
+      `zfs mount ${P}/dev`,
+      `zfs destroy ${P}/.trash`,
+    ]);
   });
 
   it("another state's snapshot exit 2, a missing one 3; another running slot on the state 5", async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { planPrune } from '../../../src/commands/prune.js';
 import { snapshotDelete } from '../../../src/commands/snapshot-delete.js';
 import { describeStep } from '../../../src/core/plan.js';
-import { config, facts, PARENT, refusal } from '../../support/facts.js';
+import { config, DECIDED_AT, facts, PARENT, refusal } from '../../support/facts.js';
 
 /** A held snapshot (a send's base: the one a replica shares) is never deleted, and says why. */
 const POOL = facts({
@@ -11,7 +11,7 @@ const POOL = facts({
 
 describe('holds', () => {
   it('prune passes over a held snapshot, does not count it, and says why', () => {
-    const plan = planPrune(config, { state: 'web', keep: '0' })(POOL);
+    const plan = planPrune(config, { state: 'web', keep: '0' }, DECIDED_AT)(POOL);
     expect(plan.steps.map(describeStep)).toEqual([
       `zfs destroy ${PARENT}/web@a`,
       `zfs destroy ${PARENT}/web@b`,
@@ -22,11 +22,15 @@ describe('holds', () => {
   });
 
   it('snapshot delete refuses it (exit 5) and says when it can go', () => {
-    const e = refusal(() => snapshotDelete.plan(config, { snapshot: 'web@vmstate-repl-1' })(POOL));
+    const e = refusal(() =>
+      snapshotDelete.plan(config, { snapshot: 'web@vmstate-repl-1' }, { at: DECIDED_AT })(POOL),
+    );
     expect(e.code).toBe('conflict');
     expect(e.message).toContain('is held: it is the last snapshot shared with a replica');
     expect(e.hint).toContain('next vm-state send');
-    expect(snapshotDelete.plan(config, { snapshot: 'web@a' })(POOL).steps).toHaveLength(1);
+    expect(snapshotDelete.plan(config, { snapshot: 'web@a' }, { at: DECIDED_AT })(POOL).steps).toHaveLength(
+      1,
+    );
   });
 });
 
@@ -40,8 +44,8 @@ describe('a replica here', () => {
     const { migrate } = await import('../../../src/commands/migrate.js');
     const { checkPreflight } = await import('../../../src/commands/preflight.js');
     for (const run of [
-      () => assign.plan(config, { slot: 'slot1', state: 'web' })(REPLICA),
-      () => migrate.plan(config, { state: 'web', slot: 'slot1' })(REPLICA),
+      () => assign.plan(config, { slot: 'slot1', state: 'web' }, { at: DECIDED_AT })(REPLICA),
+      () => migrate.plan(config, { state: 'web', slot: 'slot1' }, { at: DECIDED_AT })(REPLICA),
     ]) {
       const e = refusal(run);
       expect(e.code).toBe('conflict');
@@ -61,7 +65,7 @@ describe('deleting a state that was sent', () => {
   it('releases the holds vm-state may have put on its snapshots, then destroys', async () => {
     const { deleteState } = await import('../../../src/commands/delete.js');
     const c = { ...config, remotes: { peer: { destination: 'peer', sshOptions: {} } } };
-    const plan = deleteState.plan(c, { state: 'web' })(POOL);
+    const plan = deleteState.plan(c, { state: 'web', now: true }, { at: DECIDED_AT })(POOL);
     expect(plan.steps.map(describeStep)).toEqual([
       `zfs unmount ${PARENT}/web   (only if mounted)`,
       `zfs destroy ${PARENT}/web@a`,
