@@ -106,6 +106,21 @@ function linkOf(c: Config, slot: string, spec: LinkSpec | undefined): LinkFact {
 export function facts(spec: FactsSpec = {}, c: Config = config): Facts {
   let minute = 0;
   const at = (iso?: string) => (iso ? new Date(iso) : new Date(T0 + ++minute * 60_000));
+  /** A snapshot of `state` (a state's name, or a trash entry's id) at `dataset`. */
+  const snapshotFact = (x: SnapSpec, state: string, dataset: string): SnapshotFact => {
+    const snap = typeof x === 'string' ? { name: x } : x;
+    return {
+      name: snap.name,
+      state,
+      fullName: `${dataset}@${snap.name}`,
+      created: at(snap.created),
+      used: snap.used ?? 0,
+      referenced: 1024,
+      clones: [],
+      guid: snap.guid ?? guidOf(`${dataset}@${snap.name}`),
+      holds: snap.holds ?? 0,
+    };
+  };
   const states = new Map<string, StateFact>();
   for (const s of spec.states ?? []) {
     const dataset = `${PARENT}/${s.name}`;
@@ -130,20 +145,7 @@ export function facts(spec: FactsSpec = {}, c: Config = config): Facts {
       });
       continue;
     }
-    const snapshots = (s.snapshots ?? []).map((x): SnapshotFact => {
-      const snap = typeof x === 'string' ? { name: x } : x;
-      return {
-        name: snap.name,
-        state: s.name,
-        fullName: `${dataset}@${snap.name}`,
-        created: at(snap.created),
-        used: snap.used ?? 0,
-        referenced: 1024,
-        clones: [],
-        guid: snap.guid ?? guidOf(`${dataset}@${snap.name}`),
-        holds: snap.holds ?? 0,
-      };
-    });
+    const snapshots = (s.snapshots ?? []).map((x) => snapshotFact(x, s.name, dataset));
     states.set(s.name, {
       name: s.name,
       kind: 'dataset',
@@ -177,20 +179,7 @@ export function facts(spec: FactsSpec = {}, c: Config = config): Facts {
       referenced: 1024,
       origin: t.origin ? fullName(t.origin) : null,
       created: at(),
-      snapshots: (t.snapshots ?? []).map((x): SnapshotFact => {
-        const snap = typeof x === 'string' ? { name: x } : x;
-        return {
-          name: snap.name,
-          state: t.id,
-          fullName: `${dataset}@${snap.name}`,
-          created: at(snap.created),
-          used: snap.used ?? 0,
-          referenced: 1024,
-          clones: [],
-          guid: snap.guid ?? guidOf(`${dataset}@${snap.name}`),
-          holds: snap.holds ?? 0,
-        };
-      }),
+      snapshots: (t.snapshots ?? []).map((x) => snapshotFact(x, t.id, dataset)),
       replicaOf: t.replicaOf ?? null,
       syncedAt: null,
       sentTo: [],
