@@ -94,32 +94,25 @@ const mcpApart = {
 };
 const libraries = [await prebundle('zod', ['z'], [englishOnlyZod]), lazyChildProcess, mcpApart];
 
-await build({
-  entryPoints: ['src/mcp/server.ts'],
-  outfile: 'dist/mcp.cjs',
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node22',
-  minify: true,
-  legalComments: 'eof',
-  define: { __VM_STATE_VERSION__: JSON.stringify(version) },
-  logLevel: 'warning',
-  plugins: [englishOnlyZod],
-});
+// Both files alike: one CommonJS file each, for the Node the package declares.
+const bundle = (entry, outfile, more) =>
+  build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node22',
+    minify: true,
+    legalComments: 'eof',
+    define: { __VM_STATE_VERSION__: JSON.stringify(version) },
+    logLevel: 'warning',
+    ...more,
+  });
 
-await build({
-  entryPoints: ['src/entry.ts'],
-  outfile: 'dist/vm-state.cjs',
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node22',
-  minify: true,
-  legalComments: 'eof',
+await bundle('src/mcp/server.ts', 'dist/mcp.cjs', { plugins: [englishOnlyZod] });
+await bundle('src/entry.ts', 'dist/vm-state.cjs', {
   // First, so the whole file stays strict; then the libraries' functions (see prebundle).
   banner: { js: `"use strict";\n${prebundled.join('')}` },
-  define: { __VM_STATE_VERSION__: JSON.stringify(version) },
-  logLevel: 'warning',
   plugins: libraries,
 });
