@@ -350,7 +350,7 @@ describe('crash safety: kill -9 at random points', () => {
   };
 
   // Under TCG (OpenZFS) a run takes seconds: fewer rounds, kills spread over a longer run.
-  const rounds = slow ? 8 : 30;
+  const rounds = slow ? 5 : 30;
   const killWindowMs: [number, number] = slow ? [500, 4000] : [20, 300];
 
   it.each([

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   assignments,
+  costly,
   datasetExists,
   ok,
   P,
@@ -73,67 +74,78 @@ describe('the lock, for real', () => {
     expect((await sh(['test', '-e', LOCK])).code).toBe(1); // released
   }, 120_000);
 
-  it('a holder killed with SIGKILL frees the lock at once', async () => {
-    await withDropIn('microvm@slot1', 'ExecStop=/bin/sleep 3', async () => {
-      const holder = await holderInSlowStop();
-      await ok(['kill', '-KILL', holder]);
-      // No wait allowed: the kernel released the lock with the process.
-      const r = await vm(['--wait', '0', 'assign', 'slot2', 'c']);
-      expect(r.code, r.stderr).toBe(0);
-    });
-    expect((await assignments())?.slot2).toBe('c');
-  }, 60_000);
-
-  it('24 concurrent assigns with the CPU starved by busy loops: all succeed, the file and every link agree', async () => {
-    for (const s of ['d', 'e']) await ok(['vm-state', 'create', s]);
-    const loops = await ok([
-      'sh',
-      '-c',
-      'for i in 1 2 3 4; do (while :; do :; done) >/dev/null 2>&1 & done; jobs -p',
-    ]);
-    const states = ['a', 'b', 'c', 'd', 'e'];
-    try {
-      const runs = await Promise.all(
-        Array.from({ length: 24 }, (_, i) =>
-          vm(['--wait', '600', 'assign', `slot${(i % 5) + 1}`, states[(i * 7) % 5]!]).then((r) => ({
-            i,
-            ...r,
-          })),
-        ),
-      );
-      for (const r of runs) expect(r.code, `assign #${r.i}: ${r.stderr}`).toBe(0);
-    } finally {
-      await sh(['sh', '-c', `pkill -f 'while :; do :; done' || true`]);
-      await sh(['kill', ...loops.split(/\s+/).filter(Boolean)]);
-    }
-    const file = (await assignments())!;
-    expect(Object.keys(file).sort()).toEqual(['slot1', 'slot2', 'slot3', 'slot4', 'slot5']);
-    for (const [slot, state] of Object.entries(file)) {
-      expect(await readLinkIn(`/var/lib/microvms/${slot}/data.img`), slot).toBe(
-        `${STATES}/${state}/data.img`,
-      );
-    }
-    expect((await vm(['doctor'])).code).toBe(0);
-  }, 600_000);
-
-  it("the lock's directory missing or read-only: a clear error, its exit code, nothing changed", async () => {
-    const missing = await sh(['vm-state', 'create', 'x'], {
-      env: { VM_STATE_LOCK_FILE: '/run/nowhere/vm-state.lock' },
-    });
-    expect(missing.code).toBe(3);
-    expect(missing.stderr).toContain('the directory /run/nowhere does not exist');
-    await ok(['mkdir', '-p', '/run/rolock']);
-    await ok(['mount', '-t', 'tmpfs', '-o', 'ro', 'tmpfs', '/run/rolock']);
-    try {
-      const ro = await sh(['vm-state', 'create', 'x'], {
-        env: { VM_STATE_LOCK_FILE: '/run/rolock/vm-state.lock' },
+  costly('the lock is flock and the lock file: the same whatever the ZFS')(
+    'a holder killed with SIGKILL frees the lock at once',
+    async () => {
+      await withDropIn('microvm@slot1', 'ExecStop=/bin/sleep 3', async () => {
+        const holder = await holderInSlowStop();
+        await ok(['kill', '-KILL', holder]);
+        // No wait allowed: the kernel released the lock with the process.
+        const r = await vm(['--wait', '0', 'assign', 'slot2', 'c']);
+        expect(r.code, r.stderr).toBe(0);
       });
-      expect(ro.code).toBe(1);
-      expect(ro.stderr).toContain('read-only file system');
-      expect(ro.stderr).not.toContain('Unexpected');
-    } finally {
-      await sh(['umount', '/run/rolock']);
-    }
-    expect(await datasetExists(`${P}/x`)).toBe(false);
-  });
+      expect((await assignments())?.slot2).toBe('c');
+    },
+    60_000,
+  );
+
+  costly('the lock is flock and the lock file: the same whatever the ZFS')(
+    '24 concurrent assigns with the CPU starved by busy loops: all succeed, the file and every link agree',
+    async () => {
+      for (const s of ['d', 'e']) await ok(['vm-state', 'create', s]);
+      const loops = await ok([
+        'sh',
+        '-c',
+        'for i in 1 2 3 4; do (while :; do :; done) >/dev/null 2>&1 & done; jobs -p',
+      ]);
+      const states = ['a', 'b', 'c', 'd', 'e'];
+      try {
+        const runs = await Promise.all(
+          Array.from({ length: 24 }, (_, i) =>
+            vm(['--wait', '600', 'assign', `slot${(i % 5) + 1}`, states[(i * 7) % 5]!]).then((r) => ({
+              i,
+              ...r,
+            })),
+          ),
+        );
+        for (const r of runs) expect(r.code, `assign #${r.i}: ${r.stderr}`).toBe(0);
+      } finally {
+        await sh(['sh', '-c', `pkill -f 'while :; do :; done' || true`]);
+        await sh(['kill', ...loops.split(/\s+/).filter(Boolean)]);
+      }
+      const file = (await assignments())!;
+      expect(Object.keys(file).sort()).toEqual(['slot1', 'slot2', 'slot3', 'slot4', 'slot5']);
+      for (const [slot, state] of Object.entries(file)) {
+        expect(await readLinkIn(`/var/lib/microvms/${slot}/data.img`), slot).toBe(
+          `${STATES}/${state}/data.img`,
+        );
+      }
+      expect((await vm(['doctor'])).code).toBe(0);
+    },
+    600_000,
+  );
+
+  costly('the lock is flock and the lock file: the same whatever the ZFS')(
+    "the lock's directory missing or read-only: a clear error, its exit code, nothing changed",
+    async () => {
+      const missing = await sh(['vm-state', 'create', 'x'], {
+        env: { VM_STATE_LOCK_FILE: '/run/nowhere/vm-state.lock' },
+      });
+      expect(missing.code).toBe(3);
+      expect(missing.stderr).toContain('the directory /run/nowhere does not exist');
+      await ok(['mkdir', '-p', '/run/rolock']);
+      await ok(['mount', '-t', 'tmpfs', '-o', 'ro', 'tmpfs', '/run/rolock']);
+      try {
+        const ro = await sh(['vm-state', 'create', 'x'], {
+          env: { VM_STATE_LOCK_FILE: '/run/rolock/vm-state.lock' },
+        });
+        expect(ro.code).toBe(1);
+        expect(ro.stderr).toContain('read-only file system');
+        expect(ro.stderr).not.toContain('Unexpected');
+      } finally {
+        await sh(['umount', '/run/rolock']);
+      }
+      expect(await datasetExists(`${P}/x`)).toBe(false);
+    },
+  );
 });

@@ -1,7 +1,7 @@
 // Operations in the lab: auto-snapshot over two simulated weeks (VM_STATE_NOW), its policy
 // pruning what it owns and sparing what it must, and scheduled replication to the peer lab.
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { hasPeer, ok, P, peer, resetLab, resetPeer, sh, slow, vm } from './lab.js';
+import { costly, hasPeer, ok, P, peer, resetLab, resetPeer, sh, slow, vm } from './lab.js';
 
 /** Dozens of vm-state runs: a few seconds each under TCG (OpenZFS), more on a loaded machine. */
 const LONG = slow ? 1_800_000 : 300_000;
@@ -95,7 +95,7 @@ describe.skipIf(!hasPeer)('replicate', () => {
     await Promise.all([resetLab(), resetPeer()]);
   });
 
-  it(
+  costly('due jobs and their records; each send is the one the replication tests check')(
     'runs the jobs that are due, records each result, and a failing job does not stop the others',
     async () => {
       await writeConfig({
