@@ -1,5 +1,6 @@
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { beforeEach } from 'vitest';
 import { makeWorld, zfsGetText, type SnapshotSpec } from '../../support/world.js';
 
 /**
@@ -8,6 +9,18 @@ import { makeWorld, zfsGetText, type SnapshotSpec } from '../../support/world.js
 export const P = 'microvms/storage/states';
 export type World = ReturnType<typeof makeWorld>;
 export const mutations = (w: World) => w.runner.mutatingCalls.map((c) => c.join(' '));
+
+/** Each test of the file runs at `now` on the given ZFS (the planners read both from the environment). */
+export function atTimeOn(now: string, flavour: 'zfs-fuse' | 'openzfs'): void {
+  beforeEach(() => {
+    process.env.VM_STATE_NOW = now;
+    process.env.VM_STATE_ZFS_FLAVOUR = flavour;
+    return () => {
+      delete process.env.VM_STATE_NOW;
+      delete process.env.VM_STATE_ZFS_FLAVOUR;
+    };
+  });
+}
 
 export function linkSlot(w: World, slot: string, state: string): string {
   const path = join(w.config.slotsDir, slot, 'data.img');

@@ -1,9 +1,9 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { rollback } from '../../../src/commands/rollback.js';
 import { runCli } from '../../support/cli.js';
 import { expectPlan, facts, planner, type PlanRow } from '../../support/facts.js';
 import { makeWorld, signalAtFirst } from '../../support/world.js';
-import { mutations, P } from './helpers.js';
+import { atTimeOn, mutations, P } from './helpers.js';
 
 const STOP = 'systemctl stop microvm@slot1.service   (then wait until inactive)';
 const START = 'systemctl start microvm@slot1.service   (then check it is active)';
@@ -28,14 +28,7 @@ const KEEP_NEWER = (target: string) => [
   'zfs promote tank/states/dev',
 ];
 
-beforeEach(() => {
-  process.env.VM_STATE_NOW = NOW;
-  process.env.VM_STATE_ZFS_FLAVOUR = 'zfs-fuse';
-  return () => {
-    delete process.env.VM_STATE_NOW;
-    delete process.env.VM_STATE_ZFS_FLAVOUR;
-  };
-});
+atTimeOn(NOW, 'zfs-fuse');
 
 const dev = (snapshots: string[], more: Parameters<typeof facts>[0] = {}) =>
   facts({ states: [{ name: 'dev', snapshots }], assignments: { slot1: 'dev' }, ...more });

@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { deleteState } from '../../../src/commands/delete.js';
 import { list } from '../../../src/commands/list.js';
 import { trashList } from '../../../src/commands/trash-list.js';
@@ -10,21 +10,14 @@ import { ListOut, TrashOut } from '../../../src/schemas/output.js';
 import { runCli } from '../../support/cli.js';
 import { described, expectPlan, facts, planner, view, type PlanRow } from '../../support/facts.js';
 import { makeWorld } from '../../support/world.js';
-import { mutations, P } from './helpers.js';
+import { atTimeOn, mutations, P } from './helpers.js';
 
 const NOW = '2026-12-01T12:00:00.000Z';
 const T = 'tank/states/.trash';
 const ID = 'gone.20261201T120000Z';
 const TRASHED = `{"name":"gone","at":"${NOW}","by":"unknown"}`;
 
-beforeEach(() => {
-  process.env.VM_STATE_NOW = NOW;
-  process.env.VM_STATE_ZFS_FLAVOUR = 'zfs-fuse';
-  return () => {
-    delete process.env.VM_STATE_NOW;
-    delete process.env.VM_STATE_ZFS_FLAVOUR;
-  };
-});
+atTimeOn(NOW, 'zfs-fuse');
 
 /** What moves a state called gone into the trash, after the trash exists. */
 const INTO_TRASH = [
