@@ -19,6 +19,14 @@ export function requireZfsFits(fullName: string): string {
   return fullName;
 }
 
+/** `base`, or `base-2`, `base-3`...: the first that `taken` does not hold (two runs in one second). */
+export function untakenName(base: string, taken: Iterable<string>): string {
+  const names = new Set(taken);
+  let name = base;
+  for (let n = 2; names.has(name); n++) name = `${base}-${n}`;
+  return name;
+}
+
 /**
  * Byte order, as zfs sorts names (names are ASCII, so UTF-16 order is byte order).
  * Not localeCompare: its ICU collation is slow, and not the order zfs uses.

@@ -2,7 +2,7 @@ import type { RequestBody, ResultOf } from '../schemas/protocol.js';
 import type { Config } from '../schemas/config.js';
 import { VmStateError } from './errors.js';
 import { runningOn, slotsUsing, type Facts, type SnapshotFact, type StateFact } from './facts.js';
-import { requireZfsFits } from './names.js';
+import { requireZfsFits, untakenName } from './names.js';
 import type { Plan, Step } from './plan.js';
 import { snapshotStep, stopStep } from './steps.js';
 import { humanBytes } from './bytes.js';
@@ -264,8 +264,12 @@ export function transferSteps(
   const { source } = f;
   const dataset = source.dataset;
   const from = { host: r.host, state: r.state };
-  const snap = requireZfsFits(`${dataset}@${replName(r.now)}`);
-  const replSnap = snap.slice(dataset.length + 1);
+  // A migration's last delta can follow its bulk send within the second.
+  const replSnap = untakenName(
+    replName(r.now),
+    source.snapshots.map((s) => s.name),
+  );
+  const snap = requireZfsFits(`${dataset}@${replSnap}`);
   const receive = (base: SnapshotFact | undefined, to: string): Step => ({
     kind: 'send',
     argv: base

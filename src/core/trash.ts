@@ -5,7 +5,7 @@ import type { Facts, SlotFact, StateFact } from './facts.js';
 import { isRunning, runningOn } from './facts.js';
 import type { Invoker } from './journal.js';
 import { parentDataset } from './layout.js';
-import { requireZfsFits } from './names.js';
+import { requireZfsFits, untakenName } from './names.js';
 import type { Step } from './plan.js';
 import { mountStep, rmdirStep } from './steps.js';
 
@@ -54,11 +54,7 @@ export function parseEntryId(id: string): { original: string; at: Date } | null 
 
 /** A new entry's id for `name` at `at`, not one the trash holds already. */
 export function newEntryId(trash: TrashFact | undefined, name: string, at: Date): string {
-  const taken = new Set(trash?.entries.map((e) => e.name) ?? []);
-  const base = `${name}.${stamp(at)}`;
-  let id = base;
-  for (let n = 2; taken.has(id); n++) id = `${base}-${n}`;
-  return id;
+  return untakenName(`${name}.${stamp(at)}`, trash?.entries.map((e) => e.name) ?? []);
 }
 
 /** Who ran the command, in a few words: `root`, `root (sudo from alice, ssh 10.0.0.1 5022)`. */

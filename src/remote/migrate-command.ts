@@ -1,6 +1,7 @@
 import type { Context } from '../cli/context.js';
 import { runMutation } from '../cli/run-plan.js';
 import type { Input } from '../commands/spec.js';
+import { now } from '../core/clock.js';
 import { VmStateError } from '../core/errors.js';
 import { validateName } from '../core/names.js';
 import { decideMigrateOut, type MigrateOutRequest, type SendFacts } from '../core/replication.js';
@@ -31,7 +32,7 @@ export async function migrateOut(ctx: Context, input: Input): Promise<void> {
       target: state,
       host: thisHost(),
       force: false,
-      now: new Date(),
+      now: now(),
       slot,
       remoteHost: hello.host,
     };
@@ -44,7 +45,7 @@ export async function migrateOut(ctx: Context, input: Input): Promise<void> {
       );
       return;
     }
-    request.now = new Date();
+    request.now = now();
     let send: SendFacts | undefined;
     let stoppedAt: number | undefined;
     let startedAt: number | undefined;

@@ -105,7 +105,7 @@ async function sendJob(ctx: Context, job: string, at: Date, before: Record_ | un
         target: state,
         host: thisHost(),
         force: false,
-        now: new Date(),
+        now: now(),
       };
       try {
         bytes += await sendRounds(ctx, link, request, { quiet: true });

@@ -1,6 +1,7 @@
 import type { Input } from '../commands/spec.js';
 import type { Context } from '../cli/context.js';
 import { runMutation } from '../cli/run-plan.js';
+import { now } from '../core/clock.js';
 import { VmStateError } from '../core/errors.js';
 import { validateName } from '../core/names.js';
 import { decideSend, type SendDecision, type SendFacts, type SendRequest } from '../core/replication.js';
@@ -46,7 +47,7 @@ export async function sendCommand(ctx: Context, input: Input): Promise<void> {
     target,
     host: thisHost(),
     force: Boolean(input.force),
-    now: new Date(),
+    now: now(),
   };
   try {
     await sendRounds(ctx, link, request);
@@ -88,7 +89,7 @@ export async function sendRounds(
     });
     if (!decision?.thenSendAgain || ctx.dryRun) break;
     resumed = true;
-    request.now = new Date();
+    request.now = now();
   }
   return total;
 }
@@ -119,7 +120,7 @@ async function sendAll(ctx: Context, input: Input): Promise<void> {
         target: s.name,
         host: thisHost(),
         force: false,
-        now: new Date(),
+        now: now(),
       };
       try {
         await sendRounds(ctx, link, request, { quiet: ctx.out.json });

@@ -384,10 +384,15 @@ describe.skipIf(!hasPeer)(`vm-state send between two hypervisors (${backend} pai
     await write('web', 4);
     await ok(['vm-state', 'assign', 'slot1', 'web']);
     await ok(['systemctl', 'start', 'microvm@slot1.service']);
-    const r = await vm(['--json', 'migrate', 'web', 'peer:slot2']);
+    // The clock held still: the bulk send and the last delta are taken in the same second.
+    const at = 'VM_STATE_NOW=2026-12-01T13:15:00Z';
+    const r = await sh(['env', at, 'vm-state', '--json', 'migrate', 'web', 'peer:slot2']);
     expect(r.code, r.stderr).toBe(0);
     const doc = json<{ migrate: { downtimeSeconds: number } }>(r.stdout);
     expect(doc.migrate.downtimeSeconds).toBeGreaterThan(0);
+    const repl = 'vmstate-repl-20261201T131500Z';
+    const names = (await guids(peer, 'web')).map((g) => g.name);
+    expect(names).toEqual([repl, `${repl}-2`]);
     // There: the live state, writable, mounted, assigned and running.
     expect(await peer.zfsProp(`${peer.P}/web`, 'readonly')).toBe('off');
     expect(await peer.zfsProp(`${peer.P}/web`, 'mounted')).toBe('yes');

@@ -101,6 +101,14 @@ describe('send: which snapshots go, from which base', () => {
     expect(d.summary).toMatchObject({ base: 'b', snapshots: ['c', REPL] });
   });
 
+  it('a second send in the same second names its snapshot -2, and sends from the first', () => {
+    const d = decideSend(config, request, sendFacts(source(['a', REPL]), there(['a', REPL])));
+    const lines = d.plan.steps.map(describeStep);
+    expect(lines[0]).toBe(`zfs snapshot ${PARENT}/web@${REPL}-2`);
+    expect(lines[2]).toContain(`zfs send -I ${PARENT}/web@${REPL} ${PARENT}/web@${REPL}-2 |`);
+    expect(d.summary).toMatchObject({ base: REPL, snapshots: [`${REPL}-2`] });
+  });
+
   it('a name is not a match: a target snapshot of the same name but another guid is not a base', () => {
     const target = there(['a', { name: 'b', guid: '999' }]);
     const e = refusal(() => decideSend(config, request, sendFacts(source(['a', 'b']), target)));
