@@ -68,6 +68,13 @@ export async function ok(argv: string[], opts: { input?: string } = {}): Promise
   return r.stdout;
 }
 
+/**
+ * A shell line that runs `cmd` again while it fails, 25 times 0.2 s at most: zfs-fuse
+ * answers "dataset is busy" for a moment after an unmount, as vm-state's own retries know.
+ */
+export const whileBusy = (cmd: string) =>
+  `i=0; until ${cmd}; do i=$((i+1)); [ $i -lt 25 ] || exit 1; sleep 0.2; done`;
+
 export const datasetExists = async (name: string) =>
   (await sh(['zfs', 'list', '-H', '-o', 'name', name])).code === 0;
 export const zfsProp = async (name: string, prop: string) =>

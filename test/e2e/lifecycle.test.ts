@@ -15,6 +15,7 @@ import {
   worldSnapshot,
   zfsProp,
   withDropIn,
+  whileBusy,
 } from './lab.js';
 
 /** snapshots, snapshot delete, show, rollback, snapshot --stop, prune, clone --full, rename: against the real zfs and systemd. */
@@ -350,7 +351,8 @@ describe('rename', () => {
   it('killed right after zfs rename: the start guard refuses, doctor says how to undo it, delete refuses; undone, all is well', async () => {
     await devWithHistory();
     // What a kill -9 between the steps leaves: renamed, still with the old mountpoint, unmounted, the old directory there.
-    await ok(['sh', '-c', `zfs unmount ${P}/dev && zfs rename ${P}/dev ${P}/prod && mkdir -p ${STATES}/dev`]);
+    const rename = whileBusy(`zfs rename ${P}/dev ${P}/prod`);
+    await ok(['sh', '-c', `zfs unmount ${P}/dev && ${rename} && mkdir -p ${STATES}/dev`]);
     expect(await zfsProp(`${P}/prod`, 'mountpoint')).toBe(`${STATES}/dev`);
     const start = await vm(['preflight', 'slot1']);
     expect(start.code, start.stdout).toBe(3);
@@ -361,7 +363,8 @@ describe('rename', () => {
     const del = await vm(['--yes', 'delete', 'prod']);
     expect(del.code).toBe(5);
     expect(await datasetExists(`${P}/prod`)).toBe(true);
-    await ok(['sh', '-c', `zfs unmount ${P}/prod; zfs rename ${P}/prod ${P}/dev && zfs mount ${P}/dev`]);
+    const back = whileBusy(`zfs rename ${P}/prod ${P}/dev`);
+    await ok(['sh', '-c', `zfs unmount ${P}/prod; ${back} && zfs mount ${P}/dev`]);
     expect((await vm(['doctor'])).code).toBe(0);
     expect((await read('dev')).trim()).toBe('three');
     expect((await vm(['preflight', 'slot1'])).code).toBe(0);
