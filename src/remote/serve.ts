@@ -343,14 +343,18 @@ async function promoteReplica(
     await new Executor(system.store, system.slots, { warn: waitWarn }).run(plan);
   } catch (e) {
     const undone: string[] = [];
+    const undoFailed: string[] = [];
     for (const argv of back) {
       const res = await runner.run(argv);
-      if (res.exitCode === 0 || /not currently mounted/.test(res.stderr)) undone.push(argv.join(' '));
+      const put = res.exitCode === 0 || /not currently mounted/.test(res.stderr);
+      (put ? undone : undoFailed).push(argv.join(' '));
     }
     const why = e instanceof Error ? e.message : String(e);
+    const failed = undoFailed.length ? ` Could NOT put back: ${undoFailed.join('; ')}.` : '';
     throw new VmStateError(
       e instanceof VmStateError ? e.code : 'failed',
-      `${why} Put the replica back: ${undone.join('; ')}.`,
+      `${why} Put the replica back: ${undone.join('; ')}.${failed}`,
+      { details: { undone, undoFailed } },
     );
   }
   return { dataset, slot, unit: config.unitTemplate.replace('%s', slot) };

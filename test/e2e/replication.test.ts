@@ -21,6 +21,7 @@ import {
 const CONFIG = '/etc/vm-state/config.json';
 const zfs = async (state: string, prop: string) =>
   (await ok(['zfs', 'get', '-H', '-o', 'value', prop, `${P}/${state}`])).trim();
+type LogEntry = { command: string; result: string; steps: string[]; who: { sshConnection: string | null } };
 const json = <T = Record<string, unknown>>(text: string): T => JSON.parse(text) as T;
 /** This lab, as `guids` takes `peer`. */
 const here = { ok, P };
@@ -175,6 +176,17 @@ describe.skipIf(!hasPeer)(`vm-state send between two hypervisors (${backend} pai
       syncedAt: expect.any(String),
     });
     expect(await peer.ok(['vm-state', 'list'])).toContain('web (replica of vmstate-lab:web)');
+
+    // The receiving host's journal: each receive serve made there, what it ran, and over which ssh.
+    const logged = json<{ entries: LogEntry[] }>(
+      await peer.ok(['vm-state', '--json', 'log', '--state', 'web', '--lines', '2']),
+    ).entries;
+    expect(logged.map((e) => [e.command, e.result])).toEqual([
+      ['serve receive', 'done'],
+      ['serve receive', 'done'],
+    ]);
+    expect(logged[1]!.steps[0]).toMatch(new RegExp(`^zfs receive .*${peer.P}/web$`));
+    expect(logged[1]!.who.sshConnection).toMatch(/\S+ \d+ \S+ \d+/);
   });
 
   costly('prune and delete read userrefs as on fuse; the holds are checked above')(
@@ -434,6 +446,11 @@ describe.skipIf(!hasPeer)(`vm-state send between two hypervisors (${backend} pai
       expect((await peer.sh(['systemctl', 'is-active', peer.unit('slot3')])).stdout.trim()).not.toBe(
         'active',
       );
+      // There, in its journal: the promote, undone.
+      const there = json<{ entries: LogEntry[] }>(
+        await peer.ok(['vm-state', '--json', 'log', '--slot', 'slot3', '--lines', '1']),
+      ).entries;
+      expect(there.map((e) => [e.command, e.result])).toEqual([['serve promote', 'undone']]);
       // Here: the slot runs its state again, writable.
       expect((await ok(['systemctl', 'is-active', 'microvm@slot1.service'])).trim()).toBe('active');
       expect(await zfs('web', 'readonly')).toBe('off');

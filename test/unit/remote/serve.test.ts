@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { VmStateError } from '../../../src/core/errors.js';
 import { parseRequest, requestText, Server } from '../../../src/remote/serve.js';
+import { serveCommand } from '../../../src/remote/serve-command.js';
+import type { Context } from '../../../src/cli/context.js';
+import { MemoryJournal } from '../../../src/io/journal.js';
 import { ConfigSchema } from '../../../src/schemas/config.js';
 import { encodeRequest, type Request } from '../../../src/schemas/protocol.js';
 import { RecordingRunner } from '../../support/recording-runner.js';
@@ -168,6 +171,84 @@ describe('serve: receive', () => {
       );
       await expect(receive(r)).rejects.toMatchObject({ code });
       expect(runner.mutatingCalls).toEqual([]);
+    }
+  });
+});
+
+describe('serve: the journal of the receiving host', () => {
+  afterEach(() => delete process.env.VM_STATE_ZFS_FLAVOUR);
+  /** Runs one request as `vm-state serve` does; the journal's entries, each as an object of its fields. */
+  const served = async (r: object, runner: RecordingRunner) => {
+    const journal = new MemoryJournal();
+    const ctx = { config, runner, journal, waitSeconds: 1 } as unknown as Context;
+    const request = encodeRequest({ protocol: 1, ...r } as never);
+    let reply = '';
+    const code = await serveCommand(
+      () => ctx,
+      { request },
+      (t) => void (reply += t),
+    ).then(
+      () => 0,
+      (e: VmStateError) => e.exitCode,
+    );
+    return { code, reply, entries: journal.entries.map((e) => Object.fromEntries(e)) };
+  };
+  const receive = { op: 'receive', name: 'web', source: SRC, base: '11', resume: false, snapshot: 's2' };
+
+  it('a receive: one entry, done, with the state, the snapshot, where from and what it ran', async () => {
+    process.env.VM_STATE_ZFS_FLAVOUR = 'zfs-fuse';
+    let received = false;
+    const runner = new RecordingRunner().respond((argv) => {
+      if (argv[1] === 'receive') return ((received = true), {});
+      if (argv[1] === 'get' && argv.includes(D)) {
+        const snaps = received ? ['s1:11:1', 's2:22'] : ['s1:11:1'];
+        return { stdout: targetText({ 'vm-state:replica-of': 'hv1:web' }, snaps) };
+      }
+      return undefined;
+    });
+    const { code, entries } = await served(receive, runner);
+    expect(code).toBe(0);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({
+      VMSTATE_COMMAND: 'serve receive',
+      VMSTATE_RESULT: 'done',
+      VMSTATE_STATE: 'web',
+      VMSTATE_SNAPSHOT: 's2',
+      VMSTATE_SUMMARY: "Receive 'web' up to s2 from hv1:web",
+    });
+    const steps = JSON.parse(entries[0]!.VMSTATE_STEPS!) as string[];
+    expect(steps).toEqual(runner.mutatingCalls.map((c) => c.join(' ')));
+    expect(steps[0]).toBe(`zfs receive ${D}`);
+  });
+
+  it('refused before any change: an entry saying so, with the error and no steps', async () => {
+    process.env.VM_STATE_ZFS_FLAVOUR = 'zfs-fuse';
+    const runner = new RecordingRunner().respond((argv) =>
+      argv[1] === 'get' && argv.includes(D) ? { stdout: targetText({}, ['s1:11']) } : undefined,
+    );
+    const { code, reply, entries } = await served(receive, runner);
+    expect(code).toBe(4);
+    expect(JSON.parse(reply)).toMatchObject({ ok: false, error: { code: 'exists' } });
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ VMSTATE_RESULT: 'refused', VMSTATE_ERROR_CODE: 'exists' });
+    expect(JSON.parse(entries[0]!.VMSTATE_STEPS!)).toEqual([]);
+  });
+
+  it('reads log nothing; neither does an abort with no cut receive to drop', async () => {
+    process.env.VM_STATE_ZFS_FLAVOUR = 'openzfs';
+    const runner = new RecordingRunner().respond((argv) =>
+      argv[1] === 'get' && argv.includes(D)
+        ? { stdout: targetText({ 'vm-state:replica-of': 'hv1:web' }, ['s1:11']) }
+        : undefined,
+    );
+    for (const r of [
+      { op: 'hello' },
+      { op: 'state', name: 'web', source: SRC },
+      { op: 'abort', name: 'web', source: SRC },
+    ]) {
+      const { code, entries } = await served(r, runner);
+      expect(code).toBe(0);
+      expect(entries).toEqual([]);
     }
   });
 });
