@@ -39,7 +39,19 @@ export interface SendFacts {
   estimate: number | null;
   /** A cut receive's token there, checked here: what it resumes, or why it cannot. */
   resume?: { snapshot: string } | { stale: string };
+  /** The source's bookmarks (OpenZFS); null where the ZFS has none (zfs-fuse). */
+  bookmarks?: BookmarkFact[] | null;
 }
+
+/** `dataset#name`: a snapshot's guid and place in history, without its data (OpenZFS). */
+export interface BookmarkFact {
+  name: string;
+  fullName: string;
+  guid: string;
+}
+
+/** The bookmark of the last snapshot sent to `remote`: a base for the next send, should that snapshot go. */
+export const cursorName = (remote: string) => `vmstate-to-${remote}`;
 
 /** What a send did, for --json. */
 export interface SendSummary {
@@ -77,14 +89,44 @@ export function releaseHolds(c: Config, snap: SnapshotFact): Step[] {
   }));
 }
 
-/** The newest target snapshot the source has too (same guid), with the source's own. */
-export function commonBase(source: StateFact, target: TargetState) {
+/** The base of a send: the source's snapshot (or bookmark) of the newest target snapshot. */
+export interface Base {
+  source: SnapshotFact;
+  target: TargetState['snapshots'][number];
+  /** The source has only a bookmark of it: `zfs send -i` from that, the snapshots between stay here. */
+  bookmark?: true;
+}
+
+/**
+ * The newest target snapshot the source has too (same guid), with the source's own; failing
+ * a snapshot, a bookmark of it (its guid is the snapshot's), as zrepl's cursor is.
+ */
+export function commonBase(
+  source: StateFact,
+  target: TargetState,
+  bookmarks: readonly BookmarkFact[] | null = null,
+): Base | undefined {
   for (const t of [...target.snapshots].reverse()) {
     const s = source.snapshots.find((x) => x.guid === t.guid);
     if (s) return { source: s, target: t };
+    const b = bookmarks?.find((x) => x.guid === t.guid);
+    if (b) return { source: bookmarkAsBase(source, b), target: t, bookmark: true };
   }
   return undefined;
 }
+
+/** A bookmark in a snapshot's place: what a stream's base needs (its name, guid; no holds). */
+const bookmarkAsBase = (source: StateFact, b: BookmarkFact): SnapshotFact => ({
+  name: `#${b.name}`,
+  state: source.name,
+  fullName: b.fullName,
+  created: new Date(0),
+  used: 0,
+  referenced: 0,
+  clones: [],
+  guid: b.guid,
+  holds: 0,
+});
 
 /** Refuses a target that is not this state's replica: never a live state there, never another's copy. */
 export function requireOurReplica(r: SendRequest, target: TargetState): void {
@@ -158,7 +200,7 @@ export function reconcile(r: SendRequest, f: SendFacts) {
     });
     view = { ...target, resumeToken: null, exists: target.snapshots.length > 0 };
   }
-  const common = view.exists ? commonBase(source, view) : undefined;
+  const common = view.exists ? commonBase(source, view, f.bookmarks) : undefined;
   if (view.exists && !common)
     throw new VmStateError(
       'conflict',
@@ -166,6 +208,11 @@ export function reconcile(r: SendRequest, f: SendFacts) {
       {
         hint: `Send under another name, or delete it there first`,
       },
+    );
+  if (common?.bookmark)
+    warnings.push(
+      `${common.target.name}, the last snapshot '${where}' has from here, is gone here: sending from its ` +
+        `bookmark ${common.source.fullName} (the snapshots taken here since then are not sent, only the new one)`,
     );
   if (common) {
     const at = view.snapshots.findIndex((s) => s.guid === common.target.guid);
@@ -258,7 +305,7 @@ export function transferSteps(
   r: SendRequest,
   f: SendFacts,
   view: TargetState,
-  common: ReturnType<typeof commonBase>,
+  common: Base | undefined,
   mode: TransferMode = {},
 ) {
   const { source } = f;
@@ -270,11 +317,14 @@ export function transferSteps(
     source.snapshots.map((s) => s.name),
   );
   const snap = requireZfsFits(`${dataset}@${replSnap}`);
+  // -I carries the snapshots between; from a bookmark only -i can send.
+  const fromBase = (base: SnapshotFact) => [
+    common?.source === base && common.bookmark ? '-i' : '-I',
+    base.fullName,
+  ];
   const receive = (base: SnapshotFact | undefined, to: string): Step => ({
     kind: 'send',
-    argv: base
-      ? ['zfs', 'send', '-I', base.fullName, `${dataset}@${to}`]
-      : ['zfs', 'send', `${dataset}@${to}`],
+    argv: base ? ['zfs', 'send', ...fromBase(base), `${dataset}@${to}`] : ['zfs', 'send', `${dataset}@${to}`],
     into: f.call({
       op: 'receive',
       name: r.target,
@@ -293,7 +343,7 @@ export function transferSteps(
   if (first) streams.push(receive(undefined, first.name), receive(first, replSnap));
   else streams.push(receive(common?.source, replSnap));
   if (view.available !== null) {
-    const whole = common ? ['zfs', 'send', '-I', common.source.fullName, snap] : ['zfs', 'send', snap];
+    const whole = common ? ['zfs', 'send', ...fromBase(common.source), snap] : ['zfs', 'send', snap];
     streams.unshift({
       kind: 'room',
       argv: whole,
@@ -316,9 +366,12 @@ export function transferSteps(
     .map((e) => `${e.remote}=${e.name}@${e.at}`)
     .join(' ');
   tidy.push({ kind: 'zfs', argv: ['zfs', 'set', `vm-state:sent=${sent}`, dataset], tidy: true });
-  const after = common
-    ? source.snapshots.slice(source.snapshots.indexOf(common.source) + 1)
-    : source.snapshots;
+  if (f.bookmarks) tidy.push(...cursorSteps(f.bookmarks, dataset, r.remote, snap));
+  const after = !common
+    ? source.snapshots
+    : common.bookmark
+      ? []
+      : source.snapshots.slice(source.snapshots.indexOf(common.source) + 1);
   return {
     snapshot: snapshotStep(snap, { keep: mode.final }),
     streams,
@@ -326,6 +379,21 @@ export function transferSteps(
     snapshots: [...after.map((s) => s.name), replSnap],
     fullName: snap,
   };
+}
+
+/** The remote's cursor moves on to `snap`: a bookmark cannot be renamed or overwritten, so destroy and make. */
+function cursorSteps(
+  bookmarks: readonly BookmarkFact[],
+  dataset: string,
+  remote: string,
+  snap: string,
+): Step[] {
+  const cursor = requireZfsFits(`${dataset}#${cursorName(remote)}`);
+  const old = bookmarks.some((b) => b.fullName === cursor);
+  return [
+    ...(old ? [{ kind: 'zfs', argv: ['zfs', 'destroy', cursor], tidy: true } as Step] : []),
+    { kind: 'zfs', argv: ['zfs', 'bookmark', snap, cursor], tidy: true },
+  ];
 }
 
 /** `vmstate-repl-20261201T131500Z`: UTC, sortable, no characters a name may not have. */

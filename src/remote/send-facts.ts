@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
 import type { Facts } from '../core/facts.js';
 import { requireDataset } from '../core/guards.js';
-import { commonBase, type SendFacts, type SendRequest } from '../core/replication.js';
+import { commonBase, type BookmarkFact, type SendFacts, type SendRequest } from '../core/replication.js';
+import { datasetOf } from '../core/layout.js';
 import type { RemoteLink } from '../io/ssh.js';
 import type { System } from '../io/system.js';
 import { isOpenZfs } from '../io/zfs-flavour.js';
@@ -19,9 +20,11 @@ export async function readSendFacts(
   link: RemoteLink,
   r: Pick<SendRequest, 'state' | 'target' | 'host'>,
 ): Promise<{ facts: Facts; send: SendFacts }> {
-  const [facts, target] = await Promise.all([
+  const openZfs = isOpenZfs();
+  const [facts, target, bookmarks] = await Promise.all([
     system.facts(() => ({ names: [r.state] })),
     link.call({ op: 'state', name: r.target, source: { host: r.host, state: r.state } }),
+    openZfs ? readBookmarks(system, datasetOf(system.config, r.state)) : null,
   ]);
   const source = requireDataset(facts, r.state);
   const send: SendFacts = {
@@ -29,8 +32,8 @@ export async function readSendFacts(
     target,
     call: (request) => link.argv(request),
     estimate: null,
+    bookmarks,
   };
-  const openZfs = isOpenZfs();
   if (target.resumeToken) {
     // `zfs send -nv -t` checks the token against this side (it fails once its snapshot is gone).
     const check = await system.runner.run(['zfs', 'send', '-nv', '-t', target.resumeToken]);
@@ -41,10 +44,10 @@ export async function readSendFacts(
         : { stale: (check.stderr.trim().split('\n')[0] ?? '') || 'the token does not match this side' };
   }
   const newest = source.snapshots.at(-1);
-  const common = target.exists ? commonBase(source, target) : undefined;
+  const common = target.exists ? commonBase(source, target, bookmarks) : undefined;
   if (openZfs && newest) {
     // The stream up to the newest snapshot, plus what was written since (the new snapshot takes that too).
-    const base = common ? ['-I', common.source.fullName] : [];
+    const base = common ? [common.bookmark ? '-i' : '-I', common.source.fullName] : [];
     const [size, written] = await Promise.all([
       system.runner.run(['zfs', 'send', '-nP', ...base, newest.fullName]),
       system.runner.run(['zfs', 'get', '-H', '-p', '-o', 'value', 'written', source.dataset]),
@@ -57,4 +60,21 @@ export async function readSendFacts(
     send.estimate = source.referenced;
   }
   return { facts, send };
+}
+
+/** The state's bookmarks (OpenZFS): one `zfs list`, read beside the facts. */
+async function readBookmarks(system: System, dataset: string): Promise<BookmarkFact[]> {
+  const argv = ['zfs', 'list', '-H', '-p', '-t', 'bookmark', '-o', 'name,guid', '-d', '1', dataset];
+  const r = await system.runner.run(argv);
+  // No dataset yet is the facts' error to give; no bookmark is an empty list.
+  if (r.exitCode !== 0) return [];
+  return r.stdout
+    .split('\n')
+    .map((line) => line.split('\t'))
+    .filter(([name, guid]) => name?.startsWith(`${dataset}#`) && /^\d+$/.test(guid ?? ''))
+    .map(([fullName, guid]) => ({
+      name: fullName!.slice(dataset.length + 1),
+      fullName: fullName!,
+      guid: guid!,
+    }));
 }

@@ -8,6 +8,7 @@ import {
   hasPeer,
   holdsOf,
   ok,
+  onlyOn,
   P,
   peer,
   resetLab,
@@ -188,6 +189,41 @@ describe.skipIf(!hasPeer)(`vm-state send between two hypervisors (${backend} pai
     expect(logged[1]!.steps[0]).toMatch(new RegExp(`^zfs receive .*${peer.P}/web$`));
     expect(logged[1]!.who.sshConnection).toMatch(/\S+ \d+ \S+ \d+/);
   });
+
+  onlyOn('openzfs', 'bookmarks')(
+    'the base snapshot destroyed here by hand: the next send goes from its bookmark, and the replica follows',
+    async () => {
+      await ok(['vm-state', 'create', 'web']);
+      await write('web', 4);
+      const first = await send(['web', 'peer']);
+      expect(first.code, first.stderr).toBe(0);
+      const sent = first.doc!.snapshots.at(-1)!;
+      const cursor = `${P}/web#vmstate-to-peer`;
+      const guidOf = async (name: string) =>
+        (await ok(['zfs', 'get', '-H', '-o', 'value', 'guid', name])).trim();
+      expect(await guidOf(cursor)).toBe(await guidOf(`${P}/web@${sent}`));
+      // What the hold is there to prevent, done by hand: the base is gone here.
+      await ok(['zfs', 'release', 'vm-state:sent-to:peer', `${P}/web@${sent}`]);
+      await ok(['zfs', 'destroy', `${P}/web@${sent}`]);
+
+      await write('web', 1, 2);
+      const dry = await vm(['--dry-run', 'send', 'web', 'peer']);
+      expect(dry.code, dry.stderr).toBe(0);
+      expect(dry.stderr).toContain(`${sent}, the last snapshot 'peer:web' has from here, is gone here`);
+      expect(dry.stdout).toContain(`zfs send -i ${cursor} ${P}/web@vmstate-repl-`);
+      const next = await send(['web', 'peer']);
+      expect(next.code, next.stderr).toBe(0);
+      expect(next.doc).toMatchObject({ base: '#vmstate-to-peer' });
+      expect(next.doc!.bytes).toBeLessThanOrEqual(2 * 1024 * 1024);
+      const newest = next.doc!.snapshots.at(-1)!;
+      expect((await guids(peer, 'web')).at(-1)).toEqual({
+        name: newest,
+        guid: await guidOf(`${P}/web@${newest}`),
+      });
+      expect(await replicaSum('web')).toBe(await localSum('web'));
+      expect(await guidOf(cursor)).toBe(await guidOf(`${P}/web@${newest}`));
+    },
+  );
 
   costly('prune and delete read userrefs as on fuse; the holds are checked above')(
     'the base is held on both sides: prune and snapshot delete pass over it, and say why',

@@ -123,6 +123,48 @@ describe('send: which snapshots go, from which base', () => {
   });
 });
 
+describe('send: the bookmark of the last snapshot sent (OpenZFS)', () => {
+  const CURSOR = `${PARENT}/web#vmstate-to-peer`;
+  const mark = (snap: string) => ({
+    name: 'vmstate-to-peer',
+    fullName: CURSOR,
+    guid: guidOf(`${PARENT}/web@${snap}`),
+  });
+
+  it('each send moves the cursor on to its new snapshot; none where the ZFS has no bookmarks', () => {
+    const first = steps(sendFacts(source(['a']), absent, { bookmarks: [] }));
+    expect(first.slice(-1)).toEqual([`zfs bookmark ${PARENT}/web@${REPL} ${CURSOR}`]);
+    const next = steps(sendFacts(source(['a', 'b']), there(['a']), { bookmarks: [mark('a')] }));
+    expect(next.slice(-2)).toEqual([`zfs destroy ${CURSOR}`, `zfs bookmark ${PARENT}/web@${REPL} ${CURSOR}`]);
+    const fuse = steps(sendFacts(source(['a', 'b']), there(['a']), { bookmarks: null }));
+    expect(fuse.filter((l) => l.includes('#'))).toEqual([]);
+  });
+
+  it('the base snapshot gone here: -i from its bookmark, with a warning; the snapshots since stay here', () => {
+    // `b` was sent, then destroyed here (its hold released by hand); `c` came after.
+    const f = sendFacts(source(['a', 'c']), there(['a', 'b']), { bookmarks: [mark('b')] });
+    const d = decideSend(config, request, f);
+    const lines = d.plan.steps.map(describeStep);
+    expect(lines[1]).toBe(
+      `check that zfs send -i ${CURSOR} ${PARENT}/web@${REPL} fits in 10000000 bytes free on peer`,
+    );
+    expect(lines[2]).toContain(`zfs send -i ${CURSOR} ${PARENT}/web@${REPL} |`);
+    expect(lines[2]).toContain(`"base":"${guidOf(`${PARENT}/web@b`)}"`);
+    expect(lines.some((l) => l.startsWith('zfs release'))).toBe(false);
+    expect(d.plan.warnings.join('\n')).toContain(
+      `b, the last snapshot 'peer:web' has from here, is gone here`,
+    );
+    expect(d.summary).toMatchObject({ base: '#vmstate-to-peer', snapshots: [REPL] });
+  });
+
+  it('a bookmark of a newer target snapshot wins over an older shared snapshot: not a divergence', () => {
+    const f = sendFacts(source(['a']), there(['a', 'b']), { bookmarks: [mark('b')] });
+    expect(steps(f)[2]).toContain(`zfs send -i ${CURSOR} `);
+    const without = sendFacts(source(['a']), there(['a', 'b']), { bookmarks: [] });
+    expect(refusal(() => decideSend(config, request, without)).code).toBe('conflict');
+  });
+});
+
 describe('send: a target that is not ours to write, or has diverged', () => {
   it('a state of its own there is never overwritten (exit 4), even with --force', () => {
     const e = refusal(() =>
