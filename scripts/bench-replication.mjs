@@ -1,8 +1,9 @@
 // Benchmark (not a test) of vm-state send between the lab pair (vmstate-lab -> vmstate-peer,
 // zfs-fuse, ssh over a unix socket): the throughput of `vm-state send` of a state of
-// BENCH_MIB MiB (default 1024) against the raw `zfs send | ssh | zfs receive` of the same
-// data, interleaved round by round; the bytes an incremental sends after 1 MiB changed; and
-// the downtime of `migrate <state> peer:<slot>`. Run: npm run bench -- --replication.
+// BENCH_MIB MiB (default 1024) against the raw `zfs snapshot; zfs send | ssh | zfs receive`
+// of the same data, interleaved round by round; the same for a 1 MiB state (the fixed cost);
+// the bytes an incremental sends after 1 MiB changed; and the downtime of
+// `migrate <state> peer:<slot>`. Run: npm run bench -- --replication.
 // Both labs need room for the state twice: LAB_POOL_SIZE (lab/up) at least 3 x BENCH_MIB.
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -47,22 +48,43 @@ if (free < 2.2 * MIB * 2 ** 20) {
   process.exit(1);
 }
 
-here(`vm-state remote add peer vmstate-peer >/dev/null; vm-state create big >/dev/null`);
+here(
+  `vm-state remote add peer vmstate-peer >/dev/null; vm-state create big >/dev/null; vm-state create tiny >/dev/null`,
+);
 console.error(`bench: writing ${MIB} MiB of random data...`);
 here(`dd if=/dev/urandom of=${STATES}/big/data.img bs=1M count=${MIB} status=none; sync; sleep 6`);
-here(`zfs snapshot ${P}/big@raw`);
+here(`dd if=/dev/urandom of=${STATES}/tiny/data.img bs=1M count=1 status=none; sync`);
 
+/** The repl snapshots a send left here, let go and destroyed: the next round is a first send again. */
+const forget = (state) =>
+  here(
+    `for s in $(zfs list -H -t snapshot -o name -r ${P}/${state} | grep vmstate-repl-); do zfs release vm-state:sent-to:peer "$s" 2>/dev/null; zfs destroy "$s"; done`,
+  );
+/**
+ * Raw: what an operator types for the same work, a snapshot of the state's data and one stream
+ * of it over the same ssh (no vm-state); vm-state's send takes its own snapshot too.
+ */
+const rawSend = (state, i) =>
+  timed(
+    `zfs snapshot ${P}/${state}@raw${i} && zfs send ${P}/${state}@raw${i} | ` +
+      `ssh -T -o BatchMode=yes vmstate-peer zfs receive ${P}/rawcopy`,
+  );
 const raw = [];
 const ours = [];
+const rawTiny = [];
+const oursTiny = [];
 for (let i = 0; i < ROUNDS; i++) {
-  // Raw: the same data (the state's snapshot), the same ssh connection settings, no vm-state.
-  raw.push(timed(`zfs send ${P}/big@raw | ssh -T -o BatchMode=yes vmstate-peer zfs receive ${P}/rawcopy`));
-  drop('rawcopy');
-  ours.push(timed(`vm-state send big peer:copy`));
-  drop('copy');
-  here(
-    `for s in $(zfs list -H -t snapshot -o name -r ${P}/big | grep vmstate-repl-); do zfs release vm-state:sent-to:peer "$s" 2>/dev/null; zfs destroy "$s"; done`,
-  );
+  for (const [state, r, o] of [
+    ['big', raw, ours],
+    ['tiny', rawTiny, oursTiny],
+  ]) {
+    r.push(rawSend(state, i));
+    here(`zfs destroy ${P}/${state}@raw${i}`);
+    drop('rawcopy');
+    o.push(timed(`vm-state send ${state} peer:copy`));
+    drop('copy');
+    forget(state);
+  }
 }
 const rate = (s) => `${Math.round(MIB / s)} MiB/s`;
 
@@ -87,6 +109,9 @@ console.log(
   `| \`vm-state send\` of the same state (full) | ${median(ours).toFixed(1)} s (${rate(median(ours))}) |`,
 );
 console.log(`| throughput, vm-state ÷ raw | ${(median(raw) / median(ours)).toFixed(2)}× |`);
+console.log(
+  `| fixed cost: a 1 MiB state, raw → \`vm-state send\` | ${median(rawTiny).toFixed(2)} s → ${median(oursTiny).toFixed(2)} s |`,
+);
 console.log(`| incremental after 1 MiB changed: bytes sent | ${inc} (${(inc / 2 ** 20).toFixed(2)} MiB) |`);
 console.log(
   `| \`migrate big peer:slot2\`: down from the stop here to the start there | ${mig.toFixed(1)} s |`,

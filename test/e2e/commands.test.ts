@@ -55,7 +55,9 @@ describe('every command against the real zfs and systemd', () => {
     expect(await datasetExists(`${P}/copy`)).toBe(false);
   });
 
-  it('delete --now of a clone removes its helper snapshot and leaves the source intact', async () => {
+  costly(
+    'the same on both ZFSs: vm-state, the files, links and systemd; the kept tests and the scenario cover its zfs calls',
+  )('delete --now of a clone removes its helper snapshot and leaves the source intact', async () => {
     await ok(['vm-state', 'create', 'src']);
     await ok(['vm-state', 'clone', 'src', 'tmp']);
     await ok(['zfs', 'list', '-t', 'snapshot', `${P}/src@clone-for-tmp`]);
@@ -64,7 +66,9 @@ describe('every command against the real zfs and systemd', () => {
     expect(await datasetExists(`${P}/src`)).toBe(true);
   });
 
-  it('restore refuses an ambiguous snapshot name and accepts state@snap', async () => {
+  costly(
+    'the same on both ZFSs: vm-state, the files, links and systemd; the kept tests and the scenario cover its zfs calls',
+  )('restore refuses an ambiguous snapshot name and accepts state@snap', async () => {
     await ok(['vm-state', 'create', 'a']);
     await ok(['vm-state', 'create', 'b']);
     await ok(['vm-state', 'assign', 'slot1', 'a']);
@@ -106,7 +110,9 @@ describe('every command against the real zfs and systemd', () => {
     300_000,
   );
 
-  it('works with no assignments file, and creates it on assign', async () => {
+  costly(
+    'the same on both ZFSs: vm-state, the files, links and systemd; the kept tests and the scenario cover its zfs calls',
+  )('works with no assignments file, and creates it on assign', async () => {
     expect(await assignments()).toBeNull();
     expect((await vm(['list'])).code).toBe(0);
     await ok(['vm-state', 'assign', 'slot3', 'x']);
@@ -114,7 +120,9 @@ describe('every command against the real zfs and systemd', () => {
     expect(await readLinkIn('/var/lib/microvms/slot3/data.img')).toBe(`${STATES}/x/data.img`);
   });
 
-  it('a torn assignments file is a clear error, not an empty one', async () => {
+  costly(
+    'the same on both ZFSs: vm-state, the files, links and systemd; the kept tests and the scenario cover its zfs calls',
+  )('a torn assignments file is a clear error, not an empty one', async () => {
     await ok(['sh', '-c', 'printf \'{"slot1": "de\' > /etc/vm-state-assignments.json']);
     const r = await vm(['list']);
     expect(r.code).toBe(2);
@@ -122,7 +130,9 @@ describe('every command against the real zfs and systemd', () => {
     expect(r.stderr).toMatch(/not valid JSON/);
   });
 
-  it('doctor finds the torn file and repairs it from the real slot links', async () => {
+  costly(
+    'the same on both ZFSs: vm-state, the files, links and systemd; the kept tests and the scenario cover its zfs calls',
+  )('doctor finds the torn file and repairs it from the real slot links', async () => {
     await ok(['vm-state', 'assign', 'slot1', 'a1']);
     await ok(['vm-state', 'assign', 'slot2', 'b2']);
     await ok(['sh', '-c', 'printf \'{"slot1": "a\' > /etc/vm-state-assignments.json']);
@@ -136,7 +146,9 @@ describe('every command against the real zfs and systemd', () => {
     expect((await vm(['doctor'])).code).toBe(0);
   });
 
-  it('completion offers the real states and snapshots, from the bash script itself', async () => {
+  costly(
+    'the same on both ZFSs: vm-state, the files, links and systemd; the kept tests and the scenario cover its zfs calls',
+  )('completion offers the real states and snapshots, from the bash script itself', async () => {
     await ok(['vm-state', 'create', 'alpha']);
     await ok(['vm-state', 'assign', 'slot1', 'alpha']);
     await ok(['vm-state', 'snapshot', 'slot1', 'first']);
@@ -153,7 +165,9 @@ describe('every command against the real zfs and systemd', () => {
     expect(await complete('vm-state migrate alpha sl')).toBe('slot1 slot2 slot3 slot4 slot5');
   });
 
-  it('snapshot of a running slot warns that it is crash-consistent, and makes it', async () => {
+  costly(
+    'the same on both ZFSs: vm-state, the files, links and systemd; the kept tests and the scenario cover its zfs calls',
+  )('snapshot of a running slot warns that it is crash-consistent, and makes it', async () => {
     await ok(['vm-state', 'create', 'slot1']);
     await ok(['systemctl', 'start', 'microvm@slot1.service']);
     const r = await vm(['snapshot', 'slot1', 'live']);
@@ -162,7 +176,9 @@ describe('every command against the real zfs and systemd', () => {
     await ok(['zfs', 'list', '-t', 'snapshot', `${P}/slot1@live`]);
   });
 
-  it('migrate of a running slot stops it, relinks, and starts it on the new state', async () => {
+  costly(
+    'the same on both ZFSs: vm-state, the files, links and systemd; the kept tests and the scenario cover its zfs calls',
+  )('migrate of a running slot stops it, relinks, and starts it on the new state', async () => {
     await ok(['vm-state', 'create', 'slot2']);
     await ok(['vm-state', 'assign', 'slot2', 'slot2']);
     await ok(['systemctl', 'start', 'microvm@slot2.service']);
@@ -175,7 +191,9 @@ describe('every command against the real zfs and systemd', () => {
     expect(await readLinkIn('/var/lib/microvms/slot2/data.img')).toBe(`${STATES}/dev/data.img`);
   });
 
-  it('migrate refuses a state that another running slot uses', async () => {
+  costly(
+    'the same on both ZFSs: vm-state, the files, links and systemd; the kept tests and the scenario cover its zfs calls',
+  )('migrate refuses a state that another running slot uses', async () => {
     await ok(['vm-state', 'migrate', 'shared', 'slot1']);
     const before = await worldSnapshot();
     const r = await vm(['migrate', 'shared', 'slot2']);
@@ -184,7 +202,9 @@ describe('every command against the real zfs and systemd', () => {
     expect(await worldSnapshot()).toBe(before);
   });
 
-  it('a failed start rolls migrate back: old assignment, old link, old state running', async () => {
+  costly(
+    'the same on both ZFSs: vm-state, the files, links and systemd; the kept tests and the scenario cover its zfs calls',
+  )('a failed start rolls migrate back: old assignment, old link, old state running', async () => {
     await ok(['vm-state', 'migrate', 'old', 'slot3']);
     // The unit refuses to start on the state 'new' only: the way back to 'old' must work.
     await withDropIn(
@@ -202,26 +222,31 @@ describe('every command against the real zfs and systemd', () => {
     );
   });
 
-  it('SIGINT during a slow stop: the stop finishes, nothing else runs, the slot is started again on its state', async () => {
-    await ok(['vm-state', 'migrate', 'old', 'slot3']);
-    // SIGINT once the stop is under way (a fixed delay missed it on OpenZFS, where a run
-    // takes seconds to get there).
-    await withDropIn('microvm@slot3', `ExecStop=/bin/sleep ${slow ? 6 : 2}`, async () => {
-      const r = await sh([
-        'sh',
-        '-c',
-        'vm-state migrate new slot3 & pid=$!; i=0; ' +
-          'until [ "$(systemctl is-active microvm@slot3.service)" = deactivating ] || [ $i -ge 1200 ]; do sleep 0.05; i=$((i+1)); done; ' +
-          'kill -INT $pid; wait $pid; echo "rc=$?"',
-      ]);
-      expect(r.stdout).toContain('rc=1');
-      expect(r.stderr).toContain('SIGINT: finishing the current step');
-      expect(r.stderr).toMatch(/Interrupted\. Rolled back: systemctl start microvm@slot3\.service/);
-      expect(await activeState('slot3')).toBe('active');
-      expect(await assignments()).toEqual({ slot3: 'old' });
-      expect(await datasetExists(`${P}/new`)).toBe(false);
-    });
-  });
+  costly(
+    'the same on both ZFSs: vm-state, the files, links and systemd; the kept tests and the scenario cover its zfs calls',
+  )(
+    'SIGINT during a slow stop: the stop finishes, nothing else runs, the slot is started again on its state',
+    async () => {
+      await ok(['vm-state', 'migrate', 'old', 'slot3']);
+      // SIGINT once the stop is under way (a fixed delay missed it on OpenZFS, where a run
+      // takes seconds to get there).
+      await withDropIn('microvm@slot3', `ExecStop=/bin/sleep ${slow ? 6 : 2}`, async () => {
+        const r = await sh([
+          'sh',
+          '-c',
+          'vm-state migrate new slot3 & pid=$!; i=0; ' +
+            'until [ "$(systemctl is-active microvm@slot3.service)" = deactivating ] || [ $i -ge 1200 ]; do sleep 0.05; i=$((i+1)); done; ' +
+            'kill -INT $pid; wait $pid; echo "rc=$?"',
+        ]);
+        expect(r.stdout).toContain('rc=1');
+        expect(r.stderr).toContain('SIGINT: finishing the current step');
+        expect(r.stderr).toMatch(/Interrupted\. Rolled back: systemctl start microvm@slot3\.service/);
+        expect(await activeState('slot3')).toBe('active');
+        expect(await assignments()).toEqual({ slot3: 'old' });
+        expect(await datasetExists(`${P}/new`)).toBe(false);
+      });
+    },
+  );
 
   it('the start guard (preflight as ExecStartPre) refuses a second slot on one state', async () => {
     await withDropIn('microvm@', 'ExecStartPre=/usr/local/bin/vm-state preflight %i', async () => {
@@ -246,20 +271,27 @@ describe('every command against the real zfs and systemd', () => {
     });
   });
 
-  it('a plain-directory state (as tmpfiles makes slot1..5) is listed as such and not snapshotted', async () => {
-    await ok(['mkdir', '-p', `${STATES}/slot4`]);
-    const list = ListOut.parse(JSON.parse(await ok(['vm-state', 'list', '--json'])));
-    expect(list.states.find((s) => s.name === 'slot4')?.kind).toBe('directory');
-    const r = await vm(['snapshot', 'slot4', 'x']);
-    expect(r.code).toBe(5);
-    expect(r.stderr).toContain('adopt');
-  });
+  costly(
+    'the same on both ZFSs: vm-state, the files, links and systemd; the kept tests and the scenario cover its zfs calls',
+  )(
+    'a plain-directory state (as tmpfiles makes slot1..5) is listed as such and not snapshotted',
+    async () => {
+      await ok(['mkdir', '-p', `${STATES}/slot4`]);
+      const list = ListOut.parse(JSON.parse(await ok(['vm-state', 'list', '--json'])));
+      expect(list.states.find((s) => s.name === 'slot4')?.kind).toBe('directory');
+      const r = await vm(['snapshot', 'slot4', 'x']);
+      expect(r.code).toBe(5);
+      expect(r.stderr).toContain('adopt');
+    },
+  );
 });
 
 describe('--json and --dry-run against the real pool', () => {
   beforeEach(resetLab);
 
-  it('every mutating command in dry-run changes nothing and prints its plan', async () => {
+  costly(
+    'the same on both ZFSs: vm-state, the files, links and systemd; the kept tests and the scenario cover its zfs calls',
+  )('every mutating command in dry-run changes nothing and prints its plan', async () => {
     await ok(['vm-state', 'create', 'src']);
     await ok(['vm-state', 'assign', 'slot1', 'src']);
     await ok(['vm-state', 'snapshot', 'slot1', 's1']);
@@ -349,8 +381,8 @@ describe('crash safety: kill -9 at random points', () => {
     return r.code === 0 ? (JSON.parse(r.stdout) as Record<string, string>) : {};
   };
 
-  // Under TCG (OpenZFS) a run takes seconds: fewer rounds, kills spread over a longer run.
-  const rounds = slow ? 5 : 30;
+  // Under TCG (OpenZFS) a run takes seconds: two rounds, kills spread over a longer run.
+  const rounds = slow ? 2 : 30;
   const killWindowMs: [number, number] = slow ? [500, 4000] : [20, 300];
 
   it.each([
@@ -423,18 +455,23 @@ describe('--json for real: every command validates against its schema', () => {
     }
   });
 
-  it('without the start guard, a plain systemctl start makes the old record stale: a reassigned slot still holds what it runs', async () => {
-    for (const s of ['a', 'b']) await ok(['vm-state', 'create', s]);
-    await ok(['vm-state', 'migrate', 'b', 'slot1']); // recorded: slot1 runs b
-    await ok(['systemctl', 'stop', 'microvm@slot1.service']);
-    await ok(['vm-state', 'assign', 'slot1', 'a']);
-    await ok(['systemctl', 'start', 'microvm@slot1.service']); // around vm-state: runs a, the record still says b
-    await ok(['vm-state', 'assign', 'slot1', 'c']);
-    const m = await vm(['migrate', 'a', 'slot2']);
-    expect(m.code, m.stdout).toBe(5);
-    expect(m.stderr).toContain('in use by running slot slot1');
-    expect(await activeState('slot2')).not.toBe('active');
-  });
+  costly(
+    'the same on both ZFSs: vm-state, the files, links and systemd; the kept tests and the scenario cover its zfs calls',
+  )(
+    'without the start guard, a plain systemctl start makes the old record stale: a reassigned slot still holds what it runs',
+    async () => {
+      for (const s of ['a', 'b']) await ok(['vm-state', 'create', s]);
+      await ok(['vm-state', 'migrate', 'b', 'slot1']); // recorded: slot1 runs b
+      await ok(['systemctl', 'stop', 'microvm@slot1.service']);
+      await ok(['vm-state', 'assign', 'slot1', 'a']);
+      await ok(['systemctl', 'start', 'microvm@slot1.service']); // around vm-state: runs a, the record still says b
+      await ok(['vm-state', 'assign', 'slot1', 'c']);
+      const m = await vm(['migrate', 'a', 'slot2']);
+      expect(m.code, m.stdout).toBe(5);
+      expect(m.stderr).toContain('in use by running slot slot1');
+      expect(await activeState('slot2')).not.toBe('active');
+    },
+  );
 
   costly('the launcher only')(
     "root's compile cache: /var/cache/vm-state and Node's directory in it 0700, the file 0600, written by the first run, then taken back",

@@ -3,7 +3,7 @@
 // journald is a quiet skip. The lab is shared: every state here has a name of this run's own, and
 // entries are found by it (or by a SUDO_USER of this run's own), never by "the newest entries".
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { addDropIn, costly, ok, removeDropIn, resetLab, sh, vm } from './lab.js';
 
 const RUN = randomBytes(3).toString('hex');
@@ -58,40 +58,43 @@ describe('the journal: an entry for every change', () => {
     await resetLab();
   });
 
-  it('create, snapshot, assign: done, with their fields; SUDO_USER is recorded', async () => {
-    await ok(['vm-state', 'create', A]);
-    expect((await asAlice(['assign', 'slot1', A])).code).toBe(0);
-    await ok(['vm-state', 'snapshot', 'slot1', 'before']);
+  costly('journald and logger, the same whatever the ZFS')(
+    'create, snapshot, assign: done, with their fields; SUDO_USER is recorded',
+    async () => {
+      await ok(['vm-state', 'create', A]);
+      expect((await asAlice(['assign', 'slot1', A])).code).toBe(0);
+      await ok(['vm-state', 'snapshot', 'slot1', 'before']);
 
-    const entries = await journal('SYSLOG_IDENTIFIER=vm-state', `VMSTATE_STATE=${A}`);
-    expect(entries.map((e) => e.VMSTATE_COMMAND)).toEqual(['create', 'assign', 'snapshot']);
-    const [create, assign, snapshot] = entries;
-    for (const e of entries) {
-      expect(e).toMatchObject({
-        MESSAGE_ID: IDS.done,
-        PRIORITY: '5',
-        VMSTATE_RESULT: 'done',
-        VMSTATE_UID: '0',
-      });
-      expect(e._TRANSPORT).toBe('journal'); // the native protocol (logger --journald), not a stream or syslog
-    }
-    expect(all(create, 'VMSTATE_STATE')).toEqual([A]);
-    expect(JSON.parse(create!.VMSTATE_STEPS as string)).toEqual([
-      `zfs create -o mountpoint=/var/lib/microvms/states/${A} microvms/storage/states/${A}`,
-      `zfs mount microvms/storage/states/${A}   (only if not mounted)`,
-      `chown microvm:kvm /var/lib/microvms/states/${A} && chmod 755 /var/lib/microvms/states/${A}`,
-    ]);
-    expect(create!.MESSAGE).toMatch(
-      new RegExp(`^vm-state create: Create state '${A}': done\\n  1\\. zfs create`),
-    );
-    expect(create!.VMSTATE_SUDO_USER).toBeUndefined();
-    expect(assign).toMatchObject({ VMSTATE_SLOT: 'slot1', VMSTATE_SUDO_USER: ALICE, VMSTATE_USER: 'root' });
-    expect(snapshot).toMatchObject({ VMSTATE_SLOT: 'slot1', VMSTATE_SNAPSHOT: 'before' });
-    expect(all(snapshot, 'VMSTATE_STATE')).toEqual([A]);
-    expect(JSON.parse(snapshot!.VMSTATE_STEPS as string)).toEqual([
-      `zfs snapshot microvms/storage/states/${A}@before`,
-    ]);
-  });
+      const entries = await journal('SYSLOG_IDENTIFIER=vm-state', `VMSTATE_STATE=${A}`);
+      expect(entries.map((e) => e.VMSTATE_COMMAND)).toEqual(['create', 'assign', 'snapshot']);
+      const [create, assign, snapshot] = entries;
+      for (const e of entries) {
+        expect(e).toMatchObject({
+          MESSAGE_ID: IDS.done,
+          PRIORITY: '5',
+          VMSTATE_RESULT: 'done',
+          VMSTATE_UID: '0',
+        });
+        expect(e._TRANSPORT).toBe('journal'); // the native protocol (logger --journald), not a stream or syslog
+      }
+      expect(all(create, 'VMSTATE_STATE')).toEqual([A]);
+      expect(JSON.parse(create!.VMSTATE_STEPS as string)).toEqual([
+        `zfs create -o mountpoint=/var/lib/microvms/states/${A} microvms/storage/states/${A}`,
+        `zfs mount microvms/storage/states/${A}   (only if not mounted)`,
+        `chown microvm:kvm /var/lib/microvms/states/${A} && chmod 755 /var/lib/microvms/states/${A}`,
+      ]);
+      expect(create!.MESSAGE).toMatch(
+        new RegExp(`^vm-state create: Create state '${A}': done\\n  1\\. zfs create`),
+      );
+      expect(create!.VMSTATE_SUDO_USER).toBeUndefined();
+      expect(assign).toMatchObject({ VMSTATE_SLOT: 'slot1', VMSTATE_SUDO_USER: ALICE, VMSTATE_USER: 'root' });
+      expect(snapshot).toMatchObject({ VMSTATE_SLOT: 'slot1', VMSTATE_SNAPSHOT: 'before' });
+      expect(all(snapshot, 'VMSTATE_STATE')).toEqual([A]);
+      expect(JSON.parse(snapshot!.VMSTATE_STEPS as string)).toEqual([
+        `zfs snapshot microvms/storage/states/${A}@before`,
+      ]);
+    },
+  );
 
   costly('journald and logger, the same whatever the ZFS')(
     'a migrate whose start fails: undone, with the failed step and the error',

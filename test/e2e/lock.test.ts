@@ -2,7 +2,7 @@
 // starved by busy loops, the lock's directory missing or read-only. On both
 // backends: the defect these guard against was found in the slow OpenZFS guest.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect } from 'vitest';
 import {
   assignments,
   costly,
@@ -54,25 +54,29 @@ describe('the lock, for real', () => {
     await ok(['vm-state', 'migrate', 'a', 'slot1']);
   });
 
-  it('a holder paused with SIGSTOP for 20 s keeps the lock; the waiter waits, and both changes land', async () => {
-    await withDropIn('microvm@slot1', 'ExecStop=/bin/sleep 3', async () => {
-      const holder = await holderInSlowStop();
-      await ok(['kill', '-STOP', holder]);
-      const waiter = await background(['vm-state', '--wait', '120', 'assign', 'slot2', 'c']);
-      // Longer than the 15 s after which the old lock was judged stale.
-      await sleep(20_000);
-      expect(await isRunning(waiter.pid)).toBe(true);
-      expect((await assignments())?.slot2).toBeUndefined();
-      expect((await ok(['cat', LOCK])).includes(`"pid":${holder},`)).toBe(true);
-      await ok(['kill', '-CONT', holder]);
-      await waiter.exited();
-      for (; await isRunning(holder);) await sleep(100);
-    });
-    expect(await assignments()).toEqual({ slot1: 'b', slot2: 'c' });
-    expect(await readLinkIn('/var/lib/microvms/slot1/data.img')).toBe(`${STATES}/b/data.img`);
-    expect(await readLinkIn('/var/lib/microvms/slot2/data.img')).toBe(`${STATES}/c/data.img`);
-    expect((await sh(['test', '-e', LOCK])).code).toBe(1); // released
-  }, 120_000);
+  costly('the lock is flock and the lock file: the same whatever the ZFS')(
+    'a holder paused with SIGSTOP for 20 s keeps the lock; the waiter waits, and both changes land',
+    async () => {
+      await withDropIn('microvm@slot1', 'ExecStop=/bin/sleep 3', async () => {
+        const holder = await holderInSlowStop();
+        await ok(['kill', '-STOP', holder]);
+        const waiter = await background(['vm-state', '--wait', '120', 'assign', 'slot2', 'c']);
+        // Longer than the 15 s after which the old lock was judged stale.
+        await sleep(20_000);
+        expect(await isRunning(waiter.pid)).toBe(true);
+        expect((await assignments())?.slot2).toBeUndefined();
+        expect((await ok(['cat', LOCK])).includes(`"pid":${holder},`)).toBe(true);
+        await ok(['kill', '-CONT', holder]);
+        await waiter.exited();
+        for (; await isRunning(holder);) await sleep(100);
+      });
+      expect(await assignments()).toEqual({ slot1: 'b', slot2: 'c' });
+      expect(await readLinkIn('/var/lib/microvms/slot1/data.img')).toBe(`${STATES}/b/data.img`);
+      expect(await readLinkIn('/var/lib/microvms/slot2/data.img')).toBe(`${STATES}/c/data.img`);
+      expect((await sh(['test', '-e', LOCK])).code).toBe(1); // released
+    },
+    120_000,
+  );
 
   costly('the lock is flock and the lock file: the same whatever the ZFS')(
     'a holder killed with SIGKILL frees the lock at once',

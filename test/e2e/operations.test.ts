@@ -31,8 +31,10 @@ describe('auto-snapshot', () => {
       await ok(['vm-state', 'create', 'web']);
       await ok(['zfs', 'snapshot', `${P}/web@mine`]);
       const start = Date.parse('2026-01-05T00:00:00Z'); // a Monday
-      // Under TCG the runs that decide the outcome only: the first, week 2's newest, the last 4 days.
-      const steps = [...Array(56).keys()].filter((i) => !slow || i === 0 || i === 27 || i >= 40);
+      // Under TCG the runs whose snapshots are kept (the first, week 2's newest, each of the last 4 days'),
+      // and two the policy prunes (00:00 of the 15th and the 16th, each day's newest taken after them).
+      const underTcg = [0, 27, 40, 43, 44, 47, 51, 55];
+      const steps = [...Array(56).keys()].filter((i) => !slow || underTcg.includes(i));
       for (const i of steps) {
         const t = new Date(start + i * 6 * 3_600_000).toISOString();
         const r = await at(t, ['auto-snapshot']);
@@ -59,31 +61,37 @@ describe('auto-snapshot', () => {
     LONG,
   );
 
-  it('prune --policy --dry-run says what each snapshot is kept for and why each goes, and changes nothing', async () => {
-    await writeConfig({ policies: { default: { latest: 10 }, two: { latest: 2 } } });
-    await ok(['vm-state', 'create', 'db']);
-    for (const t of ['2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z', '2026-01-03T00:00:00Z'])
-      expect((await at(t, ['auto-snapshot', 'db'])).code).toBe(0);
-    const r = await vm(['--dry-run', '--json', 'prune', 'db', '--policy', 'two']);
-    expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout).details).toEqual([
-      'drop db@auto-20260101T000000Z: older than what the policy keeps (latest 2)',
-      'keep db@auto-20260102T000000Z: latest 2 of 2',
-      'keep db@auto-20260103T000000Z: latest 1 of 2',
-    ]);
-    expect(await snapshots('db')).toHaveLength(3);
-    const bad = await vm(['prune', 'db', '--policy', 'nope']);
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain("No policy 'nope'");
-  });
+  costly("the policy's logic and the config; the simulated weeks run its snapshots and prunes on OpenZFS")(
+    'prune --policy --dry-run says what each snapshot is kept for and why each goes, and changes nothing',
+    async () => {
+      await writeConfig({ policies: { default: { latest: 10 }, two: { latest: 2 } } });
+      await ok(['vm-state', 'create', 'db']);
+      for (const t of ['2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z', '2026-01-03T00:00:00Z'])
+        expect((await at(t, ['auto-snapshot', 'db'])).code).toBe(0);
+      const r = await vm(['--dry-run', '--json', 'prune', 'db', '--policy', 'two']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).details).toEqual([
+        'drop db@auto-20260101T000000Z: older than what the policy keeps (latest 2)',
+        'keep db@auto-20260102T000000Z: latest 2 of 2',
+        'keep db@auto-20260103T000000Z: latest 1 of 2',
+      ]);
+      expect(await snapshots('db')).toHaveLength(3);
+      const bad = await vm(['prune', 'db', '--policy', 'nope']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain("No policy 'nope'");
+    },
+  );
 
-  it('a config naming an unknown policy is exit 2 at load, for every command', async () => {
-    await writeConfig({ autoSnapshot: { policy: 'missing' } });
-    const r = await vm(['auto-snapshot']);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/autoSnapshot\.policy: names no policy 'missing'/);
-    await ok(['rm', CONFIG]);
-  });
+  costly("the policy's logic and the config; the simulated weeks run its snapshots and prunes on OpenZFS")(
+    'a config naming an unknown policy is exit 2 at load, for every command',
+    async () => {
+      await writeConfig({ autoSnapshot: { policy: 'missing' } });
+      const r = await vm(['auto-snapshot']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/autoSnapshot\.policy: names no policy 'missing'/);
+      await ok(['rm', CONFIG]);
+    },
+  );
 });
 
 describe.skipIf(!hasPeer)('replicate', () => {

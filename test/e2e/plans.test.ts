@@ -139,24 +139,27 @@ describe('--expect-plan', () => {
     },
   );
 
-  it('stale: another command in between; forged: exit 5; no token at all: exit 2; nothing changed', async () => {
-    await dev();
-    const token = await tokenOf(['--yes', 'rename', 'dev', 'renamed']);
-    await ok(['vm-state', 'snapshot', 'slot1', 'between']);
-    const before = await worldSnapshot();
-    const stale = await vm(['--expect-plan', token, 'rename', 'dev', 'renamed']);
-    expect(stale.code).toBe(5);
-    expect(stale.stderr).toContain('plan is stale: the facts or the plan changed since it was reviewed');
-    const fresh = await tokenOf(['rename', 'dev', 'renamed']);
-    const forged = fresh.replace(/[0-9a-f]{8}$/, 'deadbeef');
-    expect((await vm(['--expect-plan', forged, 'rename', 'dev', 'renamed'])).code).toBe(5);
-    const bad = await vm(['--expect-plan', 'trust-me', 'rename', 'dev', 'renamed']);
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('Not a plan token');
-    expect(await worldSnapshot()).toBe(before);
-    expect((await vm(['--expect-plan', fresh, 'rename', 'dev', 'renamed'])).code).toBe(0);
-    expect(await datasetExists(`${P}/renamed`)).toBe(true);
-  });
+  costly('plan files and tokens; a stale plan from the pool is checked above')(
+    'stale: another command in between; forged: exit 5; no token at all: exit 2; nothing changed',
+    async () => {
+      await dev();
+      const token = await tokenOf(['--yes', 'rename', 'dev', 'renamed']);
+      await ok(['vm-state', 'snapshot', 'slot1', 'between']);
+      const before = await worldSnapshot();
+      const stale = await vm(['--expect-plan', token, 'rename', 'dev', 'renamed']);
+      expect(stale.code).toBe(5);
+      expect(stale.stderr).toContain('plan is stale: the facts or the plan changed since it was reviewed');
+      const fresh = await tokenOf(['rename', 'dev', 'renamed']);
+      const forged = fresh.replace(/[0-9a-f]{8}$/, 'deadbeef');
+      expect((await vm(['--expect-plan', forged, 'rename', 'dev', 'renamed'])).code).toBe(5);
+      const bad = await vm(['--expect-plan', 'trust-me', 'rename', 'dev', 'renamed']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('Not a plan token');
+      expect(await worldSnapshot()).toBe(before);
+      expect((await vm(['--expect-plan', fresh, 'rename', 'dev', 'renamed'])).code).toBe(0);
+      expect(await datasetExists(`${P}/renamed`)).toBe(true);
+    },
+  );
 
   costly('plan files and tokens; a stale plan from the pool is checked above')(
     'a slot started since the review makes the plan stale',

@@ -250,51 +250,61 @@ describe.skipIf(!hasPeer)(`vm-state send between two hypervisors (${backend} pai
     },
   );
 
-  it('a diverged target is refused (exit 5, nothing changes); --force keeps its own snapshots aside there', async () => {
-    await ok(['vm-state', 'create', 'web']);
-    await write('web', 2);
-    expect((await send(['web', 'peer'])).code).toBe(0);
-    await peer.ok(['zfs', 'snapshot', `${peer.P}/web@theirs`]);
-    await write('web', 1);
+  costly(
+    'refused before any stream; set-aside is rename, clone and promote, which rollback --destroy-newer and the trash check on OpenZFS',
+  )(
+    'a diverged target is refused (exit 5, nothing changes); --force keeps its own snapshots aside there',
+    async () => {
+      await ok(['vm-state', 'create', 'web']);
+      await write('web', 2);
+      expect((await send(['web', 'peer'])).code).toBe(0);
+      await peer.ok(['zfs', 'snapshot', `${peer.P}/web@theirs`]);
+      await write('web', 1);
 
-    const before = await both();
-    const refused = await vm(['send', 'web', 'peer']);
-    expect(refused.code).toBe(5);
-    expect(refused.stderr).toMatch(
-      /has diverged .* since the last shared snapshot vmstate-repl-\S+ \(snapshots only it has: theirs\)/,
-    );
-    expect(await both()).toBe(before);
+      const before = await both();
+      const refused = await vm(['send', 'web', 'peer']);
+      expect(refused.code).toBe(5);
+      expect(refused.stderr).toMatch(
+        /has diverged .* since the last shared snapshot vmstate-repl-\S+ \(snapshots only it has: theirs\)/,
+      );
+      expect(await both()).toBe(before);
 
-    const forced = await send(['web', 'peer', '--force']);
-    expect(forced.code, forced.stderr).toBe(0);
-    const kept = (await peer.ok(['zfs', 'list', '-H', '-o', 'name', '-r', peer.P]))
-      .split('\n')
-      .find((n) => n.includes('web.diverged-'));
-    expect(kept).toBeDefined();
-    expect((await guids(peer, kept!.split('/').at(-1)!)).map((s) => s.name)).toEqual(['theirs']);
-    expect(await guids(peer, 'web')).toEqual(await guids(here, 'web'));
-    expect(await replicaSum('web')).toBe(await localSum('web'));
-  });
+      const forced = await send(['web', 'peer', '--force']);
+      expect(forced.code, forced.stderr).toBe(0);
+      const kept = (await peer.ok(['zfs', 'list', '-H', '-o', 'name', '-r', peer.P]))
+        .split('\n')
+        .find((n) => n.includes('web.diverged-'));
+      expect(kept).toBeDefined();
+      expect((await guids(peer, kept!.split('/').at(-1)!)).map((s) => s.name)).toEqual(['theirs']);
+      expect(await guids(peer, 'web')).toEqual(await guids(here, 'web'));
+      expect(await replicaSum('web')).toBe(await localSum('web'));
+    },
+  );
 
-  it('a state of its own there is never written (exit 4); a target without room is refused before sending', async () => {
-    await ok(['vm-state', 'create', 'web']);
-    await write('web', 8);
-    await peer.ok(['vm-state', 'create', 'web']);
-    let before = await both();
-    const mine = await vm(['send', 'web', 'peer']);
-    expect(mine.code).toBe(4);
-    expect(mine.stderr).toContain("State 'peer:web' exists and is not a replica");
-    expect(await both()).toBe(before);
+  costly(
+    'refused before any stream; set-aside is rename, clone and promote, which rollback --destroy-newer and the trash check on OpenZFS',
+  )(
+    'a state of its own there is never written (exit 4); a target without room is refused before sending',
+    async () => {
+      await ok(['vm-state', 'create', 'web']);
+      await write('web', 8);
+      await peer.ok(['vm-state', 'create', 'web']);
+      let before = await both();
+      const mine = await vm(['send', 'web', 'peer']);
+      expect(mine.code).toBe(4);
+      expect(mine.stderr).toContain("State 'peer:web' exists and is not a replica");
+      expect(await both()).toBe(before);
 
-    // zfs-fuse counts written bytes in `referenced` only once the transaction group is on disk.
-    await ok(['sync']);
-    await peer.ok(['zfs', 'set', 'quota=4M', peer.P]);
-    before = await both();
-    const full = await vm(['send', 'web', 'peer:small']);
-    expect(full.code, full.stderr).toBe(5);
-    expect(full.stderr).toMatch(/'peer' has \S+ free, and the send needs about 8\.\d+M/);
-    expect(await both()).toBe(before);
-  });
+      // zfs-fuse counts written bytes in `referenced` only once the transaction group is on disk.
+      await ok(['sync']);
+      await peer.ok(['zfs', 'set', 'quota=4M', peer.P]);
+      before = await both();
+      const full = await vm(['send', 'web', 'peer:small']);
+      expect(full.code, full.stderr).toBe(5);
+      expect(full.stderr).toMatch(/'peer' has \S+ free, and the send needs about 8\.\d+M/);
+      expect(await both()).toBe(before);
+    },
+  );
 
   costly('argument errors and unknown remotes')(
     'bad input changes nothing on either host: exit codes from the table',

@@ -10,9 +10,9 @@ import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { samplesIn, valueOf } from '../support/prometheus.js';
-import { ok, P, resetLab, sh, slow } from './lab.js';
+import { costly, ok, P, resetLab, sh, slow } from './lab.js';
 import { PACKAGE_DIR, renderUnits, type LabFile, type UnitsExport } from './nixos-units.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../../', import.meta.url)));
@@ -197,135 +197,157 @@ describe("the module's units under the lab's systemd", () => {
     await resetLab();
   });
 
-  it('units.nix evaluates in seconds, and systemd takes every unit as it is written', async () => {
-    ready();
-    expect(evalMs).toBeLessThan(10_000);
-    console.log(`units.nix evaluated in ${Math.round(evalMs)} ms`);
-    const unitFiles = files.filter((f) => f.path.startsWith('/etc/systemd/system/') && 'text' in f);
-    expect(unitFiles.map((f) => f.path.split('/').pop()).sort()).toEqual(
-      [SNAPSHOT, REPLICATE, METRICS].flatMap((n) => [`${n}.service`, `${n}.timer`]).sort(),
-    );
-    // verify warns of unknown keys, bad values and missing programs; it exits 0 on warnings.
-    const r = await sh(['systemd-analyze', 'verify', ...unitFiles.map((f) => f.path)]);
-    expect(r.stderr + r.stdout, 'systemd-analyze verify').toBe('');
-    expect(r.code).toBe(0);
-    for (const n of [SNAPSHOT, REPLICATE, METRICS])
-      expect((await show(`${n}.timer`, 'WantedBy')).WantedBy, n).toBe('timers.target');
-    // systemd took every sandbox setting at the module's value (none ignored or read otherwise).
-    for (const [name, def] of Object.entries(units.services)) {
-      const keys = Object.keys(def.serviceConfig).filter((k) => !SHOWN_OTHERWISE.includes(k));
-      const want = Object.fromEntries(keys.map((k) => [k, asShown(def.serviceConfig[k])]));
-      expect(await show(`${name}.service`, ...keys), name).toEqual(want);
-    }
-  });
-
-  it('auto-snapshot: succeeds, snapshots every state, rewrites the metrics file, journals it', async () => {
-    ready();
-    await ok(['rm', '-f', promFile]);
-    const run = await start(SNAPSHOT);
-    expect(run, run.stderr).toMatchObject({ code: 0, Result: 'success', ExecMainStatus: '0' });
-    expect(run.ActiveState).toBe('inactive');
-    for (const s of STATES)
-      expect(
-        (await snapshotsOf(s)).filter((n) => n.includes('@auto-')),
-        s,
-      ).toHaveLength(1);
-
-    // settings.metricsFile: every change rewrites it, also the timer's.
-    expect((await sh(['test', '-s', promFile])).code, `${promFile} after auto-snapshot`).toBe(0);
-    const journal = await lastRun(`${SNAPSHOT}.service`);
-    const own = journal.filter((e) => e.VMSTATE_COMMAND !== undefined);
-    expect(own, JSON.stringify(journal)).toMatchObject([
-      { VMSTATE_COMMAND: 'auto-snapshot', VMSTATE_RESULT: 'done' },
-    ]);
-    expect(loud(journal)).toEqual([]);
-  });
-
-  it('replicate: the job fails cleanly (no such host), its record and the unit say so', async () => {
-    ready();
-    const run = await start(REPLICATE);
-    // The exit status says a job failed (README, "Operations"): a oneshot that exits non-zero is
-    // a failed unit, as the module means it to be (systemctl --failed, OnFailure=); the timer retries.
-    expect(run, run.stderr).toMatchObject({ code: 1, Result: 'exit-code', ExecMainStatus: '1' });
-    expect(run.ActiveState).toBe('failed');
-    const record = JSON.parse(await ok(['cat', '/var/lib/vm-state/replication/offsite.json']));
-    expect(record).toMatchObject({ job: 'offsite', remote: 'offsite', result: 'failed', lastSuccess: null });
-    expect(record.states.map((s: { state: string; ok: boolean }) => [s.state, s.ok]).sort()).toEqual(
-      STATES.map((s) => [s, false]).sort(),
-    );
-    expect(record.error).toBe(
-      `2 of 2 state(s) not sent: ${record.states.map((s: { state: string }) => s.state).join(', ')}`,
-    );
-    const journal = await lastRun(`${REPLICATE}.service`);
-    const said = journal.map((e) => String(e.MESSAGE)).join('\n');
-    expect(said).toContain('Replication failed: offsite (2 of 2 state(s) not sent');
-    // ssh itself ran, under the sandbox, and said why (the lab has no such host and no network).
-    for (const st of record.states as { error: string }[])
-      expect(st.error).toMatch(
-        /^Cannot reach remote 'offsite' .*ssh: Could not resolve hostname vmstate-nowhere/,
+  costly("the Nix module's units under systemd: the same whatever the ZFS")(
+    'units.nix evaluates in seconds, and systemd takes every unit as it is written',
+    async () => {
+      ready();
+      expect(evalMs).toBeLessThan(10_000);
+      console.log(`units.nix evaluated in ${Math.round(evalMs)} ms`);
+      const unitFiles = files.filter((f) => f.path.startsWith('/etc/systemd/system/') && 'text' in f);
+      expect(unitFiles.map((f) => f.path.split('/').pop()).sort()).toEqual(
+        [SNAPSHOT, REPLICATE, METRICS].flatMap((n) => [`${n}.service`, `${n}.timer`]).sort(),
       );
-    // Only the job's failure is loud: nothing the sandbox refused (a read-only file, a syscall).
-    expect(said).not.toMatch(/EROFS|EACCES|EPERM|read-only file system|not refreshed/i);
-  });
+      // verify warns of unknown keys, bad values and missing programs; it exits 0 on warnings.
+      const r = await sh(['systemd-analyze', 'verify', ...unitFiles.map((f) => f.path)]);
+      expect(r.stderr + r.stdout, 'systemd-analyze verify').toBe('');
+      expect(r.code).toBe(0);
+      for (const n of [SNAPSHOT, REPLICATE, METRICS])
+        expect((await show(`${n}.timer`, 'WantedBy')).WantedBy, n).toBe('timers.target');
+      // systemd took every sandbox setting at the module's value (none ignored or read otherwise).
+      for (const [name, def] of Object.entries(units.services)) {
+        const keys = Object.keys(def.serviceConfig).filter((k) => !SHOWN_OTHERWISE.includes(k));
+        const want = Object.fromEntries(keys.map((k) => [k, asShown(def.serviceConfig[k])]));
+        expect(await show(`${name}.service`, ...keys), name).toEqual(want);
+      }
+    },
+  );
 
-  it('metrics: succeeds, writes a world-readable textfile that parses and says what zfs says', async () => {
-    ready();
-    await ok(['rm', '-f', promFile]);
-    const run = await start(METRICS);
-    expect(run, run.stderr).toMatchObject({ code: 0, Result: 'success', ExecMainStatus: '0' });
-    // UMask=0022: node_exporter, a user of its own, reads it.
-    expect((await ok(['stat', '-c', '%a %U', promFile])).trim()).toBe('644 root');
-    const samples = samplesIn(`${await ok(['cat', promFile])}\n`);
-    for (const state of STATES)
-      expect(valueOf(samples, 'vm_state_snapshots', { state }), state).toBe(
-        (await snapshotsOf(state)).length,
+  costly("the Nix module's units under systemd: the same whatever the ZFS")(
+    'auto-snapshot: succeeds, snapshots every state, rewrites the metrics file, journals it',
+    async () => {
+      ready();
+      await ok(['rm', '-f', promFile]);
+      const run = await start(SNAPSHOT);
+      expect(run, run.stderr).toMatchObject({ code: 0, Result: 'success', ExecMainStatus: '0' });
+      expect(run.ActiveState).toBe('inactive');
+      for (const s of STATES)
+        expect(
+          (await snapshotsOf(s)).filter((n) => n.includes('@auto-')),
+          s,
+        ).toHaveLength(1);
+
+      // settings.metricsFile: every change rewrites it, also the timer's.
+      expect((await sh(['test', '-s', promFile])).code, `${promFile} after auto-snapshot`).toBe(0);
+      const journal = await lastRun(`${SNAPSHOT}.service`);
+      const own = journal.filter((e) => e.VMSTATE_COMMAND !== undefined);
+      expect(own, JSON.stringify(journal)).toMatchObject([
+        { VMSTATE_COMMAND: 'auto-snapshot', VMSTATE_RESULT: 'done' },
+      ]);
+      expect(loud(journal)).toEqual([]);
+    },
+  );
+
+  costly("the Nix module's units under systemd: the same whatever the ZFS")(
+    'replicate: the job fails cleanly (no such host), its record and the unit say so',
+    async () => {
+      ready();
+      const run = await start(REPLICATE);
+      // The exit status says a job failed (README, "Operations"): a oneshot that exits non-zero is
+      // a failed unit, as the module means it to be (systemctl --failed, OnFailure=); the timer retries.
+      expect(run, run.stderr).toMatchObject({ code: 1, Result: 'exit-code', ExecMainStatus: '1' });
+      expect(run.ActiveState).toBe('failed');
+      const record = JSON.parse(await ok(['cat', '/var/lib/vm-state/replication/offsite.json']));
+      expect(record).toMatchObject({
+        job: 'offsite',
+        remote: 'offsite',
+        result: 'failed',
+        lastSuccess: null,
+      });
+      expect(record.states.map((s: { state: string; ok: boolean }) => [s.state, s.ok]).sort()).toEqual(
+        STATES.map((s) => [s, false]).sort(),
       );
-    expect(valueOf(samples, 'vm_state_pool_mounted', { dataset: P })).toBe(1);
-    expect(valueOf(samples, 'vm_state_replication_last_result', { job: 'offsite', result: 'failed' })).toBe(
-      1,
-    );
-    const generated = valueOf(samples, 'vm_state_metrics_generated_timestamp_seconds');
-    expect(Math.abs(generated - Date.now() / 1000)).toBeLessThan(120);
-    const journal = await lastRun(`${METRICS}.service`);
-    expect(journal.map((e) => e.MESSAGE)).toContainEqual(expect.stringMatching(/^Finished vm-state-metrics/));
-    expect(loud(journal)).toEqual([]);
-  });
+      expect(record.error).toBe(
+        `2 of 2 state(s) not sent: ${record.states.map((s: { state: string }) => s.state).join(', ')}`,
+      );
+      const journal = await lastRun(`${REPLICATE}.service`);
+      const said = journal.map((e) => String(e.MESSAGE)).join('\n');
+      expect(said).toContain('Replication failed: offsite (2 of 2 state(s) not sent');
+      // ssh itself ran, under the sandbox, and said why (the lab has no such host and no network).
+      for (const st of record.states as { error: string }[])
+        expect(st.error).toMatch(
+          /^Cannot reach remote 'offsite' .*ssh: Could not resolve hostname vmstate-nowhere/,
+        );
+      // Only the job's failure is loud: nothing the sandbox refused (a read-only file, a syscall).
+      expect(said).not.toMatch(/EROFS|EACCES|EPERM|read-only file system|not refreshed/i);
+    },
+  );
 
-  it('the timers, started, have a next elapse; the metrics timer fires now and in a minute', async () => {
-    ready();
-    const before = (await show(`${METRICS}.service`, 'InvocationID')).InvocationID;
-    for (const n of [SNAPSHOT, REPLICATE, METRICS]) await ok(['systemctl', 'start', `${n}.timer`]);
-    const now = Date.now() * 1000;
-    const timers = await listTimers();
-    // OnCalendar every 15 and 5 minutes, plus up to RandomizedDelaySec=2min.
-    for (const [n, minutes] of [
-      [SNAPSHOT, 17],
-      [REPLICATE, 7],
-    ] as const) {
-      const t = timers.get(`${n}.timer`);
-      expect(t, n).toMatchObject({ activates: `${n}.service` });
-      expect(t!.next! - now, n).toBeGreaterThan(0);
-      expect(t!.next! - now, n).toBeLessThan(minutes * 60e6);
-      // systemctl show says the same, as a date (UTC: the lab's time zone).
-      const at = (await show(`${n}.timer`, 'NextElapseUSecRealtime')).NextElapseUSecRealtime ?? '';
-      const [, day, time] = /^\w+ (\S+) (\S+) UTC$/.exec(at) ?? ['', '?', '?'];
-      expect(Date.parse(`${day}T${time}Z`), at).toBe(Math.floor(t!.next! / 1e6) * 1000);
-    }
-    // OnBootSec=15s is long past: the timer starts the service at once, and once it has run,
-    // elapses again OnUnitActiveSec=1min after.
-    expect(timers.get(`${METRICS}.timer`), METRICS).toMatchObject({ activates: `${METRICS}.service` });
-    const fired = await until(async () => {
-      const s = await show(`${METRICS}.service`, 'InvocationID', 'ActiveState', 'Result');
-      return s.InvocationID !== before && s.ActiveState === 'inactive' ? s : undefined;
-    }, 'the metrics timer to run its service');
-    expect(fired.Result).toBe('success');
-    const next = await until(
-      async () => (await listTimers()).get(`${METRICS}.timer`)?.next ?? undefined,
-      'its next elapse',
-    );
-    expect(next - Date.now() * 1000).toBeGreaterThan(0);
-    expect(next - Date.now() * 1000).toBeLessThan(62e6);
-    for (const n of [SNAPSHOT, REPLICATE, METRICS])
-      expect((await show(`${n}.timer`, 'ActiveState')).ActiveState, n).toBe('active');
-  });
+  costly("the Nix module's units under systemd: the same whatever the ZFS")(
+    'metrics: succeeds, writes a world-readable textfile that parses and says what zfs says',
+    async () => {
+      ready();
+      await ok(['rm', '-f', promFile]);
+      const run = await start(METRICS);
+      expect(run, run.stderr).toMatchObject({ code: 0, Result: 'success', ExecMainStatus: '0' });
+      // UMask=0022: node_exporter, a user of its own, reads it.
+      expect((await ok(['stat', '-c', '%a %U', promFile])).trim()).toBe('644 root');
+      const samples = samplesIn(`${await ok(['cat', promFile])}\n`);
+      for (const state of STATES)
+        expect(valueOf(samples, 'vm_state_snapshots', { state }), state).toBe(
+          (await snapshotsOf(state)).length,
+        );
+      expect(valueOf(samples, 'vm_state_pool_mounted', { dataset: P })).toBe(1);
+      expect(valueOf(samples, 'vm_state_replication_last_result', { job: 'offsite', result: 'failed' })).toBe(
+        1,
+      );
+      const generated = valueOf(samples, 'vm_state_metrics_generated_timestamp_seconds');
+      expect(Math.abs(generated - Date.now() / 1000)).toBeLessThan(120);
+      const journal = await lastRun(`${METRICS}.service`);
+      expect(journal.map((e) => e.MESSAGE)).toContainEqual(
+        expect.stringMatching(/^Finished vm-state-metrics/),
+      );
+      expect(loud(journal)).toEqual([]);
+    },
+  );
+
+  costly("the Nix module's units under systemd: the same whatever the ZFS")(
+    'the timers, started, have a next elapse; the metrics timer fires now and in a minute',
+    async () => {
+      ready();
+      const before = (await show(`${METRICS}.service`, 'InvocationID')).InvocationID;
+      for (const n of [SNAPSHOT, REPLICATE, METRICS]) await ok(['systemctl', 'start', `${n}.timer`]);
+      const now = Date.now() * 1000;
+      const timers = await listTimers();
+      // OnCalendar every 15 and 5 minutes, plus up to RandomizedDelaySec=2min.
+      for (const [n, minutes] of [
+        [SNAPSHOT, 17],
+        [REPLICATE, 7],
+      ] as const) {
+        const t = timers.get(`${n}.timer`);
+        expect(t, n).toMatchObject({ activates: `${n}.service` });
+        expect(t!.next! - now, n).toBeGreaterThan(0);
+        expect(t!.next! - now, n).toBeLessThan(minutes * 60e6);
+        // systemctl show says the same, as a date (UTC: the lab's time zone).
+        const at = (await show(`${n}.timer`, 'NextElapseUSecRealtime')).NextElapseUSecRealtime ?? '';
+        const [, day, time] = /^\w+ (\S+) (\S+) UTC$/.exec(at) ?? ['', '?', '?'];
+        expect(Date.parse(`${day}T${time}Z`), at).toBe(Math.floor(t!.next! / 1e6) * 1000);
+      }
+      // OnBootSec=15s is long past: the timer starts the service at once, and once it has run,
+      // elapses again OnUnitActiveSec=1min after.
+      expect(timers.get(`${METRICS}.timer`), METRICS).toMatchObject({ activates: `${METRICS}.service` });
+      const fired = await until(async () => {
+        const s = await show(`${METRICS}.service`, 'InvocationID', 'ActiveState', 'Result');
+        return s.InvocationID !== before && s.ActiveState === 'inactive' ? s : undefined;
+      }, 'the metrics timer to run its service');
+      expect(fired.Result).toBe('success');
+      const next = await until(
+        async () => (await listTimers()).get(`${METRICS}.timer`)?.next ?? undefined,
+        'its next elapse',
+      );
+      expect(next - Date.now() * 1000).toBeGreaterThan(0);
+      expect(next - Date.now() * 1000).toBeLessThan(62e6);
+      for (const n of [SNAPSHOT, REPLICATE, METRICS])
+        expect((await show(`${n}.timer`, 'ActiveState')).ActiveState, n).toBe('active');
+    },
+  );
 });
