@@ -26,20 +26,23 @@ async function dev(): Promise<void> {
 describe('plan files', () => {
   beforeEach(resetLab);
 
-  it('--plan-out writes the plan (0600) and changes nothing; apply runs it', async () => {
-    await dev();
-    const before = await worldSnapshot();
-    const out = await vm(['--plan-out', FILE, 'snapshot', 'slot1', 'reviewed']);
-    expect(out.code, out.stderr).toBe(0);
-    expect(out.stdout).toContain(`zfs snapshot ${P}/dev@reviewed`);
-    expect(out.stdout).toMatch(/Plan token: vsp1\./);
-    expect((await ok(['stat', '-c', '%a', FILE])).trim()).toBe('600');
-    expect(await worldSnapshot()).toBe(before);
-    const r = await vm(['--json', 'apply', FILE]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(ResultOut.parse(JSON.parse(r.stdout))).toMatchObject({ command: 'snapshot', dryRun: false });
-    expect(await datasetExists(`${P}/dev@reviewed`)).toBe(true);
-  });
+  costly('plan files and tokens; a stale plan from the pool is checked below')(
+    '--plan-out writes the plan (0600) and changes nothing; apply runs it',
+    async () => {
+      await dev();
+      const before = await worldSnapshot();
+      const out = await vm(['--plan-out', FILE, 'snapshot', 'slot1', 'reviewed']);
+      expect(out.code, out.stderr).toBe(0);
+      expect(out.stdout).toContain(`zfs snapshot ${P}/dev@reviewed`);
+      expect(out.stdout).toMatch(/Plan token: vsp1\./);
+      expect((await ok(['stat', '-c', '%a', FILE])).trim()).toBe('600');
+      expect(await worldSnapshot()).toBe(before);
+      const r = await vm(['--json', 'apply', FILE]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(ResultOut.parse(JSON.parse(r.stdout))).toMatchObject({ command: 'snapshot', dryRun: false });
+      expect(await datasetExists(`${P}/dev@reviewed`)).toBe(true);
+    },
+  );
 
   costly('plan files and tokens; a stale plan from the pool is checked above')(
     "apply asks for the command's confirmation: DELETE on standard input",
