@@ -115,6 +115,12 @@ export function commonBase(
   return undefined;
 }
 
+/** The base's part of a `zfs send`: -I carries the snapshots between; from a bookmark only -i can. */
+export const sendFrom = (base: Pick<Base, 'source' | 'bookmark'>) => [
+  base.bookmark ? '-i' : '-I',
+  base.source.fullName,
+];
+
 /** A bookmark in a snapshot's place: what a stream's base needs (its name, guid; no holds). */
 const bookmarkAsBase = (source: StateFact, b: BookmarkFact): SnapshotFact => ({
   name: `#${b.name}`,
@@ -317,19 +323,14 @@ export function transferSteps(
     source.snapshots.map((s) => s.name),
   );
   const snap = requireZfsFits(`${dataset}@${replSnap}`);
-  // -I carries the snapshots between; from a bookmark only -i can send.
-  const fromBase = (base: SnapshotFact) => [
-    common?.source === base && common.bookmark ? '-i' : '-I',
-    base.fullName,
-  ];
-  const receive = (base: SnapshotFact | undefined, to: string): Step => ({
+  const receive = (base: Pick<Base, 'source' | 'bookmark'> | undefined, to: string): Step => ({
     kind: 'send',
-    argv: base ? ['zfs', 'send', ...fromBase(base), `${dataset}@${to}`] : ['zfs', 'send', `${dataset}@${to}`],
+    argv: ['zfs', 'send', ...(base ? sendFrom(base) : []), `${dataset}@${to}`],
     into: f.call({
       op: 'receive',
       name: r.target,
       source: from,
-      base: base?.guid ?? null,
+      base: base?.source.guid ?? null,
       resume: false,
       snapshot: to,
     }),
@@ -340,10 +341,10 @@ export function transferSteps(
   const streams: Step[] = [];
   // A first send carries the operator's snapshots too: the oldest in full, the rest incrementally.
   const first = common ? undefined : source.snapshots[0];
-  if (first) streams.push(receive(undefined, first.name), receive(first, replSnap));
-  else streams.push(receive(common?.source, replSnap));
+  if (first) streams.push(receive(undefined, first.name), receive({ source: first }, replSnap));
+  else streams.push(receive(common, replSnap));
   if (view.available !== null) {
-    const whole = common ? ['zfs', 'send', ...fromBase(common.source), snap] : ['zfs', 'send', snap];
+    const whole = ['zfs', 'send', ...(common ? sendFrom(common) : []), snap];
     streams.unshift({
       kind: 'room',
       argv: whole,

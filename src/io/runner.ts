@@ -159,11 +159,7 @@ interface Ended {
  * which finishes the step, a VM's stop can take minutes, and undoes, instead of
  * killing the step), with the rest of the environment as it is.
  */
-const start = (
-  file: string,
-  args: readonly string[],
-  stdin: 'ignore' | 'pipe' | 'inherit' | Readable,
-): ChildProcess =>
+const start = (file: string, args: readonly string[], stdin: 'ignore' | 'inherit' | Readable): ChildProcess =>
   spawn(file, args, {
     env: { ...process.env, LC_ALL: 'C', LANG: 'C' },
     stdio: [stdin, 'pipe', 'pipe'],

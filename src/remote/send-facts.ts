@@ -1,7 +1,13 @@
 import { hostname } from 'node:os';
 import type { Facts } from '../core/facts.js';
 import { requireDataset } from '../core/guards.js';
-import { commonBase, type BookmarkFact, type SendFacts, type SendRequest } from '../core/replication.js';
+import {
+  commonBase,
+  sendFrom,
+  type BookmarkFact,
+  type SendFacts,
+  type SendRequest,
+} from '../core/replication.js';
 import { datasetOf } from '../core/layout.js';
 import type { RemoteLink } from '../io/ssh.js';
 import type { System } from '../io/system.js';
@@ -47,7 +53,7 @@ export async function readSendFacts(
   const common = target.exists ? commonBase(source, target, bookmarks) : undefined;
   if (openZfs && newest) {
     // The stream up to the newest snapshot, plus what was written since (the new snapshot takes that too).
-    const base = common ? [common.bookmark ? '-i' : '-I', common.source.fullName] : [];
+    const base = common ? sendFrom(common) : [];
     const [size, written] = await Promise.all([
       system.runner.run(['zfs', 'send', '-nP', ...base, newest.fullName]),
       system.runner.run(['zfs', 'get', '-H', '-p', '-o', 'value', 'written', source.dataset]),
