@@ -29,7 +29,7 @@ async function holdInChild(lockFile: string): Promise<{ pid: number; kill: (sig:
   writeFileSync(join(sandbox, 'zfs'), '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
   writeFileSync(join(sandbox, 'config.json'), '{}');
   const child = spawn(process.execPath, [BUNDLE, 'create', 'held'], {
-    stdio: 'ignore',
+    stdio: ['ignore', 'ignore', 'pipe'],
     env: {
       ...process.env,
       PATH: `${sandbox}:${process.env.PATH}`,
@@ -37,9 +37,17 @@ async function holdInChild(lockFile: string): Promise<{ pid: number; kill: (sig:
       VM_STATE_CONFIG: join(sandbox, 'config.json'),
     },
   });
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
   const pid = child.pid!;
-  for (let i = 0; !readIfExists(lockFile).includes(`"pid":${pid}`); i++) {
-    if (i > 200) throw new Error('the holder never took the lock');
+  // A loaded machine (CI runs the unit files two at a time) can take seconds
+  // to start Node: wait on the lock itself, or on the holder's own end.
+  const deadline = Date.now() + 60_000;
+  while (!readIfExists(lockFile).includes(`"pid":${pid}`)) {
+    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the holder never took the lock (exit ${child.exitCode}): ${stderr}`);
+    }
     await sleep(20);
   }
   return {
