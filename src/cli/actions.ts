@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { VmStateError } from '../core/errors.js';
 import { checkPreflight } from '../commands/preflight.js';
-import { configFileOf, loadConfig, type ConfigOverrides } from '../io/config.js';
+import { loadConfig } from '../io/config.js';
+import { configFileOf, type ConfigOverrides } from '../io/config-input.js';
 import { invoker, LoggerJournal, type JournalWriter } from '../io/journal.js';
 import { ProcessRunner, type Runner } from '../io/runner.js';
 import { System } from '../io/system.js';

@@ -110,6 +110,15 @@ function register(program: Command, spec: CommandSpec, deps: ProgramDeps): void 
     }
     const input: Input = { ...cmd.opts() };
     spec.args.forEach((a, i) => (input[inputKey(a)] = params[i] as string | undefined));
-    await (await import('./run-command.js')).runCommand(spec, input, cmd, deps);
+    // list's reads start before zod loads with the next import (io/early-reads.ts).
+    const runner =
+      spec.kind === 'view' && spec.scope === undefined
+        ? (await import('../io/early-reads.js')).startWholePoolReads(
+            deps.runner,
+            cmd.optsWithGlobals(),
+            deps.env ?? process.env,
+          )
+        : deps.runner;
+    await (await import('./run-command.js')).runCommand(spec, input, cmd, { ...deps, runner });
   });
 }

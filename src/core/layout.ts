@@ -2,10 +2,10 @@ import type { Config } from '../schemas/config.js';
 import type { StateFact } from './facts.js';
 
 /** Where things live, derived from the configuration alone. */
-export const parentDataset = (c: Config) => `${c.pool}/${c.dataset}`;
+export const parentDataset = (c: Pick<Config, 'pool' | 'dataset'>) => `${c.pool}/${c.dataset}`;
 export const datasetOf = (c: Config, state: string) => `${parentDataset(c)}/${state}`;
 export const mountpointOf = (c: Config, state: string) => `${c.statesDir}/${state}`;
-export const unitOf = (c: Config, slot: string) => c.unitTemplate.replace('%s', slot);
+export const unitOf = (c: Pick<Config, 'unitTemplate'>, slot: string) => c.unitTemplate.replace('%s', slot);
 export const slotDirOf = (c: Config, slot: string) => `${c.slotsDir}/${slot}`;
 export const diskLinkOf = (c: Config, slot: string) => `${slotDirOf(c, slot)}/data.img`;
 /** The image a slot's link should point at: inside the state's actual mountpoint when known. */

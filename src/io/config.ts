@@ -1,38 +1,13 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { VmStateError } from '../core/errors.js';
-import {
-  CONFIG_FILE_ENV,
-  ConfigSchema,
-  DEFAULT_CONFIG_FILE,
-  ENV_FOR,
-  type Config,
-} from '../schemas/config.js';
+import { ConfigSchema, type Config } from '../schemas/config.js';
+import { configInput, readJsonObject, type ConfigFlags } from './config-input.js';
 
-export type ConfigOverrides = Partial<Record<keyof typeof ENV_FOR, string>>;
-
-/** Precedence: command-line flags > VM_STATE_* environment > config file > defaults. */
-export function loadConfig(
-  flags: ConfigOverrides & { config?: string },
-  env: NodeJS.ProcessEnv = process.env,
-): Config {
-  const explicitPath = flags.config ?? env[CONFIG_FILE_ENV];
-  const path = configFileOf(flags, env);
-  const fromFile = readConfigFile(path, explicitPath !== undefined);
-
-  const merged: Record<string, unknown> = { ...fromFile };
-  for (const [key, envName] of Object.entries(ENV_FOR) as [keyof typeof ENV_FOR, string][]) {
-    const raw = flags[key] ?? env[envName];
-    if (raw === undefined || raw === '') continue;
-    merged[key] =
-      key === 'slots'
-        ? raw
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean)
-        : raw;
-  }
-
+/** The run's config, checked: flags over the environment over the file over the defaults. */
+export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env): Config {
+  const { path, fromFile, merged } = configInput(flags, env);
+  // The file alone first: its own mistakes are named as the file's ({} has none).
+  if (Object.keys(fromFile).length > 0) checkFile(path, fromFile);
   const parsed = ConfigSchema.safeParse(merged);
   if (!parsed.success) {
     throw new VmStateError(
@@ -43,34 +18,16 @@ export function loadConfig(
   return parsed.data;
 }
 
-/** The config file a run reads: --config, then VM_STATE_CONFIG, then the default. */
-export const configFileOf = (flags: { config?: string }, env: NodeJS.ProcessEnv = process.env): string =>
-  flags.config ?? env[CONFIG_FILE_ENV] ?? DEFAULT_CONFIG_FILE;
-
+/** The config file's JSON, checked on its own; `{}` when a file nobody named is missing. */
 export function readConfigFile(path: string, required: boolean): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !required) return {};
-    throw new VmStateError(
-      required ? 'not-found' : 'config',
-      `Cannot read config file ${path}: ${(e as Error).message}`,
-    );
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new VmStateError('config', `Config file ${path} is not valid JSON: ${(e as Error).message}`);
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new VmStateError('config', `Config file ${path} must hold a JSON object`);
-  }
+  return checkFile(path, readJsonObject(path, required));
+}
+
+function checkFile(path: string, json: Record<string, unknown>): Record<string, unknown> {
   const parsed = ConfigSchema.safeParse(json);
   if (!parsed.success)
     throw new VmStateError('config', `Config file ${path}: ${describeIssues(parsed.error)}`);
-  return json as Record<string, unknown>;
+  return json;
 }
 
 /** "field slots.2: is not a valid slot name; field pol: unknown key" */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { nameProblem } from './names.js';
+import { DATASET_PATH, LAYOUT_DEFAULTS } from './config-sources.js';
 
 const absolutePath = z
   .string()
@@ -7,12 +8,7 @@ const absolutePath = z
   .refine((p) => !p.split('/').includes('..'), {
     message: "must not contain '..'",
   });
-const datasetPath = z
-  .string()
-  .regex(
-    /^[A-Za-z0-9_][A-Za-z0-9_.:-]*(\/[A-Za-z0-9_][A-Za-z0-9_.:-]*)*$/,
-    'must be a ZFS dataset path like storage/states',
-  );
+const datasetPath = z.string().regex(DATASET_PATH, 'must be a ZFS dataset path like storage/states');
 const slotName = z
   .string()
   .refine((s) => nameProblem(s) === undefined, { message: 'is not a valid slot name' });
@@ -115,16 +111,19 @@ export const McpSchema = z
 /** Everything that differs between hypervisors; defaults are the hypervisor's current layout. */
 export const ConfigSchema = z
   .object({
-    pool: datasetPath.default('microvms'),
-    dataset: datasetPath.default('storage/states'),
+    pool: datasetPath.default(LAYOUT_DEFAULTS.pool),
+    dataset: datasetPath.default(LAYOUT_DEFAULTS.dataset),
     statesDir: absolutePath.default('/var/lib/microvms/states'),
     slotsDir: absolutePath.default('/var/lib/microvms'),
     assignmentsFile: absolutePath.default('/etc/vm-state-assignments.json'),
-    slots: z.array(slotName).min(1).default(['slot1', 'slot2', 'slot3', 'slot4', 'slot5']),
+    slots: z
+      .array(slotName)
+      .min(1)
+      .default([...LAYOUT_DEFAULTS.slots]),
     unitTemplate: z
       .string()
       .refine((t) => t.split('%s').length === 2, { message: "must contain '%s' exactly once" })
-      .default('microvm@%s.service'),
+      .default(LAYOUT_DEFAULTS.unitTemplate),
     owner: account.default('microvm'),
     group: account.default('kvm'),
     lockFile: absolutePath.default('/run/vm-state.lock'),
@@ -169,24 +168,3 @@ export const ConfigSchema = z
   });
 
 export type Config = z.infer<typeof ConfigSchema>;
-
-/** Environment variable for each key: VM_STATE_STATES_DIR for statesDir, etc. */
-type Structured = 'remotes' | 'policies' | 'autoSnapshot' | 'replication' | 'trash' | 'mcp';
-export const ENV_FOR: Record<Exclude<keyof Config, Structured>, string> = {
-  pool: 'VM_STATE_POOL',
-  dataset: 'VM_STATE_DATASET',
-  statesDir: 'VM_STATE_STATES_DIR',
-  slotsDir: 'VM_STATE_SLOTS_DIR',
-  assignmentsFile: 'VM_STATE_ASSIGNMENTS_FILE',
-  slots: 'VM_STATE_SLOTS',
-  unitTemplate: 'VM_STATE_UNIT_TEMPLATE',
-  owner: 'VM_STATE_OWNER',
-  group: 'VM_STATE_GROUP',
-  lockFile: 'VM_STATE_LOCK_FILE',
-  runDir: 'VM_STATE_RUN_DIR',
-  stateDir: 'VM_STATE_STATE_DIR',
-  metricsFile: 'VM_STATE_METRICS_FILE',
-};
-
-export const DEFAULT_CONFIG_FILE = '/etc/vm-state/config.json';
-export const CONFIG_FILE_ENV = 'VM_STATE_CONFIG';
