@@ -1,4 +1,5 @@
-# vm-state from the committed bundle (dist/vm-state.cjs, and dist/mcp.cjs, the MCP
+# vm-state from the committed bundle (dist/vm-state.cjs, the command line; dist/run.cjs,
+# what runs a command; and dist/mcp.cjs, the MCP
 # server only `vm-state mcp` loads) and the launcher that runs it with Node's own
 # compile cache (bin/vm-state).
 # No buildNpmPackage: the lockfile has no `resolved` URLs on purpose, so npm
@@ -41,6 +42,7 @@ stdenvNoCC.mkDerivation {
     root = ../.;
     fileset = lib.fileset.unions [
       ../dist/vm-state.cjs
+      ../dist/run.cjs
       ../dist/mcp.cjs
       ../bin/vm-state
       ../bin/package.json
@@ -59,7 +61,8 @@ stdenvNoCC.mkDerivation {
     # NODE_COMPILE_CACHE would make Node cache code before the launcher can check the
     # directory (README, "Start-up"): unset; VM_STATE_CACHE_DIR chooses the place.
     install -Dm644 dist/vm-state.cjs "$out/lib/vm-state/dist/vm-state.cjs"
-    # Beside it: the bundle requires ./mcp.cjs from its own directory.
+    # Beside it: the command line requires ./run.cjs, and that ./mcp.cjs, from their own directory.
+    install -Dm644 dist/run.cjs "$out/lib/vm-state/dist/run.cjs"
     install -Dm644 dist/mcp.cjs "$out/lib/vm-state/dist/mcp.cjs"
     install -Dm644 bin/vm-state "$out/lib/vm-state/bin/vm-state"
     install -Dm644 bin/package.json "$out/lib/vm-state/bin/package.json"

@@ -1,13 +1,16 @@
-// Bundles src/ into the file dist/vm-state.cjs that bin/vm-state runs (with Node's
-// compile cache), and dist/mcp.cjs, the server that only `vm-state mcp` loads; the Nix
-// package installs both, and no dependency is needed at run time. The command actions are imported lazily, so `--help`
-// never initialises zod (README, "Start-up"). Deterministic: CI rebuilds it and
-// compares byte for byte.
+// Bundles src/ into the files bin/vm-state runs (with Node's compile cache):
+// dist/vm-state.cjs, the command line (commander and the command table, all that
+// `--help` needs), and dist/run.cjs, what runs a command, which the first command
+// that runs loads; and dist/mcp.cjs, the server that only `vm-state mcp` loads. The
+// Nix package installs the three, and no dependency is needed at run time. zod is
+// never initialised by `--help` (README, "Start-up"). Deterministic: CI rebuilds
+// them and compares byte for byte.
 //
 // CommonJS rather than an ES module: Node's compile cache serves both, but
 // loading the bundle as an ES module is slower at start (README, "Start-up").
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
@@ -94,10 +97,9 @@ const mcpApart = {
 };
 const libraries = [await prebundle('zod', ['z'], [englishOnlyZod]), lazyChildProcess, mcpApart];
 
-// Both files alike: one CommonJS file each, for the Node the package declares.
-const bundle = (entry, outfile, more) =>
+// Every file alike: one CommonJS file each, for the Node the package declares.
+const bundle = (outfile, more) =>
   build({
-    entryPoints: [entry],
     outfile,
     bundle: true,
     platform: 'node',
@@ -110,9 +112,109 @@ const bundle = (entry, outfile, more) =>
     ...more,
   });
 
-await bundle('src/mcp/server.ts', 'dist/mcp.cjs', { plugins: [englishOnlyZod] });
-await bundle('src/entry.ts', 'dist/vm-state.cjs', {
+await bundle('dist/mcp.cjs', { entryPoints: ['src/mcp/server.ts'], plugins: [englishOnlyZod] });
+
+/**
+ * The command line and what runs a command, in two files: `--help` reads and
+ * takes in only the first. The first is src/entry.ts and all it imports; each
+ * import() it makes of a module of src/ goes to dist/run.cjs, which holds every
+ * other module, each started when first required. A module the first file holds
+ * is never copied into the second: run.cjs takes it from vm-state.cjs, so each
+ * module (its classes, for `instanceof`) exists once.
+ */
+const key = (path) => relative(process.cwd(), path);
+const srcOf = (args) => resolve(args.resolveDir, args.path.replace(/\.js$/, '.ts'));
+
+// Which modules the command line holds, and which it imports later.
+const later = new Set();
+const { metafile } = await build({
+  entryPoints: ['src/entry.ts'],
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  write: false,
+  metafile: true,
+  logLevel: 'warning',
+  plugins: [
+    lazyChildProcess,
+    {
+      name: 'imports-later',
+      setup(b) {
+        b.onResolve({ filter: /^\./ }, (args) => {
+          if (args.kind !== 'dynamic-import') return undefined;
+          later.add(key(srcOf(args)));
+          return { path: args.path, external: true };
+        });
+      },
+    },
+  ],
+});
+const front = Object.keys(metafile.inputs).filter((p) => p.startsWith('src/'));
+for (const p of front) later.delete(p);
+
+const shared = new Set();
+// dist/run.cjs: every module the command line imports later, each started when first required.
+await bundle('dist/run.cjs', {
+  stdin: {
+    contents: [
+      'const later = {',
+      ...[...later].sort().map((p) => `  ${JSON.stringify(p)}: () => require('./${p}'),`),
+      '};',
+      'export const start = (name) => later[name]();',
+    ].join('\n'),
+    resolveDir: process.cwd(),
+    sourcefile: 'src/run.ts',
+  },
   // First, so the whole file stays strict; then the libraries' functions (see prebundle).
   banner: { js: `"use strict";\n${prebundled.join('')}` },
-  plugins: libraries,
+  plugins: [
+    ...libraries,
+    {
+      name: 'from-the-command-line',
+      setup(b) {
+        b.onResolve({ filter: /^\./ }, (args) =>
+          front.includes(key(srcOf(args)))
+            ? (shared.add(key(srcOf(args))), { path: key(srcOf(args)), namespace: 'from-the-command-line' })
+            : undefined,
+        );
+        b.onResolve({ filter: /^\.\/vm-state\.cjs$/ }, () => ({ path: './vm-state.cjs', external: true }));
+        b.onLoad({ filter: /.*/, namespace: 'from-the-command-line' }, (args) => ({
+          contents: `module.exports = require('./vm-state.cjs').modules[${JSON.stringify(args.path)}];`,
+          loader: 'js',
+        }));
+      },
+    },
+  ],
+});
+
+// dist/vm-state.cjs: the command line, and the modules of it that run.cjs takes from here, by name.
+const exposed = [...shared].sort();
+await bundle('dist/vm-state.cjs', {
+  stdin: {
+    contents: [
+      ...exposed.map((p, i) => `import * as m${i} from './${p}';`),
+      `export const modules = { ${exposed.map((p, i) => `${JSON.stringify(p)}: m${i}`).join(', ')} };`,
+      "import './src/entry.ts';",
+    ].join('\n'),
+    resolveDir: process.cwd(),
+    sourcefile: 'src/front.ts',
+  },
+  plugins: [
+    lazyChildProcess,
+    {
+      name: 'run-later',
+      setup(b) {
+        b.onResolve({ filter: /^\./ }, (args) =>
+          args.kind === 'dynamic-import' && later.has(key(srcOf(args)))
+            ? { path: key(srcOf(args)), namespace: 'run-later' }
+            : undefined,
+        );
+        b.onResolve({ filter: /^\.\/run\.cjs$/ }, () => ({ path: './run.cjs', external: true }));
+        b.onLoad({ filter: /.*/, namespace: 'run-later' }, (args) => ({
+          contents: `module.exports = require('./run.cjs').start(${JSON.stringify(args.path)});`,
+          loader: 'js',
+        }));
+      },
+    },
+  ],
 });

@@ -41,7 +41,7 @@ in
   (equal "pname is package.json's name" packageJson.name pkg.pname)
   (equal "version is package.json's version (${packageJson.version})" packageJson.version pkg.version)
   (equal "src is only the bundle and its launcher"
-    [ "bin/package.json" "bin/vm-state" "dist/mcp.cjs" "dist/vm-state.cjs" ]
+    [ "bin/package.json" "bin/vm-state" "dist/mcp.cjs" "dist/run.cjs" "dist/vm-state.cjs" ]
     (srcFiles root' ""))
   (equal "src root is the repo" root' pkg.src.origSrc)
   (equal "wrapper PATH: booted system, then zfs, systemd, coreutils, util-linux's bin"
@@ -52,6 +52,8 @@ in
     pkg.installPhase)
   (contains "bundle installed next to the launcher"
     ''install -Dm644 dist/vm-state.cjs "$out/lib/vm-state/dist/vm-state.cjs"'' pkg.installPhase)
+  (contains "what runs a command installed beside the command line, which requires it from there"
+    ''install -Dm644 dist/run.cjs "$out/lib/vm-state/dist/run.cjs"'' pkg.installPhase)
   (contains "MCP server installed beside the bundle, which requires it from there"
     ''install -Dm644 dist/mcp.cjs "$out/lib/vm-state/dist/mcp.cjs"'' pkg.installPhase)
   (contains "install check asks the MCP server for its tools" "vm-state\" mcp" pkg.installCheckPhase)
