@@ -17,6 +17,9 @@ const NODES = (process.env.BENCH_NODES ?? '22,24').split(',').filter(Boolean);
 const P = 'microvms/storage/states';
 const UNITS = [1, 2, 3, 4, 5].map((i) => `microvm@slot${i}.service`);
 
+/** The raw calls `list` needs, one after the other, as an operator would type them. */
+const RAW_LIST = `zfs get -H -p -o name,property,value type,used,available,referenced,origin,mountpoint,mounted,creation,guid,userrefs,vm-state:replica-of,vm-state:synced,vm-state:sent -r ${P}; systemctl show -p Id,LoadState,ActiveState,SubState,MainPID,Result,InactiveExitTimestampMonotonic -- ${UNITS.join(' ')}`;
+
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Wall time of a shell snippet run inside the lab, measured inside (no nsenter overhead). */
@@ -124,11 +127,10 @@ execFileSync(
 );
 execFileSync(LAB_EXEC, ['systemctl', 'start', 'microvm@slot1.service']);
 
-const raw = `zfs get -H -p -o name,property,value type,used,available,referenced,origin,mountpoint,mounted,creation,guid,userrefs,vm-state:replica-of,vm-state:synced,vm-state:sent -r ${P}; systemctl show -p Id,LoadState,ActiveState,SubState,MainPID,Result,InactiveExitTimestampMonotonic -- ${UNITS.join(' ')}`;
 // Interleaved, one of each per round: the lab's speed drifts over a run, and
 // timing each variant in a block of its own turned that drift into the ratio.
 const variants = [
-  ['raw calls: zfs get -r + systemctl show (sequential)', raw],
+  ['raw calls: zfs get -r + systemctl show (sequential)', RAW_LIST],
   ['vm-state list (compile cache written by the warm-up run)', 'vm-state list'],
   ['vm-state list, no compile cache (VM_STATE_CACHE_DIR= )', 'VM_STATE_CACHE_DIR= vm-state list'],
   ['vm-state list --json', 'vm-state list --json'],
@@ -214,14 +216,15 @@ function scaleBench() {
   );
   lab('vm-state assign slot1 st001 && vm-state assign slot2 st002 && systemctl start microvm@slot1.service');
   const commands = [
-    ['create newone', 'vm-state --yes delete newone'],
+    // The undos destroy (--now): a delete into the trash keeps a clone's helper snapshot alive.
+    ['create newone', 'vm-state --yes delete --now newone'],
     ['--yes delete newone', 'vm-state create newone'],
     ['assign slot3 st003', 'vm-state assign slot3 st004'],
     ['migrate st005 slot2', 'vm-state migrate st002 slot2'],
     ['snapshot slot1 x', 'vm-state snapshot delete st001@x'],
     ['snapshot delete st001@x', 'vm-state snapshot slot1 x'],
-    ['clone st003 c1', 'vm-state --yes delete c1'],
-    ['restore st003@snap10 r1', 'vm-state --yes delete r1'],
+    ['clone st003 c1', 'vm-state --yes delete --now c1'],
+    ['restore st003@snap10 r1', 'vm-state --yes delete --now r1'],
     ['show st003', 'true'],
     ['snapshots st003', 'true'],
     ['prune st003 --keep 10', 'true'],
@@ -243,12 +246,14 @@ function scaleBench() {
         procs = p;
         times.push(Number(us) / 1000);
       }
-      if (args.startsWith('--yes delete newone')) lab('vm-state --yes delete newone');
+      if (args.startsWith('--yes delete newone')) lab('vm-state --yes delete --now newone');
       if (args.startsWith('snapshot delete')) lab('vm-state snapshot delete st001@x');
       out.push({ args, procs, ms: median(times) });
     }
     return out;
   };
+  // list against its raw calls at this size, interleaved round by round.
+  const [rawMs, listMs] = interleaved([RAW_LIST, 'vm-state list'], ROUNDS + 2, timeInLab);
   const big = measure();
   process.stderr.write(`bench: at ${BIG} states: ${JSON.stringify(big)}\n`);
   process.stderr.write('bench: down to 5 states...\n');
@@ -268,6 +273,9 @@ function scaleBench() {
       `| \`vm-state ${b.args}\` | ${ms(b.ms)} | ${ms(s.ms)} | ${(b.ms / s.ms).toFixed(2)}× | ${b.procs} |`,
     );
   });
+  console.log(
+    `\n| \`vm-state list\` at ${BIG} states × 10 snapshots (median of ${ROUNDS + 2}) | raw calls ${rawMs.toFixed(0)} ms | list ${listMs.toFixed(0)} ms | ${(listMs / rawMs).toFixed(2)}× |`,
+  );
   lab(`for j in $(seq 1 10); do zfs destroy ${P}@snap$j; done`); // the recursive snapshots' own, on the parent
   execFileSync(`${ROOT}lab/reset`, [], { stdio: 'inherit' });
 }
