@@ -50,37 +50,37 @@ async function devWithHistory(): Promise<void> {
   await write('dev', 'three');
 }
 
+/** Fuse only: what it checks is vm-state's own, over zfs calls the kept tests make on OpenZFS. */
+const logicOnly = costly("vm-state's logic over zfs calls the kept lifecycle tests make on OpenZFS too");
+
 describe('snapshots and show', () => {
   beforeEach(resetLab);
 
-  costly("vm-state's logic over zfs calls the kept lifecycle tests make on OpenZFS too")(
-    'snapshots: every snapshot newest last, exact bytes, the states cloned from each',
-    async () => {
-      await devWithHistory();
-      await ok(['vm-state', 'create', 'qa']);
-      await ok(['vm-state', 'assign', 'slot2', 'qa']);
-      await sleep(1100); // creation times have whole seconds
-      await ok(['vm-state', 'snapshot', 'slot2', 'q1']);
-      await ok(['vm-state', 'restore', 'dev@s1', 'kid']);
-      const doc = SnapshotsOut.parse(JSON.parse(await ok(['vm-state', '--json', 'snapshots'])));
-      expect(doc.snapshots.map((s) => `${s.state}@${s.name}`)).toEqual(['dev@s1', 'dev@s2', 'qa@q1']);
-      const s1 = doc.snapshots[0]!;
-      expect(s1.clonedStates).toEqual(['kid']);
-      expect(s1.clones).toEqual([`${P}/kid`]);
-      expect(s1.used).toBe(await bytes(`${P}/dev@s1`, 'used'));
-      expect(s1.referenced).toBe(await bytes(`${P}/dev@s1`, 'referenced'));
-      const created = doc.snapshots.map((s) => Date.parse(s.created));
-      expect([...created].sort((a, b) => a - b)).toEqual(created);
+  logicOnly('snapshots: every snapshot newest last, exact bytes, the states cloned from each', async () => {
+    await devWithHistory();
+    await ok(['vm-state', 'create', 'qa']);
+    await ok(['vm-state', 'assign', 'slot2', 'qa']);
+    await sleep(1100); // creation times have whole seconds
+    await ok(['vm-state', 'snapshot', 'slot2', 'q1']);
+    await ok(['vm-state', 'restore', 'dev@s1', 'kid']);
+    const doc = SnapshotsOut.parse(JSON.parse(await ok(['vm-state', '--json', 'snapshots'])));
+    expect(doc.snapshots.map((s) => `${s.state}@${s.name}`)).toEqual(['dev@s1', 'dev@s2', 'qa@q1']);
+    const s1 = doc.snapshots[0]!;
+    expect(s1.clonedStates).toEqual(['kid']);
+    expect(s1.clones).toEqual([`${P}/kid`]);
+    expect(s1.used).toBe(await bytes(`${P}/dev@s1`, 'used'));
+    expect(s1.referenced).toBe(await bytes(`${P}/dev@s1`, 'referenced'));
+    const created = doc.snapshots.map((s) => Date.parse(s.created));
+    expect([...created].sort((a, b) => a - b)).toEqual(created);
 
-      const one = SnapshotsOut.parse(JSON.parse(await ok(['vm-state', '--json', 'snapshots', 'qa'])));
-      expect(one.snapshots.map((s) => s.name)).toEqual(['q1']);
-      const human = await ok(['vm-state', 'snapshots', 'dev']);
-      expect(human).toMatch(/dev@s1\s.*\skid\n/);
-      expect((await vm(['snapshots', 'nope'])).code).toBe(3);
-    },
-  );
+    const one = SnapshotsOut.parse(JSON.parse(await ok(['vm-state', '--json', 'snapshots', 'qa'])));
+    expect(one.snapshots.map((s) => s.name)).toEqual(['q1']);
+    const human = await ok(['vm-state', 'snapshots', 'dev']);
+    expect(human).toMatch(/dev@s1\s.*\skid\n/);
+    expect((await vm(['snapshots', 'nope'])).code).toBe(3);
+  });
 
-  costly("vm-state's logic over zfs calls the kept lifecycle tests make on OpenZFS too")(
+  logicOnly(
     'show: dataset, mount, space, origin, clones, snapshots, slots and whether they run, data.img',
     async () => {
       await devWithHistory();
@@ -155,24 +155,21 @@ describe('snapshot delete', () => {
 describe('rollback', () => {
   beforeEach(resetLab);
 
-  costly("vm-state's logic over zfs calls the kept lifecycle tests make on OpenZFS too")(
-    'a running slot: stopped, rolled back, started again on the old data',
-    async () => {
-      await devWithHistory();
-      await ok(['vm-state', 'snapshot', 'delete', 'dev@s1']);
-      await ok(['systemctl', 'start', 'microvm@slot1.service']);
-      const pid = await mainPid('slot1');
-      const noConfirm = await vm(['rollback', 'slot1', 's2']);
-      expect(noConfirm.code).toBe(2);
-      expect((await read('dev')).trim()).toBe('three');
-      const r = await vm(['rollback', 'slot1', 's2'], { input: 'ROLLBACK\n' });
-      expect(r.code, r.stderr).toBe(0);
-      expect((await read('dev')).trim()).toBe('two');
-      expect(await activeState('slot1')).toBe('active');
-      expect(await mainPid('slot1')).not.toBe(pid);
-      expect(await snapNames('dev')).toEqual(['s2']);
-    },
-  );
+  logicOnly('a running slot: stopped, rolled back, started again on the old data', async () => {
+    await devWithHistory();
+    await ok(['vm-state', 'snapshot', 'delete', 'dev@s1']);
+    await ok(['systemctl', 'start', 'microvm@slot1.service']);
+    const pid = await mainPid('slot1');
+    const noConfirm = await vm(['rollback', 'slot1', 's2']);
+    expect(noConfirm.code).toBe(2);
+    expect((await read('dev')).trim()).toBe('three');
+    const r = await vm(['rollback', 'slot1', 's2'], { input: 'ROLLBACK\n' });
+    expect(r.code, r.stderr).toBe(0);
+    expect((await read('dev')).trim()).toBe('two');
+    expect(await activeState('slot1')).toBe('active');
+    expect(await mainPid('slot1')).not.toBe(pid);
+    expect(await snapNames('dev')).toEqual(['s2']);
+  });
 
   it('newer snapshots: refused (exit 5, listed) unless --destroy-newer, which keeps them and a clone of them', async () => {
     await devWithHistory();
@@ -214,21 +211,18 @@ describe('snapshot --stop', () => {
     },
   );
 
-  costly("vm-state's logic over zfs calls the kept lifecycle tests make on OpenZFS too")(
-    'starts the slot again when the snapshot fails',
-    async () => {
-      await devWithHistory();
-      // The snapshot name gets taken while the slot stops, so vm-state's own zfs snapshot fails.
-      await withDropIn('microvm@slot1', `ExecStopPost=/sbin/zfs snapshot ${P}/dev@clean`, async () => {
-        await ok(['systemctl', 'start', 'microvm@slot1.service']);
-        const r = await vm(['snapshot', 'slot1', 'clean', '--stop']);
-        expect(r.code).toBe(4);
-        expect(r.stderr).toContain('already exists');
-        expect(r.stderr).toContain('Rolled back: systemctl start microvm@slot1.service');
-        expect(await activeState('slot1')).toBe('active');
-      });
-    },
-  );
+  logicOnly('starts the slot again when the snapshot fails', async () => {
+    await devWithHistory();
+    // The snapshot name gets taken while the slot stops, so vm-state's own zfs snapshot fails.
+    await withDropIn('microvm@slot1', `ExecStopPost=/sbin/zfs snapshot ${P}/dev@clean`, async () => {
+      await ok(['systemctl', 'start', 'microvm@slot1.service']);
+      const r = await vm(['snapshot', 'slot1', 'clean', '--stop']);
+      expect(r.code).toBe(4);
+      expect(r.stderr).toContain('already exists');
+      expect(r.stderr).toContain('Rolled back: systemctl start microvm@slot1.service');
+      expect(await activeState('slot1')).toBe('active');
+    });
+  });
 });
 
 describe('prune', () => {
@@ -265,20 +259,17 @@ describe('prune', () => {
     expect(await snapNames('dev')).toEqual(['s1', 's4']);
   });
 
-  costly("vm-state's logic over zfs calls the kept lifecycle tests make on OpenZFS too")(
-    '--older-than: only snapshots older than the duration',
-    async () => {
-      await devWithHistory();
-      // A run takes seconds on OpenZFS under TCG: new1 must stay younger than the cut-off
-      // until prune has read it.
-      await sleep(slow ? 30_000 : 3000);
-      await ok(['vm-state', 'snapshot', 'slot1', 'new1']);
-      const r = await vm(['prune', 'dev', '--older-than', slow ? '25s' : '2s']);
-      expect(r.code, r.stderr).toBe(0);
-      expect(await snapNames('dev')).toEqual(['new1']);
-      expect((await vm(['prune', 'dev', '--older-than', 'soon'])).code).toBe(2);
-    },
-  );
+  logicOnly('--older-than: only snapshots older than the duration', async () => {
+    await devWithHistory();
+    // A run takes seconds on OpenZFS under TCG: new1 must stay younger than the cut-off
+    // until prune has read it.
+    await sleep(slow ? 30_000 : 3000);
+    await ok(['vm-state', 'snapshot', 'slot1', 'new1']);
+    const r = await vm(['prune', 'dev', '--older-than', slow ? '25s' : '2s']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await snapNames('dev')).toEqual(['new1']);
+    expect((await vm(['prune', 'dev', '--older-than', 'soon'])).code).toBe(2);
+  });
 });
 
 describe('clone --full', () => {
@@ -332,7 +323,7 @@ describe('rename', () => {
     expect(await activeState('slot1')).toBe('active');
   });
 
-  costly("vm-state's logic over zfs calls the kept lifecycle tests make on OpenZFS too")(
+  logicOnly(
     'a renamed clone keeps its helper snapshot named after it, so delete still cleans it up',
     async () => {
       await devWithHistory();
@@ -345,23 +336,20 @@ describe('rename', () => {
     },
   );
 
-  costly("vm-state's logic over zfs calls the kept lifecycle tests make on OpenZFS too")(
-    'refuses while the slot runs, and an existing name; nothing changes',
-    async () => {
-      await devWithHistory();
-      await ok(['vm-state', 'create', 'taken']);
-      await ok(['systemctl', 'start', 'microvm@slot1.service']);
-      const before = await worldSnapshot();
-      const r = await vm(['rename', 'dev', 'prod']);
-      expect(r.code).toBe(5);
-      expect(r.stderr).toContain('running slot slot1');
-      const taken = await vm(['--json', 'rename', 'taken', 'dev']);
-      expect(taken.code).toBe(4);
-      ErrorOut.parse(JSON.parse(taken.stderr));
-      expect(await worldSnapshot()).toBe(before);
-    },
-  );
-  costly("vm-state's logic over zfs calls the kept lifecycle tests make on OpenZFS too")(
+  logicOnly('refuses while the slot runs, and an existing name; nothing changes', async () => {
+    await devWithHistory();
+    await ok(['vm-state', 'create', 'taken']);
+    await ok(['systemctl', 'start', 'microvm@slot1.service']);
+    const before = await worldSnapshot();
+    const r = await vm(['rename', 'dev', 'prod']);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain('running slot slot1');
+    const taken = await vm(['--json', 'rename', 'taken', 'dev']);
+    expect(taken.code).toBe(4);
+    ErrorOut.parse(JSON.parse(taken.stderr));
+    expect(await worldSnapshot()).toBe(before);
+  });
+  logicOnly(
     'a failure after the rename and the new mountpoint (the link cannot be made) is undone on the real zfs: name, mountpoint, data',
     async () => {
       await devWithHistory();
@@ -378,7 +366,7 @@ describe('rename', () => {
     },
   );
 
-  costly("vm-state's logic over zfs calls the kept lifecycle tests make on OpenZFS too")(
+  logicOnly(
     'killed right after zfs rename: the start guard refuses, doctor says how to undo it, delete refuses; undone, all is well',
     async () => {
       await devWithHistory();
@@ -415,7 +403,7 @@ describe('adopt', () => {
       `cd ${dir} && find . -printf '%p %y %m %n %u:%g %s %l\\n' | sort && find . -type f -print0 | sort -z | xargs -0 sha256sum`,
     ]);
 
-  costly("vm-state's logic over zfs calls the kept lifecycle tests make on OpenZFS too")(
+  logicOnly(
     'killed mid-copy: doctor reports the unfinished adopt, --repair never relinks into the unchecked copy, the guard refuses',
     async () => {
       const dir = `${STATES}/slot4`;

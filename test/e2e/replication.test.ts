@@ -79,6 +79,11 @@ const send = async (args: string[]) => {
 const both = async () =>
   `${await worldSnapshot()}\n---\n${await peer.ok(['zfs', 'list', '-H', '-t', 'all', '-o', 'name,readonly,userrefs', '-r', peer.P])}`;
 
+/** Fuse only: refusals that come before any stream; the set-aside's zfs steps are checked on OpenZFS elsewhere. */
+const refusedBeforeStream = costly(
+  'refused before any stream; set-aside is rename, clone and promote, which rollback --destroy-newer and the trash check on OpenZFS',
+);
+
 describe.skipIf(!hasPeer)(`vm-state send between two hypervisors (${backend} pair)`, () => {
   beforeEach(async () => {
     await Promise.all([resetLab(), resetPeer()]);
@@ -253,9 +258,7 @@ describe.skipIf(!hasPeer)(`vm-state send between two hypervisors (${backend} pai
     },
   );
 
-  costly(
-    'refused before any stream; set-aside is rename, clone and promote, which rollback --destroy-newer and the trash check on OpenZFS',
-  )(
+  refusedBeforeStream(
     'a diverged target is refused (exit 5, nothing changes); --force keeps its own snapshots aside there',
     async () => {
       await ok(['vm-state', 'create', 'web']);
@@ -284,9 +287,7 @@ describe.skipIf(!hasPeer)(`vm-state send between two hypervisors (${backend} pai
     },
   );
 
-  costly(
-    'refused before any stream; set-aside is rename, clone and promote, which rollback --destroy-newer and the trash check on OpenZFS',
-  )(
+  refusedBeforeStream(
     'a state of its own there is never written (exit 4); a target without room is refused before sending',
     async () => {
       await ok(['vm-state', 'create', 'web']);

@@ -147,6 +147,9 @@ const snapshotsOf = async (state: string) =>
     .split('\n')
     .filter(Boolean);
 
+/** Fuse only: the module's units under systemd are the same whatever the ZFS. */
+const unitsOnly = costly("the Nix module's units under systemd: the same whatever the ZFS");
+
 describe("the module's units under the lab's systemd", () => {
   let units: UnitsExport;
   let files: LabFile[];
@@ -197,32 +200,29 @@ describe("the module's units under the lab's systemd", () => {
     await resetLab();
   });
 
-  costly("the Nix module's units under systemd: the same whatever the ZFS")(
-    'units.nix evaluates in seconds, and systemd takes every unit as it is written',
-    async () => {
-      ready();
-      expect(evalMs).toBeLessThan(10_000);
-      console.log(`units.nix evaluated in ${Math.round(evalMs)} ms`);
-      const unitFiles = files.filter((f) => f.path.startsWith('/etc/systemd/system/') && 'text' in f);
-      expect(unitFiles.map((f) => f.path.split('/').pop()).sort()).toEqual(
-        [SNAPSHOT, REPLICATE, METRICS].flatMap((n) => [`${n}.service`, `${n}.timer`]).sort(),
-      );
-      // verify warns of unknown keys, bad values and missing programs; it exits 0 on warnings.
-      const r = await sh(['systemd-analyze', 'verify', ...unitFiles.map((f) => f.path)]);
-      expect(r.stderr + r.stdout, 'systemd-analyze verify').toBe('');
-      expect(r.code).toBe(0);
-      for (const n of [SNAPSHOT, REPLICATE, METRICS])
-        expect((await show(`${n}.timer`, 'WantedBy')).WantedBy, n).toBe('timers.target');
-      // systemd took every sandbox setting at the module's value (none ignored or read otherwise).
-      for (const [name, def] of Object.entries(units.services)) {
-        const keys = Object.keys(def.serviceConfig).filter((k) => !SHOWN_OTHERWISE.includes(k));
-        const want = Object.fromEntries(keys.map((k) => [k, asShown(def.serviceConfig[k])]));
-        expect(await show(`${name}.service`, ...keys), name).toEqual(want);
-      }
-    },
-  );
+  unitsOnly('units.nix evaluates in seconds, and systemd takes every unit as it is written', async () => {
+    ready();
+    expect(evalMs).toBeLessThan(10_000);
+    console.log(`units.nix evaluated in ${Math.round(evalMs)} ms`);
+    const unitFiles = files.filter((f) => f.path.startsWith('/etc/systemd/system/') && 'text' in f);
+    expect(unitFiles.map((f) => f.path.split('/').pop()).sort()).toEqual(
+      [SNAPSHOT, REPLICATE, METRICS].flatMap((n) => [`${n}.service`, `${n}.timer`]).sort(),
+    );
+    // verify warns of unknown keys, bad values and missing programs; it exits 0 on warnings.
+    const r = await sh(['systemd-analyze', 'verify', ...unitFiles.map((f) => f.path)]);
+    expect(r.stderr + r.stdout, 'systemd-analyze verify').toBe('');
+    expect(r.code).toBe(0);
+    for (const n of [SNAPSHOT, REPLICATE, METRICS])
+      expect((await show(`${n}.timer`, 'WantedBy')).WantedBy, n).toBe('timers.target');
+    // systemd took every sandbox setting at the module's value (none ignored or read otherwise).
+    for (const [name, def] of Object.entries(units.services)) {
+      const keys = Object.keys(def.serviceConfig).filter((k) => !SHOWN_OTHERWISE.includes(k));
+      const want = Object.fromEntries(keys.map((k) => [k, asShown(def.serviceConfig[k])]));
+      expect(await show(`${name}.service`, ...keys), name).toEqual(want);
+    }
+  });
 
-  costly("the Nix module's units under systemd: the same whatever the ZFS")(
+  unitsOnly(
     'auto-snapshot: succeeds, snapshots every state, rewrites the metrics file, journals it',
     async () => {
       ready();
@@ -247,42 +247,39 @@ describe("the module's units under the lab's systemd", () => {
     },
   );
 
-  costly("the Nix module's units under systemd: the same whatever the ZFS")(
-    'replicate: the job fails cleanly (no such host), its record and the unit say so',
-    async () => {
-      ready();
-      const run = await start(REPLICATE);
-      // The exit status says a job failed (README, "Operations"): a oneshot that exits non-zero is
-      // a failed unit, as the module means it to be (systemctl --failed, OnFailure=); the timer retries.
-      expect(run, run.stderr).toMatchObject({ code: 1, Result: 'exit-code', ExecMainStatus: '1' });
-      expect(run.ActiveState).toBe('failed');
-      const record = JSON.parse(await ok(['cat', '/var/lib/vm-state/replication/offsite.json']));
-      expect(record).toMatchObject({
-        job: 'offsite',
-        remote: 'offsite',
-        result: 'failed',
-        lastSuccess: null,
-      });
-      expect(record.states.map((s: { state: string; ok: boolean }) => [s.state, s.ok]).sort()).toEqual(
-        STATES.map((s) => [s, false]).sort(),
+  unitsOnly('replicate: the job fails cleanly (no such host), its record and the unit say so', async () => {
+    ready();
+    const run = await start(REPLICATE);
+    // The exit status says a job failed (README, "Operations"): a oneshot that exits non-zero is
+    // a failed unit, as the module means it to be (systemctl --failed, OnFailure=); the timer retries.
+    expect(run, run.stderr).toMatchObject({ code: 1, Result: 'exit-code', ExecMainStatus: '1' });
+    expect(run.ActiveState).toBe('failed');
+    const record = JSON.parse(await ok(['cat', '/var/lib/vm-state/replication/offsite.json']));
+    expect(record).toMatchObject({
+      job: 'offsite',
+      remote: 'offsite',
+      result: 'failed',
+      lastSuccess: null,
+    });
+    expect(record.states.map((s: { state: string; ok: boolean }) => [s.state, s.ok]).sort()).toEqual(
+      STATES.map((s) => [s, false]).sort(),
+    );
+    expect(record.error).toBe(
+      `2 of 2 state(s) not sent: ${record.states.map((s: { state: string }) => s.state).join(', ')}`,
+    );
+    const journal = await lastRun(`${REPLICATE}.service`);
+    const said = journal.map((e) => String(e.MESSAGE)).join('\n');
+    expect(said).toContain('Replication failed: offsite (2 of 2 state(s) not sent');
+    // ssh itself ran, under the sandbox, and said why (the lab has no such host and no network).
+    for (const st of record.states as { error: string }[])
+      expect(st.error).toMatch(
+        /^Cannot reach remote 'offsite' .*ssh: Could not resolve hostname vmstate-nowhere/,
       );
-      expect(record.error).toBe(
-        `2 of 2 state(s) not sent: ${record.states.map((s: { state: string }) => s.state).join(', ')}`,
-      );
-      const journal = await lastRun(`${REPLICATE}.service`);
-      const said = journal.map((e) => String(e.MESSAGE)).join('\n');
-      expect(said).toContain('Replication failed: offsite (2 of 2 state(s) not sent');
-      // ssh itself ran, under the sandbox, and said why (the lab has no such host and no network).
-      for (const st of record.states as { error: string }[])
-        expect(st.error).toMatch(
-          /^Cannot reach remote 'offsite' .*ssh: Could not resolve hostname vmstate-nowhere/,
-        );
-      // Only the job's failure is loud: nothing the sandbox refused (a read-only file, a syscall).
-      expect(said).not.toMatch(/EROFS|EACCES|EPERM|read-only file system|not refreshed/i);
-    },
-  );
+    // Only the job's failure is loud: nothing the sandbox refused (a read-only file, a syscall).
+    expect(said).not.toMatch(/EROFS|EACCES|EPERM|read-only file system|not refreshed/i);
+  });
 
-  costly("the Nix module's units under systemd: the same whatever the ZFS")(
+  unitsOnly(
     'metrics: succeeds, writes a world-readable textfile that parses and says what zfs says',
     async () => {
       ready();
@@ -310,7 +307,7 @@ describe("the module's units under the lab's systemd", () => {
     },
   );
 
-  costly("the Nix module's units under systemd: the same whatever the ZFS")(
+  unitsOnly(
     'the timers, started, have a next elapse; the metrics timer fires now and in a minute',
     async () => {
       ready();
