@@ -149,7 +149,7 @@ const { metafile } = await build({
     },
   ],
 });
-const front = Object.keys(metafile.inputs).filter((p) => p.startsWith('src/'));
+const front = new Set(Object.keys(metafile.inputs).filter((p) => p.startsWith('src/')));
 for (const p of front) later.delete(p);
 
 const shared = new Set();
@@ -172,11 +172,12 @@ await bundle('dist/run.cjs', {
     {
       name: 'from-the-command-line',
       setup(b) {
-        b.onResolve({ filter: /^\./ }, (args) =>
-          front.includes(key(srcOf(args)))
-            ? (shared.add(key(srcOf(args))), { path: key(srcOf(args)), namespace: 'from-the-command-line' })
-            : undefined,
-        );
+        b.onResolve({ filter: /^\./ }, (args) => {
+          const path = key(srcOf(args));
+          if (!front.has(path)) return undefined;
+          shared.add(path);
+          return { path, namespace: 'from-the-command-line' };
+        });
         b.onResolve({ filter: /^\.\/vm-state\.cjs$/ }, () => ({ path: './vm-state.cjs', external: true }));
         b.onLoad({ filter: /.*/, namespace: 'from-the-command-line' }, (args) => ({
           contents: `module.exports = require('./vm-state.cjs').modules[${JSON.stringify(args.path)}];`,
@@ -204,11 +205,12 @@ await bundle('dist/vm-state.cjs', {
     {
       name: 'run-later',
       setup(b) {
-        b.onResolve({ filter: /^\./ }, (args) =>
-          args.kind === 'dynamic-import' && later.has(key(srcOf(args)))
-            ? { path: key(srcOf(args)), namespace: 'run-later' }
-            : undefined,
-        );
+        b.onResolve({ filter: /^\./ }, (args) => {
+          const path = key(srcOf(args));
+          return args.kind === 'dynamic-import' && later.has(path)
+            ? { path, namespace: 'run-later' }
+            : undefined;
+        });
         b.onResolve({ filter: /^\.\/run\.cjs$/ }, () => ({ path: './run.cjs', external: true }));
         b.onLoad({ filter: /.*/, namespace: 'run-later' }, (args) => ({
           contents: `module.exports = require('./run.cjs').start(${JSON.stringify(args.path)});`,
