@@ -1,7 +1,7 @@
 # vm-state from the committed bundle (dist/vm-state.cjs, the command line; dist/run.cjs,
-# what runs a command; and dist/mcp.cjs, the MCP
-# server only `vm-state mcp` loads) and the launcher that runs it with Node's own
-# compile cache (bin/vm-state).
+# what runs a command; dist/mcp.cjs, the MCP server only `vm-state mcp` loads; and
+# dist/help.txt, the top-level help printed without them) and the launcher that
+# runs it with Node's own compile cache (bin/vm-state).
 # No buildNpmPackage: the lockfile has no `resolved` URLs on purpose, so npm
 # dependencies cannot be fetched by Nix; the bundle already contains them.
 {
@@ -44,6 +44,7 @@ stdenvNoCC.mkDerivation {
       ../dist/vm-state.cjs
       ../dist/run.cjs
       ../dist/mcp.cjs
+      ../dist/help.txt
       ../bin/vm-state
       ../bin/package.json
     ];
@@ -64,6 +65,8 @@ stdenvNoCC.mkDerivation {
     # Beside it: the command line requires ./run.cjs, and that ./mcp.cjs, from their own directory.
     install -Dm644 dist/run.cjs "$out/lib/vm-state/dist/run.cjs"
     install -Dm644 dist/mcp.cjs "$out/lib/vm-state/dist/mcp.cjs"
+    # The top-level help the launcher prints to a pipe without loading the bundle.
+    install -Dm644 dist/help.txt "$out/lib/vm-state/dist/help.txt"
     install -Dm644 bin/vm-state "$out/lib/vm-state/bin/vm-state"
     install -Dm644 bin/package.json "$out/lib/vm-state/bin/package.json"
     makeWrapper ${lib.getExe nodejs} "$out/bin/vm-state" \
@@ -80,7 +83,8 @@ stdenvNoCC.mkDerivation {
 
     # No compile cache in the build sandbox.
     export VM_STATE_CACHE_DIR=
-    "$out/bin/vm-state" --help >/dev/null
+    # The saved help, from the installed file: the launcher says so.
+    VM_STATE_TRACE=1 "$out/bin/vm-state" --help 2>&1 >/dev/null | grep -F 'printed from dist/help.txt'
     "$out/bin/vm-state" --version | grep -F ${lib.escapeShellArg packageJson.version}
     # The MCP server loads (its own file) and answers on stdio; without writes, nothing can change.
     echo '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' | "$out/bin/vm-state" mcp | grep -F '"name":"list"'

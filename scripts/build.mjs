@@ -1,15 +1,17 @@
 // Bundles src/ into the files bin/vm-state runs (with Node's compile cache):
 // dist/vm-state.cjs, the command line (commander and the command table, all that
 // `--help` needs), and dist/run.cjs, what runs a command, which the first command
-// that runs loads; and dist/mcp.cjs, the server that only `vm-state mcp` loads. The
-// Nix package installs the three, and no dependency is needed at run time. zod is
+// that runs loads; dist/mcp.cjs, the server that only `vm-state mcp` loads; and
+// dist/help.txt, the top-level help bin/vm-state prints itself. The Nix package
+// installs the four, and no dependency is needed at run time. zod is
 // never initialised by `--help` (README, "Start-up"). Deterministic: CI rebuilds
 // them and compares byte for byte.
 //
 // CommonJS rather than an ES module: Node's compile cache serves both, but
 // loading the bundle as an ES module is slower at start (README, "Start-up").
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
@@ -220,3 +222,8 @@ await bundle('dist/vm-state.cjs', {
     },
   ],
 });
+
+// dist/help.txt: the command line's own `--help` off a terminal, where commander wraps
+// at 80 columns: bin/vm-state prints it to a pipe or a file without loading the bundle.
+const help = execFileSync(process.execPath, ['dist/vm-state.cjs', '--help'], { env: {}, encoding: 'utf8' });
+writeFileSync('dist/help.txt', help);

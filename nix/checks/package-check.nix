@@ -41,7 +41,7 @@ in
   (equal "pname is package.json's name" packageJson.name pkg.pname)
   (equal "version is package.json's version (${packageJson.version})" packageJson.version pkg.version)
   (equal "src is only the bundle and its launcher"
-    [ "bin/package.json" "bin/vm-state" "dist/mcp.cjs" "dist/run.cjs" "dist/vm-state.cjs" ]
+    [ "bin/package.json" "bin/vm-state" "dist/help.txt" "dist/mcp.cjs" "dist/run.cjs" "dist/vm-state.cjs" ]
     (srcFiles root' ""))
   (equal "src root is the repo" root' pkg.src.origSrc)
   (equal "wrapper PATH: booted system, then zfs, systemd, coreutils, util-linux's bin"
@@ -56,6 +56,8 @@ in
     ''install -Dm644 dist/run.cjs "$out/lib/vm-state/dist/run.cjs"'' pkg.installPhase)
   (contains "MCP server installed beside the bundle, which requires it from there"
     ''install -Dm644 dist/mcp.cjs "$out/lib/vm-state/dist/mcp.cjs"'' pkg.installPhase)
+  (contains "the help the launcher prints installed beside the bundle"
+    ''install -Dm644 dist/help.txt "$out/lib/vm-state/dist/help.txt"'' pkg.installPhase)
   (contains "install check asks the MCP server for its tools" "vm-state\" mcp" pkg.installCheckPhase)
   (contains "launcher installed" ''install -Dm644 bin/vm-state ${entry}'' pkg.installPhase)
   (contains "launcher stays CommonJS"
@@ -71,7 +73,8 @@ in
   (check "makeWrapper is a build input" (builtins.elem stubs.packages.makeWrapper pkg.nativeBuildInputs)
     pkg.nativeBuildInputs)
   (equal "install check enabled" true pkg.doInstallCheck)
-  (contains "install check runs --help" ''"$out/bin/vm-state" --help'' pkg.installCheckPhase)
+  (contains "install check runs --help, printed from the installed help"
+    "\"$out/bin/vm-state\" --help 2>&1 >/dev/null | grep -F 'printed from dist/help.txt'" pkg.installCheckPhase)
   (contains "install check writes no compile cache" "export VM_STATE_CACHE_DIR=" pkg.installCheckPhase)
   (contains "install check runs --version and expects the version"
     "\"$out/bin/vm-state\" --version | grep -F ${lib.escapeShellArg packageJson.version}"

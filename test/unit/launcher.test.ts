@@ -103,8 +103,9 @@ function installCopy(bundleText: string): { launcher: string; bundle: string } {
   copyFileSync(join(ROOT, 'bin', 'vm-state'), join(root, 'bin', 'vm-state'));
   copyFileSync(join(ROOT, 'bin', 'package.json'), join(root, 'bin', 'package.json'));
   writeFileSync(join(root, 'dist', 'vm-state.cjs'), bundleText);
-  // What the command line loads when a command runs (scripts/build.mjs).
-  for (const file of ['run.cjs', 'mcp.cjs']) copyFileSync(join(ROOT, 'dist', file), join(root, 'dist', file));
+  // What the command line loads when a command runs, and the help the launcher prints (scripts/build.mjs).
+  for (const file of ['run.cjs', 'mcp.cjs', 'help.txt'])
+    copyFileSync(join(ROOT, 'dist', file), join(root, 'dist', file));
   return { launcher: join(root, 'bin', 'vm-state'), bundle: join(root, 'dist', 'vm-state.cjs') };
 }
 
@@ -160,7 +161,7 @@ describe('bin/vm-state compile cache', { timeout: 60_000 }, () => {
   });
 
   it('runs exactly like the bundle itself: output and exit code, with and without a cache', () => {
-    for (const args of [LIST, ['--json', 'list'], ['no-such-command'], ['--help'], ['--version']]) {
+    for (const args of [LIST, ['--json', 'list'], ['no-such-command'], ['--help', '--json'], ['--version']]) {
       const direct = run(args, quiet, BUNDLE);
       for (const cached of [false, true]) {
         rmSync(dir, { recursive: true, force: true });
@@ -172,6 +173,58 @@ describe('bin/vm-state compile cache', { timeout: 60_000 }, () => {
     }
     expect(run(LIST, quiet, BUNDLE).status).toBe(0);
     expect(run(['no-such-command'], quiet, BUNDLE).status).toBe(2);
+  });
+
+  it("--help to a pipe is the bundle's own, saved by the build: printed without the bundle or a cache", () => {
+    const saved = '# compile cache: not used: --help is printed from dist/help.txt';
+    const direct = run(['--help'], quiet, BUNDLE);
+    expect(direct).toMatchObject({ status: 0, stderr: '' });
+    expect(direct.stdout).toContain('Usage: vm-state [options] [command]');
+    for (const args of [['--help'], ['-h'], ['help']]) {
+      const r = run(args);
+      expect(r).toMatchObject({
+        status: 0,
+        stdout: direct.stdout,
+        stderr: '',
+        trace: [saved],
+        looked: false,
+      });
+      expect(existsSync(dir)).toBe(false);
+    }
+    // The help of a command, or with other options, is the bundle's to print.
+    expect(run(['send', '--help']).trace).toEqual([`# compile cache: in ${dir}`]);
+    expect(run(['--help', '--no-color']).trace).toEqual([`# compile cache: in ${dir}`]);
+    // Without the saved text (an install that lacks it) the bundle prints the same.
+    const copy = installCopy(readFileSync(BUNDLE, 'utf8'));
+    rmSync(join(dirname(copy.bundle), 'help.txt'));
+    expect(run(['--help'], {}, copy.launcher)).toMatchObject({
+      status: 0,
+      stdout: direct.stdout,
+      trace: [`# compile cache: in ${dir}`],
+    });
+  });
+
+  it("--help on a terminal is the bundle's, wrapped to its width; to a closed pipe it is no error", () => {
+    const env = Object.entries({ VM_STATE_CACHE_DIR: dir, VM_STATE_TRACE: '1', NO_COLOR: '1' })
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
+    // util-linux's script(1) gives the launcher a terminal of 150 columns.
+    const tty = spawnSync(
+      'script',
+      ['-qec', `stty cols 150; env ${env} ${process.execPath} ${LAUNCHER} --help`, '/dev/null'],
+      { encoding: 'utf8' },
+    );
+    expect(tty.status).toBe(0);
+    expect(tty.stdout).toContain(`# compile cache: in ${dir}`);
+    const widest = Math.max(...tty.stdout.split(/\r?\n/).map((l) => l.length));
+    expect(widest).toBeGreaterThan(100);
+    const piped = run(['--help'], quiet);
+    expect(Math.max(...piped.stdout.split('\n').map((l) => l.length))).toBeLessThanOrEqual(100);
+    const head = spawnSync('sh', ['-c', `${process.execPath} ${LAUNCHER} --help | head -c 10`], {
+      encoding: 'utf8',
+      env: { VM_STATE_CACHE_DIR: '' },
+    });
+    expect(head).toMatchObject({ status: 0, stdout: 'Usage: vm-', stderr: '' });
   });
 
   it('a damaged cache file (bytes flipped, torn, empty, garbage, 3 GB) is not taken: the run is right, the file rewritten', () => {
