@@ -84,6 +84,10 @@ for (let i = 0; i < ROUNDS; i++) {
     o.push(timed(`vm-state send ${state} peer:copy`));
     drop('copy');
     forget(state);
+    const [a, b] = [r.at(-1), o.at(-1)];
+    process.stderr.write(
+      `bench: ${state} round ${i + 1}: raw ${a.toFixed(2)} s, vm-state ${b.toFixed(2)} s (${(a / b).toFixed(2)}×)\n`,
+    );
   }
 }
 const rate = (s) => `${Math.round(MIB / s)} MiB/s`;
