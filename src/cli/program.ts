@@ -110,11 +110,13 @@ function register(program: Command, spec: CommandSpec, deps: ProgramDeps): void 
     }
     const input: Input = { ...cmd.opts() };
     spec.args.forEach((a, i) => (input[inputKey(a)] = params[i] as string | undefined));
-    // list's reads start before zod loads with the next import (io/early-reads.ts).
+    // A view's reads start before zod loads with the next import (io/early-reads.ts); its
+    // scope's flags do not depend on the assignments, which are read later, with zod.
     const runner =
-      spec.kind === 'view' && spec.scope === undefined
-        ? (await import('../io/early-reads.js')).startWholePoolReads(
+      spec.kind === 'view'
+        ? (await import('../io/early-reads.js')).startViewReads(
             deps.runner,
+            spec.scope?.(input, {}) ?? 'all',
             cmd.optsWithGlobals(),
             deps.env ?? process.env,
           )

@@ -1,20 +1,27 @@
+import type { StateScope } from '../core/facts.js';
 import { parentDataset, unitOf } from '../core/layout.js';
 import type { Config } from '../schemas/config.js';
 import { DATASET_PATH, LAYOUT_DEFAULTS } from '../schemas/config-sources.js';
+import { MAX_EXISTING, nameProblem } from '../schemas/names.js';
 import { configInput, type ConfigFlags } from './config-input.js';
 import { ProcessRunner, type PipeOptions, type Runner, type RunOptions, type RunResult } from './runner.js';
 import { systemctlShowArgv } from './systemd-parse.js';
-import { zfsGetArgv } from './zfs-parse.js';
+import { isOpenZfs } from './zfs-flavour.js';
+import { zfsGetArgv, zfsGetMountpointsArgv, zfsGetOriginsArgv, zfsGetParentArgv } from './zfs-parse.js';
 
 /**
- * `list` reads the whole pool and every slot's unit, and loading zod and
- * checking the config (~40 ms CPU) need not come first. Its two reads start
- * from the config as given; the run takes their results only where the checked
- * config asks for exactly the same command. A guess that turns out wrong is a
- * wasted read, never a wrong fact: reads change nothing.
+ * A view reads without the lock, and loading zod and checking the config (~40 ms
+ * CPU) need not come first. The reads that do not depend on its arguments start
+ * from the config as given: `list` reads the whole pool and every slot's unit; a
+ * scoped view (`show`) the parent, the units, and the one listing of every state
+ * its guards need (the read that grows with the pool). The run takes their results
+ * only where the checked config asks for exactly the same command. A guess that
+ * turns out wrong is a wasted read, never a wrong fact: reads change nothing. A
+ * mutation reads its facts under the lock, so never early.
  */
-export function startWholePoolReads(
+export function startViewReads(
   runner: Runner = new ProcessRunner(),
+  scope: StateScope,
   flags: ConfigFlags,
   env: NodeJS.ProcessEnv,
 ): Runner {
@@ -25,8 +32,17 @@ export function startWholePoolReads(
     return runner; // a config that cannot be read: the checked read says why
   }
   if (layout === undefined) return runner;
+  // A name the view refuses reads nothing: its own check says why (exit 2, before any read).
+  if (scope !== 'all' && scope.names.some((n) => nameProblem(n, MAX_EXISTING) !== undefined)) return runner;
   const early = new EarlyRunner(runner);
-  early.start(zfsGetArgv(parentDataset(layout)));
+  const parent = parentDataset(layout);
+  if (scope === 'all') early.start(zfsGetArgv(parent));
+  else {
+    // As StateStore.readSome asks, in its order: the states themselves come from the arguments, later.
+    early.start(zfsGetParentArgv(parent));
+    if (scope.clones && !isOpenZfs()) early.start(zfsGetOriginsArgv(parent));
+    if (scope.mountpoints) early.start(zfsGetMountpointsArgv(parent));
+  }
   early.start(systemctlShowArgv(layout.slots.map((s) => unitOf(layout, s))));
   return early;
 }

@@ -1,8 +1,8 @@
-// list's two reads start from the config as given, before zod loads and checks
+// A view's reads start from the config as given, before zod loads and checks
 // it (src/io/early-reads.ts): taken once when the checked config agrees, and
-// never with a value that could read as an option.
+// never with a value that could read as an option; a mutation's never early.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { EarlyRunner } from '../../src/io/early-reads.js';
 import type { Runner } from '../../src/io/runner.js';
 import { runCli } from '../support/cli.js';
@@ -24,6 +24,16 @@ function counting(): Runner & { started: string[] } {
     pipe: () => Promise.reject(new Error('no pipes here')),
   };
 }
+
+afterEach(() => {
+  delete process.env.VM_STATE_ZFS_FLAVOUR;
+});
+
+/** Each call as `zfs get <props>`, `zfs get -d 1 <dataset>` or `systemctl show`. */
+const shape = (c: string[]) =>
+  c[0] === 'zfs'
+    ? `zfs get ${c.at(-3) === '-d' ? `-d ${c.at(-2)} ${c.at(-1)}` : c.at(-1)}`
+    : c.slice(0, 2).join(' ');
 
 describe('early reads', () => {
   it('list runs each of its two reads once: the early one is the one taken', async () => {
@@ -66,6 +76,49 @@ describe('early reads', () => {
     });
     expect(r.code, r.stderr).toBe(0);
     expect(w.runner.calls.map((c) => c.at(-1))).toEqual(['microvms/other/place', 'microvm@slot2.service']);
+  });
+
+  it("show on zfs-fuse: the parent, every state's origin and the units start before the config is checked", async () => {
+    process.env.VM_STATE_ZFS_FLAVOUR = 'zfs-fuse';
+    const w = makeWorld({
+      states: [
+        { name: 'dev', snapshots: ['s1'] },
+        { name: 'copy', origin: `${P}/dev@s1` },
+      ],
+    });
+    const r = await runCli(['show', 'dev'], w);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('copy');
+    // Each once: the three early ones taken, then the state's own read, from its argument.
+    expect(w.runner.calls.map(shape)).toEqual([
+      `zfs get -d 0 ${P}`,
+      `zfs get -d 1 ${P}`,
+      'systemctl show',
+      `zfs get -d 1 ${P}/dev`,
+    ]);
+    const bad = makeWorld({ states: [{ name: 'dev' }] });
+    withConfig(bad, { owner: 'Not A User' });
+    expect((await runCli(['show', 'dev'], bad)).code).toBe(2);
+    expect(bad.runner.calls.map(shape)).toEqual([`zfs get -d 0 ${P}`, `zfs get -d 1 ${P}`, 'systemctl show']);
+    expect(bad.runner.mutatingCalls).toEqual([]);
+  });
+
+  it('show on OpenZFS lists no other state: its clones come with its own read', async () => {
+    process.env.VM_STATE_ZFS_FLAVOUR = 'openzfs';
+    const w = makeWorld({ states: [{ name: 'dev', snapshots: ['s1'] }] });
+    expect((await runCli(['show', 'dev'], w)).code).toBe(0);
+    expect(w.runner.calls.map(shape)).toEqual([
+      `zfs get -d 0 ${P}`,
+      'systemctl show',
+      `zfs get -d 1 ${P}/dev`,
+    ]);
+  });
+
+  it('a mutation reads nothing before its config is checked and its lock taken', async () => {
+    const w = makeWorld();
+    withConfig(w, { owner: 'Not A User' });
+    expect((await runCli(['create', 'fresh'], w)).code).toBe(2);
+    expect(w.runner.calls).toEqual([]);
   });
 
   it('a read is taken once, by the same argv with no options; anything else runs anew', async () => {
