@@ -10,8 +10,8 @@ import { isOpenZfs } from './zfs-flavour.js';
 import { zfsGetArgv, zfsGetMountpointsArgv, zfsGetOriginsArgv, zfsGetParentArgv } from './zfs-parse.js';
 
 /**
- * A view reads without the lock, and loading zod and checking the config (~40 ms
- * CPU) need not come first. The reads that do not depend on its arguments start
+ * A view reads without the lock, and loading zod and checking the config need
+ * not come first. The reads that do not depend on its arguments start
  * from the config as given: `list` reads the whole pool and every slot's unit; a
  * scoped view (`show`) the parent, the units, and the one listing of every state
  * its guards need (the read that grows with the pool). The run takes their results

@@ -78,7 +78,7 @@ describe('early reads', () => {
     expect(w.runner.calls.map((c) => c.at(-1))).toEqual(['microvms/other/place', 'microvm@slot2.service']);
   });
 
-  it("show on zfs-fuse: the parent, every state's origin and the units start before the config is checked", async () => {
+  it("show on zfs-fuse: the parent, every origin and the units start before the config's check", async () => {
     process.env.VM_STATE_ZFS_FLAVOUR = 'zfs-fuse';
     const w = makeWorld({
       states: [

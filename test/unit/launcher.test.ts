@@ -175,7 +175,7 @@ describe('bin/vm-state compile cache', { timeout: 60_000 }, () => {
     expect(run(['no-such-command'], quiet, BUNDLE).status).toBe(2);
   });
 
-  it("--help to a pipe is the bundle's own, saved by the build: printed without the bundle or a cache", () => {
+  it("--help to a pipe: the bundle's own, saved by the build, printed without the bundle or a cache", () => {
     const saved = '# compile cache: not used: --help is printed from dist/help.txt';
     const direct = run(['--help'], quiet, BUNDLE);
     expect(direct).toMatchObject({ status: 0, stderr: '' });
