@@ -7,7 +7,7 @@ import { configInput, type ConfigFlags } from './config-input.js';
 import { ProcessRunner, type PipeOptions, type Runner, type RunOptions, type RunResult } from './runner.js';
 import { systemctlShowArgv } from './systemd-parse.js';
 import { isOpenZfs } from './zfs-flavour.js';
-import { zfsGetArgv, zfsGetMountpointsArgv, zfsGetOriginsArgv, zfsGetParentArgv } from './zfs-parse.js';
+import { scopeListings, zfsGetArgv } from './zfs-parse.js';
 
 /**
  * A view reads without the lock, and loading zod and checking the config need
@@ -38,10 +38,8 @@ export function startViewReads(
   const parent = parentDataset(layout);
   if (scope === 'all') early.start(zfsGetArgv(parent));
   else {
-    // As StateStore.readSome asks, in its order: the states themselves come from the arguments, later.
-    early.start(zfsGetParentArgv(parent));
-    if (scope.clones && !isOpenZfs()) early.start(zfsGetOriginsArgv(parent));
-    if (scope.mountpoints) early.start(zfsGetMountpointsArgv(parent));
+    // What StateStore.readSome lists: the states themselves come from the arguments, later.
+    for (const argv of Object.values(scopeListings(parent, scope, isOpenZfs()))) if (argv) early.start(argv);
   }
   early.start(systemctlShowArgv(layout.slots.map((s) => unitOf(layout, s))));
   return early;

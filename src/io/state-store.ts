@@ -15,9 +15,8 @@ import {
   zfsGetTrashArgv,
   zfsGetMountpointsArgv,
   zfsGetArgv,
-  zfsGetOriginsArgv,
-  zfsGetParentArgv,
   zfsGetStatesArgv,
+  scopeListings,
 } from './zfs-parse.js';
 import { isOpenZfs } from './zfs-flavour.js';
 import { trashDataset, type TrashFact } from '../core/trash.js';
@@ -97,11 +96,11 @@ export class StateStore {
     // Clones: OpenZFS lists them on each snapshot; zfs-fuse has no such property, so they are
     // derived from every state's origin, as readAll does.
     const askClones = scope.clones === true && openZfs;
-    const wantsOrigins = scope.clones === true && !openZfs;
+    const listed = scopeListings(parent, scope, openZfs);
     const [head, origins, places, trash, ...first] = await Promise.all([
-      this.get(zfsGetParentArgv(parent)),
-      wantsOrigins ? this.get(zfsGetOriginsArgv(parent)) : Promise.resolve(''),
-      scope.mountpoints ? this.get(zfsGetMountpointsArgv(parent)) : Promise.resolve(''),
+      this.get(listed.parent),
+      listed.origins ? this.get(listed.origins) : Promise.resolve(''),
+      listed.mountpoints ? this.get(listed.mountpoints) : Promise.resolve(''),
       scope.trash ? this.get(zfsGetTrashArgv(trashDataset(this.config), askClones)) : Promise.resolve(''),
       this.getStates(scope.names, askClones),
     ]);

@@ -108,6 +108,21 @@ export function parseMountpoints(stdout: string): Map<string, string> {
 /** Every state's origin, no snapshots: the clones of any snapshot, where ZFS has no `clones` property. */
 export const zfsGetOriginsArgv = (parent: string) => getArgv(['origin'], ['-d', '1'], [parent]);
 
+/**
+ * What a scoped read lists whatever states it names: the parent, and what its guards need
+ * of every state (their origins for clones where ZFS has no `clones` property, their
+ * mountpoints for a new name). The read and the early start of a view's reads both ask this.
+ */
+export const scopeListings = (
+  parent: string,
+  scope: { clones?: boolean; mountpoints?: boolean },
+  openZfs: boolean,
+) => ({
+  parent: zfsGetParentArgv(parent),
+  origins: scope.clones && !openZfs ? zfsGetOriginsArgv(parent) : undefined,
+  mountpoints: scope.mountpoints ? zfsGetMountpointsArgv(parent) : undefined,
+});
+
 /** The datasets a `zfs get` of several names said do not exist (it reads the others, and exits 1). */
 export function missingDatasets(stderr: string): { missing: string[]; other: string } {
   const missing: string[] = [];
